@@ -1,0 +1,18 @@
+package dev.tidewire;
+
+/**
+ * The peer broke the wire protocol (bad magic, unknown version or frame type, an oversize frame, a
+ * stream cut mid-frame, a reply for an id never issued, a malformed payload). The connection is
+ * closed and every call pending on it fails with a {@code ProtocolException} whose cause is the
+ * violation. Calls that were written may have been processed, so this is not {@link #retryable()}.
+ * Subclasses in {@code dev.tidewire.protocol} name each kind of violation the decoder detects.
+ */
+public class ProtocolException extends TidewireException {
+    public ProtocolException(String message) {
+        super(message, false, null);
+    }
+
+    public ProtocolException(String message, Throwable cause) {
+        super(message, false, cause);
+    }
+}

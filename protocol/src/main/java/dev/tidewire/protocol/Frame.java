@@ -1,0 +1,50 @@
+package dev.tidewire.protocol;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+
+/**
+ * One decoded or to-be-encoded frame: its type, its 64-bit request id and its payload bytes.
+ * The payload array is owned by the frame; callers must not change it after construction.
+ *
+ * @param type      the frame type
+ * @param requestId the request id (0 where the type has none; treated as unsigned on the wire,
+ *                  Tidewire only issues ids from 1 up to {@link Long#MAX_VALUE})
+ * @param payload   the payload, never null (empty for PING, PONG and CANCEL)
+ */
+public record Frame(FrameType type, long requestId, byte[] payload) {
+    private static final byte[] EMPTY = new byte[0];
+
+    public Frame {
+        Objects.requireNonNull(type, "type");
+        payload = payload == null ? EMPTY : payload;
+    }
+
+    /** A frame with an empty payload. */
+    public static Frame of(FrameType type, long requestId) {
+        return new Frame(type, requestId, EMPTY);
+    }
+
+    /** Total bytes this frame takes on the wire. */
+    public int encodedLength() {
+        return Protocol.HEADER_LENGTH + payload.length;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Frame f && f.type == type && f.requestId == requestId
+                && java.util.Arrays.equals(f.payload, payload);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(type, requestId, java.util.Arrays.hashCode(payload));
+    }
+
+    @Override
+    public String toString() {
+        String text = new String(payload, 0, Math.min(payload.length, 64), StandardCharsets.UTF_8);
+        return type + "#" + requestId + "[" + payload.length + " B" + (payload.length == 0 ? "" : ": " + text
+                + (payload.length > 64 ? "..." : "")) + "]";
+    }
+}

@@ -1,0 +1,181 @@
+package dev.tidewire.protocol;
+
+import dev.tidewire.ProtocolException;
+import java.nio.ByteBuffer;
+import java.util.function.Consumer;
+
+/**
+ * Incremental frame decoder: a pure state machine that turns bytes into {@link Frame}s. Bytes may
+ * arrive in any split: one byte per call, or many frames in one buffer. Each complete frame is
+ * handed to the sink as soon as its last byte is consumed.
+ *
+ * <p>Checks, each raising a typed {@link ProtocolException} subclass as early as the bytes allow:
+ * <ul>
+ *   <li>the first two bytes of every frame must be the magic {@code 'T' 'W'} ({@link BadMagicException});</li>
+ *   <li>the version byte must be {@link Protocol#VERSION} ({@link UnsupportedVersionException});</li>
+ *   <li>the type byte must name a {@link FrameType} ({@link UnknownFrameTypeException});</li>
+ *   <li>the declared payload length must not exceed {@link #maxFrameSize()}: it is checked before
+ *       any payload buffer is allocated, so a hostile length costs nothing ({@link FrameTooLargeException});</li>
+ *   <li>{@link #endOfStream()} in the middle of a frame raises {@link TruncatedFrameException}.</li>
+ * </ul>
+ * After an error the decoder is <em>failed</em>: the stream has lost framing and cannot be resumed,
+ * so every later call rethrows the same exception.
+ *
+ * <p>Not thread-safe: one decoder belongs to one reader thread.
+ */
+public final class FrameDecoder {
+    private final byte[] header = new byte[Protocol.HEADER_LENGTH];
+    private int headerFilled;
+    private FrameType type;
+    private long requestId;
+    private byte[] payload;
+    private int payloadFilled;
+    private int maxFrameSize;
+    private ProtocolException failure;
+    private int largestAllocation;
+
+    /**
+     * @param maxFrameSize the largest payload length accepted, in bytes
+     *                     ({@link Protocol#MIN_MAX_FRAME_SIZE} .. {@link Protocol#MAX_MAX_FRAME_SIZE}, or smaller for tests)
+     */
+    public FrameDecoder(int maxFrameSize) {
+        maxFrameSize(maxFrameSize);
+    }
+
+    /** The largest payload length this decoder accepts. */
+    public int maxFrameSize() {
+        return maxFrameSize;
+    }
+
+    /** Changes the limit, e.g. from the handshake limit to the configured one after HELLO. */
+    public void maxFrameSize(int maxFrameSize) {
+        if (maxFrameSize < 0) {
+            throw new IllegalArgumentException("maxFrameSize must be >= 0: " + maxFrameSize);
+        }
+        this.maxFrameSize = maxFrameSize;
+    }
+
+    /**
+     * Consumes every remaining byte of {@code in} and hands each completed frame to {@code sink}.
+     *
+     * @throws ProtocolException on a protocol violation (the decoder is failed from then on)
+     */
+    public void decode(ByteBuffer in, Consumer<? super Frame> sink) {
+        if (failure != null) {
+            throw failure;
+        }
+        while (in.hasRemaining()) {
+            if (payload == null) {
+                int n = Math.min(Protocol.HEADER_LENGTH - headerFilled, in.remaining());
+                in.get(header, headerFilled, n);
+                int before = headerFilled;
+                headerFilled += n;
+                checkHeaderPrefix(before);
+                if (headerFilled < Protocol.HEADER_LENGTH) {
+                    return;
+                }
+                startPayload(sink);
+            } else {
+                int n = Math.min(payload.length - payloadFilled, in.remaining());
+                in.get(payload, payloadFilled, n);
+                payloadFilled += n;
+                if (payloadFilled == payload.length) {
+                    emit(sink, payload);
+                }
+            }
+        }
+    }
+
+    /**
+     * Signals that the stream ended.
+     *
+     * @throws TruncatedFrameException if it ended inside a frame
+     */
+    public void endOfStream() {
+        if (failure != null) {
+            throw failure;
+        }
+        if (headerFilled > 0) {
+            String where = payload == null
+                    ? "after " + headerFilled + " of " + Protocol.HEADER_LENGTH + " header bytes"
+                    : "after " + payloadFilled + " of " + payload.length + " payload bytes of a " + type + " frame";
+            throw fail(new TruncatedFrameException("stream ended mid-frame, " + where));
+        }
+    }
+
+    /** Whether the decoder sits between frames (no partial frame buffered). */
+    public boolean isIdle() {
+        return headerFilled == 0 && failure == null;
+    }
+
+    /** The largest payload buffer this decoder has allocated so far, in bytes (for tests). */
+    int largestAllocation() {
+        return largestAllocation;
+    }
+
+    // Validates each header field as soon as its bytes are in, so garbage fails on its first bytes.
+    private void checkHeaderPrefix(int before) {
+        if (before < 2 && headerFilled >= 2) {
+            int magic = ((header[0] & 0xFF) << 8) | (header[1] & 0xFF);
+            if (magic != Protocol.MAGIC) {
+                throw fail(new BadMagicException(String.format(
+                        "bad magic 0x%04x (expected 0x%04x 'TW'): not a Tidewire stream or framing lost",
+                        magic, Protocol.MAGIC)));
+            }
+        }
+        if (before < 3 && headerFilled >= 3) {
+            int version = header[2] & 0xFF;
+            if (version != Protocol.VERSION) {
+                throw fail(new UnsupportedVersionException(
+                        "protocol version " + version + " is not supported (this peer speaks " + Protocol.VERSION + ")"));
+            }
+        }
+        if (before < 4 && headerFilled >= 4) {
+            int code = header[3] & 0xFF;
+            type = FrameType.fromCode(code);
+            if (type == null) {
+                throw fail(new UnknownFrameTypeException(String.format("unknown frame type 0x%02x", code)));
+            }
+        }
+    }
+
+    private void startPayload(Consumer<? super Frame> sink) {
+        requestId = readLong(header, 4);
+        long length = readInt(header, 12) & 0xFFFF_FFFFL;
+        if (length > maxFrameSize) {
+            throw fail(new FrameTooLargeException(type + " frame " + requestId + " declares a payload of " + length
+                    + " bytes, over the limit of " + maxFrameSize + " bytes"));
+        }
+        if (length == 0) {
+            emit(sink, null);
+            return;
+        }
+        // Allocation happens only here, after the length passed the limit check.
+        payload = new byte[(int) length];
+        largestAllocation = Math.max(largestAllocation, payload.length);
+        payloadFilled = 0;
+    }
+
+    private void emit(Consumer<? super Frame> sink, byte[] body) {
+        Frame frame = new Frame(type, requestId, body);
+        // Reset before calling out, so a sink that throws leaves the decoder between frames.
+        headerFilled = 0;
+        payload = null;
+        payloadFilled = 0;
+        type = null;
+        sink.accept(frame);
+    }
+
+    private ProtocolException fail(ProtocolException e) {
+        failure = e;
+        return e;
+    }
+
+    private static long readLong(byte[] b, int off) {
+        return ((long) readInt(b, off) << 32) | (readInt(b, off + 4) & 0xFFFF_FFFFL);
+    }
+
+    private static int readInt(byte[] b, int off) {
+        return ((b[off] & 0xFF) << 24) | ((b[off + 1] & 0xFF) << 16) | ((b[off + 2] & 0xFF) << 8) | (b[off + 3] & 0xFF);
+    }
+}

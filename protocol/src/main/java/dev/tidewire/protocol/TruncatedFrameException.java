@@ -1,0 +1,10 @@
+package dev.tidewire.protocol;
+
+import dev.tidewire.ProtocolException;
+
+/** The stream ended in the middle of a frame. */
+public class TruncatedFrameException extends ProtocolException {
+    public TruncatedFrameException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,10 @@
+package dev.tidewire.protocol;
+
+import dev.tidewire.ProtocolException;
+
+/** A frame header names a protocol version this implementation does not speak. */
+public class UnsupportedVersionException extends ProtocolException {
+    public UnsupportedVersionException(String message) {
+        super(message);
+    }
+}

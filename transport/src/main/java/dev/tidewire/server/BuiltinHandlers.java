@@ -1,0 +1,51 @@
+package dev.tidewire.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tidewire.protocol.ErrorCode;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/** The ops every reference server answers: {@code echo}, {@code sleep} and {@code fail}. */
+final class BuiltinHandlers {
+    /** Longest {@code sleep} accepted: 5 minutes. */
+    static final long MAX_SLEEP_MILLIS = 300_000;
+
+    private BuiltinHandlers() {
+    }
+
+    /** {@code echo}: replies with the request body, byte for byte. */
+    static Handler echo() {
+        return request -> CompletableFuture.completedFuture(request.body());
+    }
+
+    /**
+     * {@code sleep}: body {@code {"millis": N, ...}}; waits N ms on the server's timer (no thread
+     * is held), then replies with the request body. Cancelling stops the wait.
+     */
+    static Handler sleep(ScheduledExecutorService timer) {
+        return request -> {
+            JsonNode millisNode = request.json().path("millis");
+            if (!millisNode.canConvertToLong() || millisNode.asLong() < 0 || millisNode.asLong() > MAX_SLEEP_MILLIS) {
+                throw new HandlerException(ErrorCode.BAD_REQUEST,
+                        "sleep needs {\"millis\": N} with 0 <= N <= " + MAX_SLEEP_MILLIS);
+            }
+            CompletableFuture<byte[]> reply = new CompletableFuture<>();
+            ScheduledFuture<?> wake = timer.schedule(() -> reply.complete(request.body()),
+                    millisNode.asLong(), TimeUnit.MILLISECONDS);
+            reply.whenComplete((v, e) -> wake.cancel(false));
+            return reply;
+        };
+    }
+
+    /** {@code fail}: body {@code {"code": N, "message": "..."}}; answers ERROR with that code (default 1000). */
+    static Handler fail() {
+        return request -> {
+            JsonNode body = request.json();
+            int code = body.path("code").canConvertToInt() ? body.path("code").asInt(1000) : 1000;
+            String message = body.path("message").asText("requested failure");
+            return CompletableFuture.failedFuture(new HandlerException(code, message));
+        };
+    }
+}

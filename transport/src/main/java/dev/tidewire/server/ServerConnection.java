@@ -1,0 +1,392 @@
+package dev.tidewire.server;
+
+import dev.tidewire.ProtocolException;
+import dev.tidewire.protocol.ErrorCode;
+import dev.tidewire.protocol.ErrorPayload;
+import dev.tidewire.protocol.Frame;
+import dev.tidewire.protocol.FrameDecoder;
+import dev.tidewire.protocol.FrameTooLargeException;
+import dev.tidewire.protocol.FrameType;
+import dev.tidewire.protocol.GoAwayPayload;
+import dev.tidewire.protocol.Hello;
+import dev.tidewire.protocol.Protocol;
+import dev.tidewire.protocol.RequestPayload;
+import dev.tidewire.protocol.UnsupportedVersionException;
+import dev.tidewire.transport.internal.FrameOutbound;
+import dev.tidewire.transport.internal.FrameWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.System.Logger.Level;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One accepted connection of a {@link TidewireServer}.
+ *
+ * <p>The reader thread decodes frames, runs {@link Handler}s inline and hands
+ * {@link BlockingHandler}s to the server's pool. Replies are written through a combining
+ * {@link FrameWriter} by whichever thread completes the handler, so they go out in completion
+ * order. A request is answered once: {@code inFlight.remove(id, call)} is the claim, taken by the
+ * reply, a CANCEL, or the connection closing.
+ *
+ * <p>GOAWAY: {@code lock} orders "accept request id" against "choose the last id", so every
+ * request with an id up to the GOAWAY's id is answered and every later one is refused with
+ * NOT_PROCESSED. Once drained, the server writes its last bytes, half-closes, and closes when the
+ * client does (or after a linger timeout), so no reply is lost to a reset.
+ */
+final class ServerConnection {
+    private static final System.Logger LOG = System.getLogger(ServerConnection.class.getName());
+    private static final long LINGER_MILLIS = 2000;
+
+    private enum Phase { AWAIT_HELLO, OPEN, CLOSED }
+
+    private final TidewireServer server;
+    private final Socket socket;
+    private final FrameWriter writer;
+    private final FrameDecoder decoder;
+    private final Thread reader;
+    private final long acceptedNanos = System.nanoTime();
+    private final Map<Long, ServerCall> inFlight = new ConcurrentHashMap<>();
+    // Requests counted against the in-flight limit: dropped before the reply is sent, so a client
+    // that sends its next request on receiving a reply never finds the slot still taken.
+    private final AtomicInteger inFlightCount = new AtomicInteger();
+    // Requests not yet answered: dropped after the reply is queued, so draining closes only after it.
+    private final AtomicInteger unanswered = new AtomicInteger();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean drainFinished = new AtomicBoolean();
+    private final Object lock = new Object();
+
+    private volatile Phase phase = Phase.AWAIT_HELLO;
+    private volatile long lastReadNanos = System.nanoTime();
+    private volatile int peerMaxFrameSize = Protocol.MIN_MAX_FRAME_SIZE;
+    private long lastRequestId;          // guarded by lock
+    private boolean draining;            // guarded by lock
+    private long goAwayLastId;           // guarded by lock
+
+    ServerConnection(TidewireServer server, Socket socket, int number) throws IOException {
+        this.server = server;
+        this.socket = socket;
+        this.writer = new FrameWriter(socket.getOutputStream(), server.writeBufferSize(), e -> close());
+        this.decoder = new FrameDecoder(Math.min(server.maxFrameSize(), Protocol.HANDSHAKE_MAX_FRAME_SIZE));
+        this.reader = new Thread(this::readLoop, "tidewire-server-conn-" + number);
+        this.reader.setDaemon(true);
+    }
+
+    void start() {
+        reader.start();
+    }
+
+    Thread thread() {
+        return reader;
+    }
+
+    boolean isClosed() {
+        return closed.get();
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    private void readLoop() {
+        byte[] buf = new byte[64 * 1024];
+        ByteBuffer view = ByteBuffer.wrap(buf);
+        try (InputStream in = socket.getInputStream()) {
+            for (;;) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    return;
+                }
+                lastReadNanos = System.nanoTime();
+                view.clear().limit(n);
+                decoder.decode(view, this::onFrame);
+            }
+        } catch (ProtocolException e) {
+            server.protocolError();
+            int code = e instanceof FrameTooLargeException ? ErrorCode.FRAME_TOO_LARGE
+                    : e instanceof UnsupportedVersionException ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.PROTOCOL_ERROR;
+            LOG.log(Level.DEBUG, () -> "closing " + socket.getRemoteSocketAddress() + ": " + e.getMessage());
+            send(new Frame(FrameType.ERROR, 0, new ErrorPayload(code, e.getMessage()).encode()));
+            writer.writeThen(this::close);
+        } catch (IOException e) {
+            // peer went away or we closed the socket
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "server connection reader crashed", e);
+        } finally {
+            close();
+        }
+    }
+
+    private void onFrame(Frame frame) {
+        switch (frame.type()) {
+            case HELLO -> onHello(frame);
+            case REQUEST -> onRequest(frame);
+            case PING -> {
+                requireOpen(frame);
+                send(Frame.of(FrameType.PONG, frame.requestId()));
+            }
+            case PONG -> requireOpen(frame);
+            case CANCEL -> {
+                requireOpen(frame);
+                onCancel(frame.requestId());
+            }
+            default -> throw new ProtocolException("a client must not send " + frame.type() + " frames");
+        }
+    }
+
+    private void requireOpen(Frame frame) {
+        if (phase != Phase.OPEN) {
+            throw new ProtocolException(frame.type() + " before HELLO");
+        }
+    }
+
+    private void onHello(Frame frame) {
+        if (phase != Phase.AWAIT_HELLO) {
+            throw new ProtocolException("second HELLO on one connection");
+        }
+        Hello hello = Hello.decode(frame.payload());
+        if (hello.version() != Protocol.VERSION) {
+            throw new UnsupportedVersionException("client asked for protocol version " + hello.version()
+                    + "; this server speaks " + Protocol.VERSION);
+        }
+        peerMaxFrameSize = hello.maxFrameSize();
+        decoder.maxFrameSize(server.maxFrameSize());
+        phase = Phase.OPEN;
+        Hello reply = new Hello(Protocol.VERSION, server.maxFrameSize(), server.maxInFlightPerConnection(),
+                "tidewire-server/0.1", Map.of());
+        send(new Frame(FrameType.HELLO, 0, reply.encode()));
+    }
+
+    private void onRequest(Frame frame) {
+        requireOpen(frame);
+        long id = frame.requestId();
+        boolean refuse;
+        synchronized (lock) {
+            if (id <= lastRequestId) {
+                throw new ProtocolException("request id " + id + " does not exceed the previous id " + lastRequestId
+                        + " (ids must rise strictly)");
+            }
+            lastRequestId = id;
+            refuse = draining;
+        }
+        server.requestReceived();
+        if (refuse) {
+            server.refusedNotProcessed();
+            sendError(id, ErrorCode.NOT_PROCESSED, "server is shutting down (GOAWAY sent); request not processed");
+            return;
+        }
+        int now = inFlightCount.incrementAndGet();
+        if (now > server.maxInFlightPerConnection()) {
+            inFlightCount.decrementAndGet();
+            server.rejectedOverloaded();
+            sendError(id, ErrorCode.OVERLOADED, "more than " + server.maxInFlightPerConnection()
+                    + " requests in flight on this connection");
+            return;
+        }
+        server.observeInFlight(now);
+        RequestPayload payload;
+        try {
+            payload = RequestPayload.decode(frame.payload());
+        } catch (ProtocolException e) {
+            inFlightCount.decrementAndGet();
+            sendError(id, ErrorCode.BAD_REQUEST, e.getMessage());
+            return;
+        }
+        unanswered.incrementAndGet();
+        ServerRequest request = new ServerRequest(payload.op(), id, payload.body(), socket.getRemoteSocketAddress(),
+                server.mapper());
+        ServerCall call = new ServerCall(request);
+        inFlight.put(id, call);
+        TidewireServer.Route route = server.route(payload.op());
+        if (route == null) {
+            finish(call, null, new HandlerException(ErrorCode.UNKNOWN_OP, "no handler for op '" + payload.op() + "'"));
+        } else if (route.handler() != null) {
+            runInline(call, route.handler());
+        } else {
+            runBlocking(call, route.blockingHandler());
+        }
+    }
+
+    private void runInline(ServerCall call, Handler handler) {
+        CompletionStage<byte[]> stage;
+        try {
+            stage = handler.handle(call.request);
+        } catch (Throwable e) {
+            finish(call, null, e);
+            return;
+        }
+        if (stage == null) {
+            finish(call, null, new NullPointerException("handler returned no stage"));
+            return;
+        }
+        call.work = stage.toCompletableFuture();
+        stage.whenComplete((value, error) -> finish(call, value, error));
+    }
+
+    private void runBlocking(ServerCall call, BlockingHandler handler) {
+        try {
+            call.work = server.handlerPool().submit(() -> {
+                try {
+                    finish(call, handler.handle(call.request), null);
+                } catch (Throwable e) {
+                    finish(call, null, e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            if (inFlight.remove(call.request.requestId(), call)) {
+                inFlightCount.decrementAndGet();
+                server.rejectedOverloaded();
+                sendError(call.request.requestId(), ErrorCode.OVERLOADED, "handler queue is full");
+                unanswered.decrementAndGet();
+                maybeFinishDrain();
+            }
+        }
+    }
+
+    /** Answers the call unless a CANCEL or close claimed it first. Any thread. */
+    private void finish(ServerCall call, byte[] value, Throwable error) {
+        long id = call.request.requestId();
+        if (!inFlight.remove(id, call)) {
+            return;
+        }
+        inFlightCount.decrementAndGet();
+        if (error == null) {
+            byte[] body = value == null ? new byte[0] : value;
+            if (body.length > peerMaxFrameSize) {
+                sendError(id, ErrorCode.RESPONSE_TOO_LARGE, "reply of " + body.length
+                        + " bytes exceeds the client's maxFrameSize of " + peerMaxFrameSize);
+            } else {
+                send(new Frame(FrameType.RESPONSE, id, body));
+            }
+        } else {
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            if (cause instanceof HandlerException he) {
+                sendError(id, he.code(), String.valueOf(he.getMessage()));
+            } else if (cause instanceof CancellationException) {
+                sendError(id, ErrorCode.INTERNAL, "handler cancelled the request");
+            } else {
+                LOG.log(Level.DEBUG, () -> "handler for op '" + call.request.op() + "' failed", cause);
+                sendError(id, ErrorCode.INTERNAL, "handler for op '" + call.request.op() + "' failed: "
+                        + cause.getClass().getSimpleName());
+            }
+        }
+        unanswered.decrementAndGet();
+        maybeFinishDrain();
+    }
+
+    private void onCancel(long id) {
+        ServerCall call = inFlight.get(id);
+        if (call == null || !inFlight.remove(id, call)) {
+            return; // already answered, or never seen: CANCEL races are normal
+        }
+        inFlightCount.decrementAndGet();
+        unanswered.decrementAndGet();
+        server.cancelled();
+        call.request.markCancelled();
+        Future<?> work = call.work;
+        if (work != null) {
+            work.cancel(true);
+        }
+        maybeFinishDrain();
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    private void send(Frame frame) {
+        writer.write(new FrameOutbound(frame));
+    }
+
+    private void sendError(long id, int code, String message) {
+        send(new Frame(FrameType.ERROR, id, new ErrorPayload(code, message).encode()));
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /** Sends GOAWAY naming the last request id this connection will answer. Idempotent. */
+    void goAway(String reason) {
+        synchronized (lock) {
+            if (draining || closed.get()) {
+                return;
+            }
+            draining = true;
+            goAwayLastId = lastRequestId;
+            // Enqueued under the lock: no request accepted after this point has an id <= goAwayLastId.
+            send(new Frame(FrameType.GOAWAY, goAwayLastId, new GoAwayPayload(reason).encode()));
+        }
+        maybeFinishDrain();
+    }
+
+    private void maybeFinishDrain() {
+        boolean done;
+        synchronized (lock) {
+            done = draining && unanswered.get() == 0;
+        }
+        if (done && drainFinished.compareAndSet(false, true)) {
+            // After the last reply is on the wire: half-close and let the client close first.
+            writer.writeThen(() -> {
+                try {
+                    socket.shutdownOutput();
+                } catch (IOException e) {
+                    close();
+                }
+            });
+            server.timer().schedule(this::close, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Checks the HELLO deadline and the idle timeout. Timer thread. */
+    void tick(long now) {
+        if (closed.get()) {
+            return;
+        }
+        if (phase == Phase.AWAIT_HELLO && now - acceptedNanos > server.helloTimeout().toNanos()) {
+            LOG.log(Level.DEBUG, () -> "no HELLO from " + socket.getRemoteSocketAddress() + " in time; closing");
+            close();
+        } else if (!server.idleTimeout().isZero() && now - lastReadNanos > server.idleTimeout().toNanos()) {
+            LOG.log(Level.DEBUG, () -> "connection from " + socket.getRemoteSocketAddress() + " idle; closing");
+            close();
+        }
+    }
+
+    /** Closes at once; requests still in flight are dropped (their handlers are cancelled). */
+    void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        phase = Phase.CLOSED;
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // best effort
+        }
+        writer.fail();
+        for (ServerCall call : inFlight.values()) {
+            if (inFlight.remove(call.request.requestId(), call)) {
+                call.request.markCancelled();
+                Future<?> work = call.work;
+                if (work != null) {
+                    work.cancel(true);
+                }
+            }
+        }
+        server.connectionClosed(this);
+    }
+
+    /** A request being handled; {@code work} is set once the handler has started. */
+    private static final class ServerCall {
+        final ServerRequest request;
+        volatile Future<?> work;
+
+        ServerCall(ServerRequest request) {
+            this.request = request;
+        }
+    }
+}

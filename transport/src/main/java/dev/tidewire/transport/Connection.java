@@ -1,0 +1,114 @@
+package dev.tidewire.transport;
+
+import dev.tidewire.transport.internal.MultiplexedConnection;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * One TCP connection to a Tidewire server that carries many calls at once. Each call is written
+ * with a fresh request id and its reply is matched by that id, in whatever order replies come.
+ *
+ * <pre>{@code
+ * try (Connection c = Connection.open(new InetSocketAddress("127.0.0.1", 7000), ConnectionOptions.defaults())) {
+ *     byte[] reply = c.call("echo", "{\"val\":\"hi\"}".getBytes(UTF_8), Duration.ofSeconds(1)).join();
+ * }
+ * }</pre>
+ *
+ * <p>Every call ends with exactly one outcome: the reply, a {@link dev.tidewire.RemoteException},
+ * a {@link dev.tidewire.RequestTimeoutException} at its deadline, cancellation (cancelling the
+ * future sends CANCEL to the server), or a connection failure
+ * ({@link dev.tidewire.ConnectionLostException}, {@link dev.tidewire.ProtocolException},
+ * {@link dev.tidewire.NotProcessedException}, {@link dev.tidewire.ClientClosedException}).
+ * Nothing stays behind once a call has ended.
+ *
+ * <p>Thread-safe. Calls beyond the in-flight limit (the lower of
+ * {@link ConnectionOptions#maxInFlight()} and the server's HELLO) wait, in order, within their
+ * deadline. The connection's reader thread never runs application code: futures complete on the
+ * executor passed to {@link #call(String, byte[], Deadline, Executor)}, or on
+ * {@link ConnectionOptions#callbackExecutor()}.
+ */
+public interface Connection extends AutoCloseable {
+
+    /** Lifecycle. OPEN accepts calls; DRAINING finishes the calls it has; CLOSED is final. */
+    enum State { OPEN, DRAINING, CLOSED }
+
+    /**
+     * Connects, applies the socket options and completes the HELLO exchange within
+     * {@link ConnectionOptions#connectTimeout()}.
+     *
+     * @throws dev.tidewire.ConnectFailedException if the connect or handshake fails or times out
+     */
+    static Connection open(InetSocketAddress address, ConnectionOptions options, TransportResources resources) {
+        return MultiplexedConnection.open(address, options, resources, false);
+    }
+
+    /** As {@link #open(InetSocketAddress, ConnectionOptions, TransportResources)} with resources of its own, closed with it. */
+    static Connection open(InetSocketAddress address, ConnectionOptions options) {
+        TransportResources resources = TransportResources.create();
+        try {
+            return MultiplexedConnection.open(address, options, resources, true);
+        } catch (RuntimeException e) {
+            resources.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Sends a request and returns its reply payload (JSON bytes).
+     *
+     * @param op         operation name, 1..255 bytes of UTF-8
+     * @param body       request body, JSON bytes (not copied: do not change it afterwards)
+     * @param deadline   when the call must end
+     * @param completion where the returned future completes; {@code null} completes it directly
+     *                   on the connection's reader or timer thread: only for callers that block on
+     *                   the future or attach nothing slow to it
+     * @return a future that ends with exactly one outcome; cancelling it sends CANCEL
+     * @throws IllegalArgumentException if the op name is empty or too long
+     */
+    CompletableFuture<byte[]> call(String op, byte[] body, Deadline deadline, Executor completion);
+
+    /** A call with a timeout from now, completing on {@link ConnectionOptions#callbackExecutor()} (or the resources' pool). */
+    CompletableFuture<byte[]> call(String op, byte[] body, Duration timeout);
+
+    /** The server's address. */
+    InetSocketAddress remoteAddress();
+
+    /** The current lifecycle state. */
+    State state();
+
+    /** Calls in flight now (written or about to be, and not yet ended). */
+    int inFlight();
+
+    /** The effective in-flight cap: the lower of the option and the server's HELLO. */
+    int maxInFlight();
+
+    /** {@link System#nanoTime()} when a frame last arrived from the server. */
+    long lastReadNanos();
+
+    /** Counters for this connection. */
+    ConnectionStats stats();
+
+    /**
+     * Graceful close: new calls are refused, calls already accepted run to their end, then the
+     * socket closes. Idempotent.
+     *
+     * @return completes when the connection is closed
+     */
+    CompletableFuture<Void> shutdown();
+
+    /**
+     * Closes now: every call still pending fails ({@link dev.tidewire.ClientClosedException} if it
+     * was written, {@link dev.tidewire.NotProcessedException} if not), the socket closes and the
+     * reader thread ends. Idempotent.
+     */
+    @Override
+    void close();
+
+    /** Completes when the connection is closed, for any reason; see {@link #closeReason()}. */
+    CompletableFuture<Void> closeFuture();
+
+    /** Why the connection closed, or null while it is open. */
+    RuntimeException closeReason();
+}

@@ -1,0 +1,268 @@
+package dev.tidewire.transport;
+
+import dev.tidewire.protocol.Protocol;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+
+/**
+ * Immutable settings of one {@link Connection}. Build with {@link #builder()}; every setter checks
+ * its argument at once and {@link Builder#build()} checks the rules that span fields.
+ *
+ * <pre>{@code
+ * ConnectionOptions options = ConnectionOptions.builder()
+ *         .connectTimeout(Duration.ofSeconds(2))
+ *         .heartbeat(Duration.ofSeconds(1), Duration.ofSeconds(3))
+ *         .build();
+ * }</pre>
+ */
+public final class ConnectionOptions {
+    /** Default TCP connect plus HELLO handshake time: 5 s (the seed's {@code dialTimeout}). */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    /** Default idle time before the first TCP keepalive probe: 15 s (the seed's {@code keepAlive}). */
+    public static final Duration DEFAULT_KEEP_ALIVE_IDLE = Duration.ofSeconds(15);
+    /** Default time between TCP keepalive probes: 5 s. */
+    public static final Duration DEFAULT_KEEP_ALIVE_INTERVAL = Duration.ofSeconds(5);
+    /** Default unanswered TCP keepalive probes before the kernel drops the connection: 3. */
+    public static final int DEFAULT_KEEP_ALIVE_COUNT = 3;
+    /** Default read silence after which a PING is sent: 2 s. */
+    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(2);
+    /** Default read silence after which the peer is declared dead: 5 s. */
+    public static final Duration DEFAULT_HEARTBEAT_TIMEOUT = Duration.ofSeconds(5);
+    /** Default largest payload this client accepts: 16 MiB. */
+    public static final int DEFAULT_MAX_FRAME_SIZE = Protocol.DEFAULT_MAX_FRAME_SIZE;
+    /** Default client-side cap on calls in flight per connection: 1024 (the server's HELLO may lower it). */
+    public static final int DEFAULT_MAX_IN_FLIGHT = 1024;
+    /** Default size of the write-coalescing buffer: 64 KiB. */
+    public static final int DEFAULT_WRITE_BUFFER_SIZE = 64 * 1024;
+
+    private final Duration connectTimeout;
+    private final Duration keepAliveIdle;
+    private final Duration keepAliveInterval;
+    private final int keepAliveCount;
+    private final Duration heartbeatInterval;
+    private final Duration heartbeatTimeout;
+    private final int maxFrameSize;
+    private final int maxInFlight;
+    private final int writeBufferSize;
+    private final Executor callbackExecutor;
+
+    private ConnectionOptions(Builder b) {
+        connectTimeout = b.connectTimeout;
+        keepAliveIdle = b.keepAliveIdle;
+        keepAliveInterval = b.keepAliveInterval;
+        keepAliveCount = b.keepAliveCount;
+        heartbeatInterval = b.heartbeatInterval;
+        heartbeatTimeout = b.heartbeatTimeout;
+        maxFrameSize = b.maxFrameSize;
+        maxInFlight = b.maxInFlight;
+        writeBufferSize = b.writeBufferSize;
+        callbackExecutor = b.callbackExecutor;
+    }
+
+    /** A builder with every default. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The defaults. */
+    public static ConnectionOptions defaults() {
+        return builder().build();
+    }
+
+    /** A builder holding these settings. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.connectTimeout = connectTimeout;
+        b.keepAliveIdle = keepAliveIdle;
+        b.keepAliveInterval = keepAliveInterval;
+        b.keepAliveCount = keepAliveCount;
+        b.heartbeatInterval = heartbeatInterval;
+        b.heartbeatTimeout = heartbeatTimeout;
+        b.maxFrameSize = maxFrameSize;
+        b.maxInFlight = maxInFlight;
+        b.writeBufferSize = writeBufferSize;
+        b.callbackExecutor = callbackExecutor;
+        return b;
+    }
+
+    /** Time for the TCP connect and the HELLO exchange together. */
+    public Duration connectTimeout() {
+        return connectTimeout;
+    }
+
+    /** Idle time before TCP keepalive probes start; zero means SO_KEEPALIVE is off. */
+    public Duration keepAliveIdle() {
+        return keepAliveIdle;
+    }
+
+    /** Time between TCP keepalive probes. */
+    public Duration keepAliveInterval() {
+        return keepAliveInterval;
+    }
+
+    /** Unanswered keepalive probes before the kernel drops the connection. */
+    public int keepAliveCount() {
+        return keepAliveCount;
+    }
+
+    /** Read silence after which a PING is sent; zero means no heartbeat. */
+    public Duration heartbeatInterval() {
+        return heartbeatInterval;
+    }
+
+    /** Read silence after which the connection is declared dead. */
+    public Duration heartbeatTimeout() {
+        return heartbeatTimeout;
+    }
+
+    /** Largest payload this side accepts, in bytes; declared in HELLO. */
+    public int maxFrameSize() {
+        return maxFrameSize;
+    }
+
+    /** Client-side cap on calls in flight; the effective cap is the lower of this and the server's. */
+    public int maxInFlight() {
+        return maxInFlight;
+    }
+
+    /** Bytes in the write-coalescing buffer. */
+    public int writeBufferSize() {
+        return writeBufferSize;
+    }
+
+    /** Where futures returned by {@link Connection#call(String, byte[], Duration)} complete; null means the resources' pool. */
+    public Executor callbackExecutor() {
+        return callbackExecutor;
+    }
+
+    @Override
+    public String toString() {
+        return "ConnectionOptions[connectTimeout=" + connectTimeout + ", keepAlive=" + keepAliveIdle + "/"
+                + keepAliveInterval + "x" + keepAliveCount + ", heartbeat=" + heartbeatInterval + "/" + heartbeatTimeout
+                + ", maxFrameSize=" + maxFrameSize + ", maxInFlight=" + maxInFlight + ", writeBufferSize="
+                + writeBufferSize + "]";
+    }
+
+    /** Builds {@link ConnectionOptions}. Not thread-safe. */
+    public static final class Builder {
+        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+        private Duration keepAliveIdle = DEFAULT_KEEP_ALIVE_IDLE;
+        private Duration keepAliveInterval = DEFAULT_KEEP_ALIVE_INTERVAL;
+        private int keepAliveCount = DEFAULT_KEEP_ALIVE_COUNT;
+        private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
+        private Duration heartbeatTimeout = DEFAULT_HEARTBEAT_TIMEOUT;
+        private int maxFrameSize = DEFAULT_MAX_FRAME_SIZE;
+        private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
+        private int writeBufferSize = DEFAULT_WRITE_BUFFER_SIZE;
+        private Executor callbackExecutor;
+
+        private Builder() {
+        }
+
+        /** TCP connect plus HELLO; &gt; 0. Default 5 s. */
+        public Builder connectTimeout(Duration connectTimeout) {
+            this.connectTimeout = positive("connectTimeout", connectTimeout);
+            return this;
+        }
+
+        /**
+         * TCP keepalive: idle time before probing (whole seconds, at least 1; {@link Duration#ZERO}
+         * turns SO_KEEPALIVE off), time between probes (at least 1 s), probes before giving up (1..127).
+         */
+        public Builder keepAlive(Duration idle, Duration interval, int count) {
+            Objects.requireNonNull(idle, "keepAlive idle");
+            if (!idle.isZero()) {
+                atLeastOneSecond("keepAlive idle", idle);
+            }
+            this.keepAliveIdle = idle;
+            this.keepAliveInterval = atLeastOneSecond("keepAlive interval", interval);
+            if (count < 1 || count > 127) {
+                throw new IllegalArgumentException("keepAlive count must be in 1..127, got " + count);
+            }
+            this.keepAliveCount = count;
+            return this;
+        }
+
+        /** Only the keepalive idle time (the seed's {@code keepAlive}); see {@link #keepAlive(Duration, Duration, int)}. */
+        public Builder keepAlive(Duration idle) {
+            return keepAlive(idle, keepAliveInterval, keepAliveCount);
+        }
+
+        /**
+         * Heartbeat: PING after {@code interval} of read silence; the peer is dead after
+         * {@code timeout} of read silence. {@code interval} {@link Duration#ZERO} disables it;
+         * otherwise {@code timeout} must exceed {@code interval}.
+         */
+        public Builder heartbeat(Duration interval, Duration timeout) {
+            Objects.requireNonNull(interval, "heartbeatInterval");
+            if (interval.isNegative()) {
+                throw new IllegalArgumentException("heartbeatInterval must be >= 0, got " + interval);
+            }
+            this.heartbeatInterval = interval;
+            this.heartbeatTimeout = positive("heartbeatTimeout", timeout);
+            return this;
+        }
+
+        /** Largest payload accepted from the server, bytes, 4 KiB..1 GiB. Default 16 MiB. */
+        public Builder maxFrameSize(int maxFrameSize) {
+            if (maxFrameSize < Protocol.MIN_MAX_FRAME_SIZE || maxFrameSize > Protocol.MAX_MAX_FRAME_SIZE) {
+                throw new IllegalArgumentException("maxFrameSize must be in " + Protocol.MIN_MAX_FRAME_SIZE + ".."
+                        + Protocol.MAX_MAX_FRAME_SIZE + " bytes, got " + maxFrameSize);
+            }
+            this.maxFrameSize = maxFrameSize;
+            return this;
+        }
+
+        /** Client-side cap on calls in flight per connection, &gt;= 1. Default 1024. */
+        public Builder maxInFlight(int maxInFlight) {
+            if (maxInFlight < 1) {
+                throw new IllegalArgumentException("maxInFlight must be >= 1, got " + maxInFlight);
+            }
+            this.maxInFlight = maxInFlight;
+            return this;
+        }
+
+        /** Write-coalescing buffer, bytes, 1 KiB..16 MiB. Default 64 KiB. */
+        public Builder writeBufferSize(int writeBufferSize) {
+            if (writeBufferSize < 1024 || writeBufferSize > 16 * 1024 * 1024) {
+                throw new IllegalArgumentException("writeBufferSize must be in 1024..16777216 bytes, got " + writeBufferSize);
+            }
+            this.writeBufferSize = writeBufferSize;
+            return this;
+        }
+
+        /** Executor that completes futures handed to users; null (default) uses the resources' callback pool. */
+        public Builder callbackExecutor(Executor callbackExecutor) {
+            this.callbackExecutor = callbackExecutor;
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException if the heartbeat timeout does not exceed its interval
+         */
+        public ConnectionOptions build() {
+            if (!heartbeatInterval.isZero() && heartbeatTimeout.compareTo(heartbeatInterval) <= 0) {
+                throw new IllegalArgumentException("heartbeatTimeout (" + heartbeatTimeout
+                        + ") must exceed heartbeatInterval (" + heartbeatInterval + ")");
+            }
+            return new ConnectionOptions(this);
+        }
+
+        private static Duration positive(String name, Duration d) {
+            Objects.requireNonNull(d, name);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be > 0, got " + d);
+            }
+            return d;
+        }
+
+        private static Duration atLeastOneSecond(String name, Duration d) {
+            Objects.requireNonNull(d, name);
+            if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalArgumentException(name + " must be at least 1 s (TCP counts whole seconds), got " + d);
+            }
+            return d;
+        }
+    }
+}
