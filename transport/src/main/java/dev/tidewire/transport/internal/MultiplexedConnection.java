@@ -350,8 +350,9 @@ public final class MultiplexedConnection implements Connection {
             for (;;) {
                 int n = in.read(buf);
                 if (n < 0) {
-                    decoder.endOfStream();
-                    failConnection(new ConnectionLostException("server " + address + " closed the connection", null));
+                    String how = decoder.isIdle() ? "" : " in the middle of a frame";
+                    failConnection(new ConnectionLostException("server " + address + " closed the connection" + how,
+                            null));
                     return;
                 }
                 lastReadNanos = System.nanoTime();
