@@ -99,7 +99,14 @@ final class ServerConnection {
     private void readLoop() {
         byte[] buf = new byte[64 * 1024];
         ByteBuffer view = ByteBuffer.wrap(buf);
-        try (InputStream in = socket.getInputStream()) {
+        InputStream in;
+        try {
+            in = socket.getInputStream();
+        } catch (IOException e) {
+            close();
+            return;
+        }
+        try {
             for (;;) {
                 int n = in.read(buf);
                 if (n < 0) {
@@ -115,12 +122,41 @@ final class ServerConnection {
                     : e instanceof UnsupportedVersionException ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.PROTOCOL_ERROR;
             LOG.log(Level.DEBUG, () -> "closing " + socket.getRemoteSocketAddress() + ": " + e.getMessage());
             send(new Frame(FrameType.ERROR, 0, new ErrorPayload(code, e.getMessage()).encode()));
-            writer.writeThen(this::close);
+            writer.writeThen(this::shutdownOutput);
+            discardInputUntilClosed(in);
         } catch (IOException e) {
             // peer went away or we closed the socket
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "server connection reader crashed", e);
         } finally {
+            close();
+        }
+    }
+
+    /**
+     * Lingering close: after the last frame and a FIN, read and drop whatever the client still
+     * sends until it closes (or a short timeout), so closing does not reset the connection and
+     * destroy the ERROR frame before the client has read it.
+     */
+    private void discardInputUntilClosed(InputStream in) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LINGER_MILLIS);
+        byte[] buf = new byte[8192];
+        try {
+            for (long left; (left = deadline - System.nanoTime()) > 0; ) {
+                socket.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                if (in.read(buf) < 0) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            // timed out or reset: close now
+        }
+    }
+
+    private void shutdownOutput() {
+        try {
+            socket.shutdownOutput();
+        } catch (IOException e) {
             close();
         }
     }
@@ -331,13 +367,7 @@ final class ServerConnection {
         }
         if (done && drainFinished.compareAndSet(false, true)) {
             // After the last reply is on the wire: half-close and let the client close first.
-            writer.writeThen(() -> {
-                try {
-                    socket.shutdownOutput();
-                } catch (IOException e) {
-                    close();
-                }
-            });
+            writer.writeThen(this::shutdownOutput);
             server.timer().schedule(this::close, LINGER_MILLIS, TimeUnit.MILLISECONDS);
         }
     }

@@ -1,0 +1,93 @@
+package dev.tidewire.testing;
+
+import dev.tidewire.protocol.Frame;
+import dev.tidewire.protocol.FrameDecoder;
+import dev.tidewire.protocol.FrameEncoder;
+import dev.tidewire.protocol.FrameType;
+import dev.tidewire.protocol.Hello;
+import dev.tidewire.protocol.Protocol;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+
+/** A hand-driven client for server tests: sends any bytes, reads frames; reads time out after 5 s. */
+public final class RawClient implements AutoCloseable {
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private final FrameDecoder decoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
+    private final Deque<Frame> received = new ArrayDeque<>();
+
+    public RawClient(InetSocketAddress address) throws IOException {
+        socket = new Socket();
+        socket.connect(address, 2000);
+        socket.setSoTimeout(5000);
+        in = socket.getInputStream();
+        out = socket.getOutputStream();
+    }
+
+    /** Sends HELLO and returns the server's. */
+    public Hello hello() throws IOException {
+        send(new Frame(FrameType.HELLO, 0, new Hello(Protocol.VERSION, Protocol.DEFAULT_MAX_FRAME_SIZE, 0, "raw", Map.of()).encode()));
+        Frame f = next();
+        if (f == null || f.type() != FrameType.HELLO) {
+            throw new IOException("expected HELLO, got " + f);
+        }
+        return Hello.decode(f.payload());
+    }
+
+    public void send(Frame frame) throws IOException {
+        out.write(FrameEncoder.encode(frame));
+        out.flush();
+    }
+
+    public void sendRaw(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
+    /** The next frame, or null if the server closed the connection. */
+    public Frame next() throws IOException {
+        byte[] buf = new byte[8192];
+        for (int guard = 0; guard < 100_000; guard++) {
+            if (!received.isEmpty()) {
+                return received.poll();
+            }
+            int n;
+            try {
+                n = in.read(buf);
+            } catch (SocketTimeoutException e) {
+                throw e;
+            } catch (IOException e) {
+                return null; // reset
+            }
+            if (n < 0) {
+                return null;
+            }
+            decoder.decode(ByteBuffer.wrap(buf, 0, n), received::add);
+        }
+        throw new IOException("no frame");
+    }
+
+    /** Reads until the server closes; returns true if it did within the socket timeout. */
+    public boolean awaitClosed() throws IOException {
+        for (int i = 0; i < 10_000; i++) {
+            if (next() == null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+}
