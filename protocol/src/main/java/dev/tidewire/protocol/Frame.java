@@ -8,8 +8,8 @@ import java.util.Objects;
  * The payload array is owned by the frame; callers must not change it after construction.
  *
  * @param type      the frame type
- * @param requestId the request id (0 where the type has none; treated as unsigned on the wire,
- *                  Tidewire only issues ids from 1 up to {@link Long#MAX_VALUE})
+ * @param requestId the request id: 1 .. 2^63-1 for requests (peers compare ids as signed 64-bit
+ *                  numbers, so the top bit is never set), 0 where the type has none, any value for PING/PONG
  * @param payload   the payload, never null (empty for PING, PONG and CANCEL)
  */
 public record Frame(FrameType type, long requestId, byte[] payload) {

@@ -47,6 +47,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ServerConnection {
     private static final System.Logger LOG = System.getLogger(ServerConnection.class.getName());
     private static final long LINGER_MILLIS = 2000;
+    private static final int MAX_ERROR_MESSAGE = 1000;
 
     private enum Phase { AWAIT_HELLO, OPEN, CLOSED }
 
@@ -341,13 +342,19 @@ final class ServerConnection {
     }
 
     private void sendError(long id, int code, String message) {
-        send(new Frame(FrameType.ERROR, id, new ErrorPayload(code, message).encode()));
+        // bounded, so an ERROR never exceeds the smallest maxFrameSize a client may declare (4 KiB)
+        String text = message.length() > MAX_ERROR_MESSAGE ? message.substring(0, MAX_ERROR_MESSAGE) + "..." : message;
+        send(new Frame(FrameType.ERROR, id, new ErrorPayload(code, text).encode()));
     }
 
     // ---------------------------------------------------------------- lifecycle
 
     /** Sends GOAWAY naming the last request id this connection will answer. Idempotent. */
     void goAway(String reason) {
+        if (phase != Phase.OPEN) {
+            close(); // no HELLO yet: a GOAWAY must not come before the server's HELLO
+            return;
+        }
         synchronized (lock) {
             if (draining || closed.get()) {
                 return;
@@ -380,7 +387,8 @@ final class ServerConnection {
         if (phase == Phase.AWAIT_HELLO && now - acceptedNanos > server.helloTimeout().toNanos()) {
             LOG.log(Level.DEBUG, () -> "no HELLO from " + socket.getRemoteSocketAddress() + " in time; closing");
             close();
-        } else if (!server.idleTimeout().isZero() && now - lastReadNanos > server.idleTimeout().toNanos()) {
+        } else if (phase == Phase.OPEN && !server.idleTimeout().isZero() && unanswered.get() == 0
+                && now - lastReadNanos > server.idleTimeout().toNanos()) {
             LOG.log(Level.DEBUG, () -> "connection from " + socket.getRemoteSocketAddress() + " idle; closing");
             close();
         }

@@ -69,6 +69,17 @@ public interface Connection extends AutoCloseable {
      */
     CompletableFuture<byte[]> call(String op, byte[] body, Deadline deadline, Executor completion);
 
+    /**
+     * Like {@link #call(String, byte[], Deadline, Executor)}, but only queues the request: it goes
+     * out with the next {@link #flush()} on this connection (or with any other caller's write).
+     * For pools that hand a connection back before doing the socket write. Every {@code enqueue}
+     * must be followed by a {@link #flush()}.
+     */
+    CompletableFuture<byte[]> enqueue(String op, byte[] body, Deadline deadline, Executor completion);
+
+    /** Writes every queued request unless another thread is writing (then that thread sends them). */
+    void flush();
+
     /** A call with a timeout from now, completing on {@link ConnectionOptions#callbackExecutor()} (or the resources' pool). */
     CompletableFuture<byte[]> call(String op, byte[] body, Duration timeout);
 

@@ -136,6 +136,18 @@ class CallOutcomesTest {
     }
 
     @Test
+    void aTimedOutCallsCancelReachesTheServerBeforeTheCallItsSlotAdmits() throws Exception {
+        // server limit 1: the waiting call may only go out once the server has freed the slot
+        Connection c = connect(TidewireServer.builder().maxInFlightPerConnection(1), ConnectionOptions.defaults());
+        CompletableFuture<byte[]> slow = c.call("sleep", utf8("{\"millis\":5000}"), Duration.ofMillis(200));
+        CompletableFuture<byte[]> waiting = c.call("echo", utf8("{\"next\":true}"), Duration.ofSeconds(3));
+        assertInstanceOf(RequestTimeoutException.class, failure(slow));
+        assertEquals("{\"next\":true}", text(waiting.get(3, TimeUnit.SECONDS)));
+        assertEquals(0, server.stats().rejectedOverloaded());
+        assertEquals(1, server.stats().cancelled());
+    }
+
+    @Test
     void closingTheConnectionFailsEverythingPendingAndRefusesNewCalls() {
         Connection c = connect(TidewireServer.builder(), ConnectionOptions.defaults());
         List<CompletableFuture<byte[]>> calls = new ArrayList<>();

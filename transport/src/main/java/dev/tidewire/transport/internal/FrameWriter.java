@@ -51,6 +51,16 @@ public final class FrameWriter {
         drain();
     }
 
+    /** Queues {@code item} without writing; a later {@link #flush()} (from any thread) sends it. */
+    public void enqueue(Outbound item) {
+        queue.offer(item);
+    }
+
+    /** Writes whatever is queued, unless another thread is already writing (it will send it). */
+    public void flush() {
+        drain();
+    }
+
     /**
      * Runs {@code action} on the writer thread once every item queued before it has been handed to
      * the socket (or abandoned). Used to close a socket only after the last reply went out.
@@ -103,7 +113,7 @@ public final class FrameWriter {
         while ((item = queue.poll()) != null) {
             if (item instanceof Barrier barrier) {
                 try {
-                    flush();
+                    flushBuffer();
                 } catch (IOException e) {
                     failOnIo(e);
                 }
@@ -120,7 +130,7 @@ public final class FrameWriter {
             int length = item.encodedLength();
             try {
                 if (length > buffer.remaining()) {
-                    flush();
+                    flushBuffer();
                 }
                 if (length > buffer.capacity()) {
                     ByteBuffer large = ByteBuffer.allocate(length);
@@ -136,7 +146,7 @@ public final class FrameWriter {
             }
         }
         try {
-            flush();
+            flushBuffer();
         } catch (IOException e) {
             failOnIo(e);
         }
@@ -145,7 +155,7 @@ public final class FrameWriter {
         }
     }
 
-    private void flush() throws IOException {
+    private void flushBuffer() throws IOException {
         if (buffer.position() > 0 && !failed) {
             socketWrites.incrementAndGet();
             out.write(buffer.array(), 0, buffer.position());

@@ -151,7 +151,7 @@ public final class MultiplexedConnection implements Connection {
             out.write(FrameEncoder.encode(new Frame(FrameType.HELLO, 0, hello.encode())));
             FrameDecoder decoder = new FrameDecoder(Math.min(options.maxFrameSize(), Protocol.HANDSHAKE_MAX_FRAME_SIZE));
             List<Frame> frames = new ArrayList<>();
-            Hello serverHello = awaitHello(address, in, decoder, frames, deadline);
+            Hello serverHello = awaitHello(address, socket, in, decoder, frames, deadline);
             socket.setSoTimeout(0);
             decoder.maxFrameSize(options.maxFrameSize());
             MultiplexedConnection c = new MultiplexedConnection(address, options, resources, ownsResources, socket,
@@ -174,10 +174,11 @@ public final class MultiplexedConnection implements Connection {
         }
     }
 
-    private static Hello awaitHello(InetSocketAddress address, InputStream in, FrameDecoder decoder,
+    private static Hello awaitHello(InetSocketAddress address, Socket socket, InputStream in, FrameDecoder decoder,
             List<Frame> frames, Deadline deadline) throws IOException {
         byte[] buf = new byte[8192];
         for (;;) {
+            socket.setSoTimeout(millisLeft(deadline)); // a server trickling bytes cannot stretch the connect timeout
             int n = in.read(buf);
             if (n < 0) {
                 decoder.endOfStream();
@@ -215,6 +216,21 @@ public final class MultiplexedConnection implements Connection {
 
     @Override
     public CompletableFuture<byte[]> call(String op, byte[] body, Deadline deadline, Executor completion) {
+        return submit(op, body, deadline, completion, true);
+    }
+
+    @Override
+    public CompletableFuture<byte[]> enqueue(String op, byte[] body, Deadline deadline, Executor completion) {
+        return submit(op, body, deadline, completion, false);
+    }
+
+    @Override
+    public void flush() {
+        writer.flush();
+    }
+
+    private CompletableFuture<byte[]> submit(String op, byte[] body, Deadline deadline, Executor completion,
+            boolean write) {
         Objects.requireNonNull(body, "body");
         Objects.requireNonNull(deadline, "deadline");
         byte[] opBytes = RequestPayload.opBytes(op);
@@ -228,10 +244,12 @@ public final class MultiplexedConnection implements Connection {
         }
         PendingCall call = new PendingCall(this, op, opBytes, body, deadline, completion);
         if (waiters.isEmpty() && takeSlot()) {
-            if (call.admit()) {
+            if (!call.admit()) {
+                returnSlot();
+            } else if (write) {
                 writer.write(call);
             } else {
-                returnSlot();
+                writer.enqueue(call);
             }
         } else {
             waiters.offer(call);
@@ -391,8 +409,8 @@ public final class MultiplexedConnection implements Connection {
                 // any frame proves the peer alive; lastReadNanos is already updated
             }
             case GOAWAY -> onGoAway(frame.requestId(), GoAwayPayload.decode(frame.payload()).reason());
-            default -> throw new ProtocolException("server " + address + " sent a " + frame.type()
-                    + " frame, which only clients send");
+            default -> throw new ProtocolException("server " + address + " sent an unexpected " + frame.type()
+                    + " frame after the handshake");
         }
     }
 

@@ -13,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * One call on a {@link MultiplexedConnection}, and the future its caller holds.
@@ -84,16 +85,45 @@ public final class PendingCall extends CompletableFuture<byte[]> implements Outb
 
     /** Claims the call. Returns true to exactly one caller, which must then complete the future. */
     boolean finish() {
+        int prior = claim();
+        if (prior == DONE) {
+            return false;
+        }
+        connection.onCallFinished(this, prior == ADMITTED);
+        return true;
+    }
+
+    /** CAS to DONE; the state before, or DONE if another party had already claimed the call. */
+    private int claim() {
         for (;;) {
             int s = state.get();
-            if (s == DONE) {
-                return false;
-            }
-            if (state.compareAndSet(s, DONE)) {
-                connection.onCallFinished(this, s == ADMITTED);
-                return true;
+            if (s == DONE || state.compareAndSet(s, DONE)) {
+                return s;
             }
         }
+    }
+
+    /**
+     * Ends a call the caller gave up on. CANCEL is queued <em>before</em> the in-flight slot is
+     * returned: the slot may admit a waiting call at once, and its REQUEST must not reach a server
+     * at its in-flight limit ahead of the CANCEL that frees the server's slot.
+     */
+    private boolean abandonWithCancel(Function<Boolean, Throwable> error, boolean mayInterrupt) {
+        int prior = claim();
+        if (prior == DONE) {
+            return false;
+        }
+        boolean wasSent = sent; // read after the claim: see the class comment
+        if (wasSent) {
+            connection.sendCancel(id);
+        }
+        connection.onCallFinished(this, prior == ADMITTED);
+        if (error == null) {
+            super.cancel(mayInterrupt);
+        } else {
+            failClaimed(error.apply(wasSent));
+        }
+        return true;
     }
 
     /** The reply arrived. Returns false if the call had already ended (a late response). */
@@ -136,29 +166,14 @@ public final class PendingCall extends CompletableFuture<byte[]> implements Outb
 
     /** The deadline passed; {@code detail} says what an unsent call was waiting for. */
     void timeout(long nowNanos, String detail) {
-        if (!finish()) {
-            return;
-        }
-        boolean wasSent = sent;
-        failClaimed(new RequestTimeoutException(op, id, deadline.elapsed(nowNanos), deadline.limit(), wasSent, detail));
-        if (wasSent) {
-            connection.sendCancel(id);
-        }
+        abandonWithCancel(wasSent -> new RequestTimeoutException(op, id, deadline.elapsed(nowNanos), deadline.limit(),
+                wasSent, detail), false);
     }
 
     /** Cancelling the caller's future ends the call and sends CANCEL if the request went out. */
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
-        if (!finish()) {
-            return isCancelled();
-        }
-        boolean wasSent = sent;
-        long wasId = id;
-        super.cancel(mayInterruptIfRunning);
-        if (wasSent) {
-            connection.sendCancel(wasId);
-        }
-        return true;
+        return abandonWithCancel(null, mayInterruptIfRunning) || isCancelled();
     }
 
     // ---- Outbound: called only by the writer thread ----
