@@ -1,0 +1,327 @@
+package dev.tidewire.pool;
+
+import dev.tidewire.ClientClosedException;
+import dev.tidewire.ConnectFailedException;
+import dev.tidewire.NotProcessedException;
+import dev.tidewire.PoolExhaustedException;
+import dev.tidewire.RequestTimeoutException;
+import dev.tidewire.TidewireException;
+import dev.tidewire.pool.internal.BusyAwareEvictionPolicy;
+import dev.tidewire.pool.internal.ConnectionFactory;
+import dev.tidewire.pool.internal.PoolCall;
+import dev.tidewire.pool.internal.PooledConnection;
+import dev.tidewire.transport.Connection;
+import dev.tidewire.transport.ConnectionOptions;
+import dev.tidewire.transport.Deadline;
+import dev.tidewire.transport.TransportResources;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.apache.commons.pool2.impl.GenericObjectPool;
+import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
+
+/**
+ * A commons-pool2 {@link GenericObjectPool} of multiplexed {@link Connection}s.
+ *
+ * <pre>{@code
+ * try (ConnectionPool pool = ConnectionPool.create(address, PoolOptions.defaults(),
+ *         ConnectionOptions.defaults(), resources, PoolListener.NONE)) {
+ *     byte[] reply = pool.call("echo", body, Deadline.after(Duration.ofSeconds(1)), executor).join();
+ * }
+ * }</pre>
+ *
+ * <p><b>Leases are short.</b> A caller borrows a connection only to hand its request over, then
+ * returns it; the reply comes back on the connection asynchronously. So each connection carries
+ * many calls, and commons-pool2 sees a connection with calls in flight as idle. The factory, the
+ * {@link BusyAwareEvictionPolicy} and {@code maxIdle = maxConnections} make sure eviction,
+ * validation and returns never destroy or probe a connection that is busy.
+ *
+ * <p><b>Fair waits.</b> commons-pool2's wait queue lets a thread that returns a connection take it
+ * straight back before the waiter it woke can run; under contention a few callers then wait far
+ * longer than the rest. Callers here first pass a fair {@link Semaphore} with one permit per
+ * connection: waiting happens there, in arrival order, and a caller holding a permit always finds
+ * a connection (idle, or one the pool may create), so it never queues inside commons-pool2.
+ *
+ * <p><b>Deadlines and retries.</b> The borrow wait is whatever remains of the call's deadline,
+ * never infinite. A request that certainly was not processed is sent again while the deadline
+ * allows: {@link NotProcessedException} (GOAWAY, or the connection died before the request was
+ * written) at once on another connection, {@link ConnectFailedException} when the connect backoff
+ * next allows an attempt. So a rolling restart of the server costs callers latency, not errors.
+ * Other errors, including the retryable {@link PoolExhaustedException} and OVERLOADED replies, are
+ * returned to the caller.
+ */
+public final class ConnectionPool implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ConnectionPool.class.getName());
+    /** Most attempts per call; each retry also needs time left before the deadline. */
+    static final int MAX_ATTEMPTS = 32;
+
+    private final PoolOptions options;
+    private final ConnectionFactory factory;
+    private final GenericObjectPool<PooledConnection> pool;
+    private final Semaphore permits;
+    private final PoolListener listener;
+    private final Executor retryExecutor;
+    private final TransportResources resources;
+    private volatile boolean closed;
+
+    private ConnectionPool(InetSocketAddress address, PoolOptions options, ConnectionOptions connectionOptions,
+            TransportResources resources, PoolListener listener) {
+        this.options = options;
+        this.listener = listener;
+        this.retryExecutor = resources.callbackExecutor();
+        this.resources = resources;
+        this.factory = new ConnectionFactory(address, connectionOptions, options, resources, listener);
+        this.permits = new Semaphore(options.maxConnections(), true);
+        GenericObjectPoolConfig<PooledConnection> config = new GenericObjectPoolConfig<>();
+        config.setMaxTotal(options.maxConnections());
+        config.setMaxIdle(options.maxConnections());    // returning must never destroy a busy connection
+        config.setMinIdle(options.minIdle());
+        config.setLifo(false);                          // spread calls over all connections
+        config.setFairness(false);                      // fairness is the semaphore's job
+        config.setBlockWhenExhausted(true);
+        config.setTestOnBorrow(true);
+        config.setTestOnReturn(false);
+        config.setTestWhileIdle(true);
+        config.setNumTestsPerEvictionRun(options.maxConnections());
+        config.setMinEvictableIdleDuration(options.idleTimeout());
+        config.setTimeBetweenEvictionRuns(options.evictionInterval());
+        config.setEvictionPolicy(new BusyAwareEvictionPolicy());
+        config.setJmxEnabled(false);
+        this.pool = new GenericObjectPool<>(factory, config);
+    }
+
+    /**
+     * Creates the pool and opens {@link PoolOptions#minIdle()} connections. If the server cannot be
+     * reached now, that is logged and connections are opened on demand.
+     */
+    public static ConnectionPool create(InetSocketAddress address, PoolOptions options,
+            ConnectionOptions connectionOptions, TransportResources resources, PoolListener listener) {
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(connectionOptions, "connectionOptions");
+        Objects.requireNonNull(resources, "resources");
+        ConnectionPool p = new ConnectionPool(address, options, connectionOptions, resources,
+                listener == null ? PoolListener.NONE : listener);
+        if (options.minIdle() > 0) {
+            try {
+                p.pool.preparePool();
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "could not open " + options.minIdle() + " connections to " + address
+                        + " at start; opening on demand: " + e.getMessage());
+            }
+        }
+        return p;
+    }
+
+    /**
+     * Sends a request on a pooled connection and returns its reply payload.
+     *
+     * <p>The calling thread may wait for a free connection (never past the deadline); the reply is
+     * awaited asynchronously. The returned future ends with exactly one outcome.
+     *
+     * @param completion where the future completes; {@code null} completes it directly on a
+     *                   transport thread (for callers that block on it)
+     */
+    public CompletableFuture<byte[]> call(String op, byte[] body, Deadline deadline, Executor completion) {
+        PoolCall result = new PoolCall();
+        attempt(result, op, body, deadline, completion, 1);
+        return result;
+    }
+
+    private void attempt(PoolCall result, String op, byte[] body, Deadline deadline, Executor completion, int attemptNo) {
+        if (result.isDone()) {
+            return; // cancelled by the caller between attempts
+        }
+        CompletableFuture<byte[]> reply;
+        try {
+            PooledConnection pooled = borrow(op, deadline);
+            Connection connection = pooled.connection();
+            try {
+                // Under the lease only queue the request; the socket write happens after the
+                // connection is back in the pool, so leases last well under a microsecond.
+                reply = connection.enqueue(op, body, deadline, null);
+            } finally {
+                giveBack(pooled);
+            }
+            connection.flush();
+        } catch (TidewireException e) {
+            retryOrFail(result, e, op, body, deadline, completion, attemptNo);
+            return;
+        }
+        result.attempt(reply);
+        reply.whenComplete((value, error) -> {
+            if (error == null) {
+                complete(result, value, null, completion);
+                return;
+            }
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            if (cause instanceof TidewireException t) {
+                retryOrFail(result, t, op, body, deadline, completion, attemptNo);
+            } else {
+                complete(result, null, cause, completion);
+            }
+        });
+    }
+
+    /** Sends the call again if it certainly was not processed and time allows; else ends it with {@code e}. */
+    private void retryOrFail(PoolCall result, TidewireException e, String op, byte[] body, Deadline deadline,
+            Executor completion, int attemptNo) {
+        boolean safe = e instanceof NotProcessedException || e instanceof ConnectFailedException;
+        if (safe && attemptNo < MAX_ATTEMPTS && !closed && !result.isDone()) {
+            long delay = e instanceof ConnectFailedException ? Math.max(1_000_000L, factory.backoffNanos()) : 0;
+            if (deadline.remainingNanos() > delay) {
+                // Never retry on a transport thread: borrowing may wait.
+                Runnable again = () -> attempt(result, op, body, deadline, completion, attemptNo + 1);
+                try {
+                    if (delay == 0) {
+                        retryExecutor.execute(again);
+                    } else {
+                        resources.schedule(() -> retryExecutor.execute(again), Duration.ofNanos(delay));
+                    }
+                    return;
+                } catch (RejectedExecutionException rejected) {
+                    // shutting down: report the error we have
+                }
+            }
+        }
+        complete(result, null, e, completion);
+    }
+
+    private static void complete(PoolCall result, byte[] value, Throwable error, Executor completion) {
+        Runnable done = error == null ? () -> result.complete(value) : () -> result.completeExceptionally(error);
+        if (completion == null) {
+            done.run();
+            return;
+        }
+        try {
+            completion.execute(done);
+        } catch (RejectedExecutionException e) {
+            done.run();
+        }
+    }
+
+    /** Borrows a connection, waiting (fairly) at most until the deadline. */
+    private PooledConnection borrow(String op, Deadline deadline) {
+        if (closed) {
+            throw new ClientClosedException("op '" + op + "' refused: the connection pool is closed");
+        }
+        long start = System.nanoTime();
+        try {
+            if (!permits.tryAcquire(Math.max(0, deadline.remainingNanos(start)), TimeUnit.NANOSECONDS)) {
+                throw exhausted(op, deadline, start);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RequestTimeoutException(op, 0, deadline.elapsed(System.nanoTime()), deadline.limit(), false,
+                    "interrupted while waiting for a pooled connection");
+        }
+        PooledConnection pooled;
+        try {
+            pooled = pool.borrowObject(Duration.ofNanos(Math.max(1, deadline.remainingNanos())));
+        } catch (TidewireException e) {
+            permits.release();
+            throw e;
+        } catch (NoSuchElementException e) {
+            permits.release();
+            if (e.getCause() instanceof TidewireException t) {
+                throw t;
+            }
+            throw exhausted(op, deadline, start);
+        } catch (IllegalStateException e) {
+            permits.release();
+            throw new ClientClosedException("op '" + op + "' refused: the connection pool is closed");
+        } catch (Exception e) {
+            permits.release();
+            throw new ConnectFailedException("cannot get a connection to " + factory.address() + ": " + e, e);
+        }
+        listener.borrowed(System.nanoTime() - start);
+        return pooled;
+    }
+
+    private void giveBack(PooledConnection pooled) {
+        try {
+            pool.returnObject(pooled);
+        } catch (IllegalStateException e) {
+            // returned twice or pool closed: nothing more to do
+        } finally {
+            permits.release();
+        }
+    }
+
+    private PoolExhaustedException exhausted(String op, Deadline deadline, long start) {
+        return new PoolExhaustedException("no pooled connection to " + factory.address() + " for op '" + op
+                + "' within " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms (call timeout "
+                + deadline.limit().toMillis() + " ms)", pool.getNumActive(), pool.getNumIdle(),
+                permits.getQueueLength() + 1);
+    }
+
+    /** A snapshot of the pool's counts. */
+    public PoolStats stats() {
+        int inFlight = 0;
+        for (Connection c : factory.openConnections()) {
+            inFlight += c.inFlight();
+        }
+        return new PoolStats(pool.getNumActive(), pool.getNumIdle(), permits.getQueueLength(),
+                factory.openConnections().size(), factory.created(), factory.destroyed(), inFlight,
+                factory.lateResponses());
+    }
+
+    /** The settings. */
+    public PoolOptions options() {
+        return options;
+    }
+
+    /** Connect attempts made so far (attempts skipped while backing off are not counted). */
+    public long connectAttempts() {
+        return factory.connectAttempts();
+    }
+
+    /**
+     * Graceful close: new calls are refused, idle and busy connections alike drain (their calls
+     * run to completion) and close; whatever is still open after {@code grace} is closed at once,
+     * failing its calls with {@link ClientClosedException}. Idempotent.
+     */
+    public void close(Duration grace) {
+        closed = true;
+        factory.closing();
+        pool.close();
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        for (Connection c : factory.openConnections()) {
+            closing.add(c.shutdown());
+        }
+        try {
+            CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).get(grace.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            // grace period over
+        }
+        closeNow();
+    }
+
+    /** Closes every connection at once; calls in flight fail with {@link ClientClosedException}. Idempotent. */
+    public void closeNow() {
+        closed = true;
+        factory.closing();
+        pool.close();
+        for (Connection c : factory.openConnections()) {
+            c.close();
+        }
+    }
+
+    /** {@link #close(Duration)} with a 5 s grace period. */
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+}

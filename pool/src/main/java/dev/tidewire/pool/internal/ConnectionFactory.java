@@ -1,0 +1,169 @@
+package dev.tidewire.pool.internal;
+
+import dev.tidewire.ConnectFailedException;
+import dev.tidewire.pool.PoolListener;
+import dev.tidewire.pool.PoolListener.DestroyReason;
+import dev.tidewire.pool.PoolOptions;
+import dev.tidewire.transport.Connection;
+import dev.tidewire.transport.ConnectionOptions;
+import dev.tidewire.transport.TransportResources;
+import java.net.InetSocketAddress;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.commons.pool2.PooledObject;
+import org.apache.commons.pool2.PooledObjectFactory;
+import org.apache.commons.pool2.impl.DefaultPooledObject;
+
+/**
+ * The commons-pool2 factory: opens connections (behind a {@link ConnectBackoff}), validates them
+ * locally, and retires them gracefully.
+ *
+ * <ul>
+ *   <li>{@link #makeObject()} throws a typed {@link ConnectFailedException} on failure, never
+ *       returns null, so the pool releases its waiters at once; while backing off it fails fast
+ *       without touching the network.</li>
+ *   <li>{@link #validateObject} is local and costs nanoseconds: open, not draining, not past its
+ *       lifetime. The connection's heartbeat (PING on idle connections, death after the heartbeat
+ *       timeout) is the background probe; validation reads its verdict instead of doing a round
+ *       trip per borrow.</li>
+ *   <li>{@link #destroyObject} drains: the connection refuses new calls, lets the ones in flight
+ *       finish (each bounded by its own deadline), then closes. Destroying never fails a call.</li>
+ * </ul>
+ */
+public final class ConnectionFactory implements PooledObjectFactory<PooledConnection> {
+    private final InetSocketAddress address;
+    private final ConnectionOptions connectionOptions;
+    private final PoolOptions poolOptions;
+    private final TransportResources resources;
+    private final PoolListener listener;
+    private final ConnectBackoff backoff;
+    private final Set<Connection> open = ConcurrentHashMap.newKeySet();
+    private final AtomicLong connectAttempts = new AtomicLong();
+    private final AtomicLong created = new AtomicLong();
+    private final AtomicLong destroyed = new AtomicLong();
+    private final AtomicLong lateResponsesOfClosed = new AtomicLong();
+    private volatile boolean closing;
+
+    public ConnectionFactory(InetSocketAddress address, ConnectionOptions connectionOptions, PoolOptions poolOptions,
+            TransportResources resources, PoolListener listener) {
+        this.address = address;
+        this.connectionOptions = connectionOptions;
+        this.poolOptions = poolOptions;
+        this.resources = resources;
+        this.listener = listener;
+        this.backoff = new ConnectBackoff(poolOptions.connectBackoffInitial().toNanos(),
+                poolOptions.connectBackoffMax().toNanos(), () -> ThreadLocalRandom.current().nextDouble());
+    }
+
+    @Override
+    public PooledObject<PooledConnection> makeObject() {
+        long now = System.nanoTime();
+        long wait = backoff.delayNanos(now);
+        if (wait > 0) {
+            listener.connectFailed();
+            throw new ConnectFailedException("not connecting to " + address + " for another "
+                    + TimeUnit.NANOSECONDS.toMillis(wait) + " ms after " + backoff.failures()
+                    + " failed attempts (last: " + backoff.lastError() + ")", null);
+        }
+        connectAttempts.incrementAndGet();
+        Connection c;
+        try {
+            c = Connection.open(address, connectionOptions, resources);
+        } catch (ConnectFailedException e) {
+            backoff.onFailure(System.nanoTime(), e.getMessage());
+            listener.connectFailed();
+            throw e;
+        }
+        backoff.onSuccess();
+        open.add(c);
+        c.closeFuture().whenComplete((v, e) -> {
+            open.remove(c);
+            lateResponsesOfClosed.addAndGet(c.stats().lateResponses());
+        });
+        created.incrementAndGet();
+        listener.connectionCreated();
+        long lifetime = poolOptions.maxLifetime().toNanos();
+        long jitter = (long) (lifetime * poolOptions.lifetimeJitter() * ThreadLocalRandom.current().nextDouble());
+        return new DefaultPooledObject<>(new PooledConnection(c, System.nanoTime() + lifetime - jitter));
+    }
+
+    @Override
+    public boolean validateObject(PooledObject<PooledConnection> p) {
+        PooledConnection pooled = p.getObject();
+        Connection c = pooled.connection();
+        if (c.state() != Connection.State.OPEN) {
+            pooled.retireReason(DestroyReason.BROKEN);
+            return false;
+        }
+        if (pooled.isExpired(System.nanoTime())) {
+            pooled.retireReason(DestroyReason.LIFETIME);
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void destroyObject(PooledObject<PooledConnection> p) {
+        PooledConnection pooled = p.getObject();
+        if (closing) {
+            pooled.retireReason(DestroyReason.CLOSED);
+        }
+        pooled.retireReason(pooled.connection().state() == Connection.State.OPEN ? DestroyReason.IDLE : DestroyReason.BROKEN);
+        destroyed.incrementAndGet();
+        listener.connectionDestroyed(pooled.retireReason());
+        pooled.connection().shutdown();
+    }
+
+    @Override
+    public void activateObject(PooledObject<PooledConnection> p) {
+        // nothing to do: a multiplexed connection carries no per-borrower state
+    }
+
+    @Override
+    public void passivateObject(PooledObject<PooledConnection> p) {
+        // nothing to do
+    }
+
+    /** Nanoseconds until a connect attempt is allowed again (0 when not backing off). */
+    public long backoffNanos() {
+        return backoff.delayNanos(System.nanoTime());
+    }
+
+    /** Marks the pool as closing, so destroys are counted as CLOSED. */
+    public void closing() {
+        closing = true;
+    }
+
+    /** Connections open now, including retired ones still draining. */
+    public Set<Connection> openConnections() {
+        return open;
+    }
+
+    public long connectAttempts() {
+        return connectAttempts.get();
+    }
+
+    public long created() {
+        return created.get();
+    }
+
+    public long destroyed() {
+        return destroyed.get();
+    }
+
+    /** Late responses over every connection this factory opened. */
+    public long lateResponses() {
+        long sum = lateResponsesOfClosed.get();
+        for (Connection c : open) {
+            sum += c.stats().lateResponses();
+        }
+        return sum;
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+}

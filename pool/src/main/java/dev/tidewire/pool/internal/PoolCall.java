@@ -1,0 +1,30 @@
+package dev.tidewire.pool.internal;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The future a pool caller holds across attempts. Cancelling it cancels the attempt in progress
+ * (which sends CANCEL on that attempt's connection).
+ */
+public final class PoolCall extends CompletableFuture<byte[]> {
+    private final AtomicReference<CompletableFuture<byte[]>> attempt = new AtomicReference<>();
+
+    /** Records the current attempt; cancels it at once if this call was already cancelled. */
+    public void attempt(CompletableFuture<byte[]> current) {
+        attempt.set(current);
+        if (isCancelled()) {
+            current.cancel(true);
+        }
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        boolean cancelled = super.cancel(mayInterruptIfRunning);
+        CompletableFuture<byte[]> current = attempt.get();
+        if (cancelled && current != null) {
+            current.cancel(mayInterruptIfRunning);
+        }
+        return cancelled;
+    }
+}

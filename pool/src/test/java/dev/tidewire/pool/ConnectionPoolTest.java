@@ -1,0 +1,302 @@
+package dev.tidewire.pool;
+
+import static dev.tidewire.pool.PoolTestSupport.FAST_CONNECT;
+import static dev.tidewire.pool.PoolTestSupport.in;
+import static dev.tidewire.pool.PoolTestSupport.text;
+import static dev.tidewire.pool.PoolTestSupport.utf8;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tidewire.ConnectFailedException;
+import dev.tidewire.PoolExhaustedException;
+import dev.tidewire.TidewireException;
+import dev.tidewire.pool.PoolListener.DestroyReason;
+import dev.tidewire.pool.PoolTestSupport.CountingListener;
+import dev.tidewire.server.TidewireServer;
+import dev.tidewire.testing.Leaks;
+import dev.tidewire.testing.ScriptedPeer;
+import dev.tidewire.transport.TransportResources;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The pool against a real loopback server: the multiplexing traps commons-pool2 users hit. */
+class ConnectionPoolTest {
+    private TransportResources resources;
+    private TidewireServer server;
+    private final List<ConnectionPool> pools = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        resources = TransportResources.create();
+        server = TidewireServer.builder().build().start();
+    }
+
+    @AfterEach
+    void stop() {
+        pools.forEach(ConnectionPool::closeNow);
+        server.close();
+        resources.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> Leaks.tidewireThreads().isEmpty());
+    }
+
+    private ConnectionPool pool(PoolOptions options, PoolListener listener) {
+        return pool(server.address(), options, listener);
+    }
+
+    private ConnectionPool pool(InetSocketAddress address, PoolOptions options, PoolListener listener) {
+        ConnectionPool p = ConnectionPool.create(address, options, FAST_CONNECT, resources, listener);
+        pools.add(p);
+        return p;
+    }
+
+    private static byte[] call(ConnectionPool p, String op, String json, Duration timeout) throws Exception {
+        return p.call(op, utf8(json), in(timeout), null).get(timeout.toMillis() + 2000, TimeUnit.MILLISECONDS);
+    }
+
+    @Test
+    void prefillsToMinIdle() {
+        CountingListener events = new CountingListener();
+        ConnectionPool p = pool(PoolOptions.builder().maxConnections(4).minIdle(3).build(), events);
+        assertEquals(3, p.stats().idle());
+        assertEquals(3, p.stats().open());
+        assertEquals(3, events.created.get());
+        assertEquals(3, server.stats().connectionsOpen());
+    }
+
+    @Test
+    void manyCallsShareFewConnections() throws Exception {
+        ConnectionPool p = pool(PoolOptions.builder().maxConnections(2).build(), PoolListener.NONE);
+        List<CompletableFuture<byte[]>> calls = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            calls.add(p.call("sleep", utf8("{\"millis\":100,\"i\":" + i + "}"), in(Duration.ofSeconds(5)), null));
+        }
+        for (int i = 0; i < 100; i++) {
+            assertEquals("{\"millis\":100,\"i\":" + i + "}", text(calls.get(i).get(5, TimeUnit.SECONDS)));
+        }
+        assertTrue(server.stats().connectionsAccepted() <= 2, "100 concurrent calls over <= 2 connections");
+        assertEquals(0, p.stats().inFlight());
+        assertEquals(0, p.stats().active(), "every lease returned");
+    }
+
+    @Test
+    void aBusyConnectionIsNeitherEvictedNorProbedAndAnIdleOneIs() throws Exception {
+        CountingListener events = new CountingListener();
+        ConnectionPool p = pool(PoolOptions.builder().maxConnections(1)
+                .idleTimeout(Duration.ofMillis(150)).evictionInterval(Duration.ofMillis(30)).build(), events);
+        CompletableFuture<byte[]> longCall = p.call("sleep", utf8("{\"millis\":1200}"), in(Duration.ofSeconds(5)), null);
+        await().atMost(Duration.ofSeconds(2)).until(() -> p.stats().inFlight() == 1);
+        // in pool terms the connection is idle the whole time; the evictor runs ~30 times meanwhile
+        await().during(Duration.ofMillis(900)).atMost(Duration.ofSeconds(2))
+                .until(() -> events.destroyed(DestroyReason.IDLE) == 0 && p.stats().open() == 1);
+        assertEquals("{\"millis\":1200}", text(longCall.get(5, TimeUnit.SECONDS)));
+        assertEquals(1, server.stats().requests(), "no probe requests were sent on the busy connection");
+        // now it is truly idle: evicted after the idle timeout
+        await().atMost(Duration.ofSeconds(3)).until(() -> events.destroyed(DestroyReason.IDLE) == 1);
+        await().atMost(Duration.ofSeconds(3)).until(() -> p.stats().open() == 0);
+    }
+
+    @Test
+    void idleEvictionKeepsMinIdle() {
+        CountingListener events = new CountingListener();
+        ConnectionPool p = pool(PoolOptions.builder().maxConnections(4).minIdle(1)
+                .idleTimeout(Duration.ofMillis(100)).evictionInterval(Duration.ofMillis(30)).build(), events);
+        List<CompletableFuture<byte[]>> calls = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            calls.add(p.call("sleep", utf8("{\"millis\":100}"), in(Duration.ofSeconds(5)), null));
+        }
+        calls.forEach(CompletableFuture::join);
+        await().atMost(Duration.ofSeconds(3)).until(() -> p.stats().open() == 1 && p.stats().idle() == 1);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(1)).until(() -> p.stats().idle() == 1);
+    }
+
+    @Test
+    void maxLifetimeRetiresConnectionsWithoutFailingCalls() throws Exception {
+        CountingListener events = new CountingListener();
+        ConnectionPool p = pool(PoolOptions.builder().maxConnections(2)
+                .maxLifetime(Duration.ofMillis(300), 0.2).evictionInterval(Duration.ofMillis(40)).build(), events);
+        ExecutorService callers = Executors.newFixedThreadPool(8);
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+        List<Future<Integer>> results = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            results.add(callers.submit(() -> {
+                int n = 0;
+                while (System.nanoTime() < end && n < 100_000) {
+                    String body = "{\"millis\":" + (n % 40) + ",\"n\":" + n + "}";
+                    assertEquals(body, text(call(p, "sleep", body, Duration.ofSeconds(3))));
+                    n++;
+                }
+                return n;
+            }));
+        }
+        int total = 0;
+        for (Future<Integer> f : results) {
+            total += f.get(30, TimeUnit.SECONDS);
+        }
+        callers.shutdownNow();
+        assertTrue(total > 100, "calls made: " + total);
+        assertTrue(events.destroyed(DestroyReason.LIFETIME) >= 2,
+                "retired for lifetime: " + events.destroyed(DestroyReason.LIFETIME));
+        assertTrue(events.created.get() >= 3, "replacements opened: " + events.created.get());
+    }
+
+    @Test
+    void anExhaustedPoolGivesATypedErrorWithTheCounts() throws Exception {
+        try (ScriptedPeer silent = new ScriptedPeer()) { // accepts, never answers HELLO: the connect is slow
+            ConnectionPool p = pool(silent.address(), PoolOptions.builder().maxConnections(1).build(), PoolListener.NONE);
+            CompletableFuture<byte[]> first = CompletableFuture.supplyAsync(
+                    () -> p.call("echo", utf8("{}"), in(Duration.ofSeconds(3)), null).join());
+            await().atMost(Duration.ofSeconds(2)).until(() -> p.stats().waiting() == 0 && p.stats().open() == 0
+                    && !first.isDone() && permitsTaken(p));
+            long start = System.nanoTime();
+            PoolExhaustedException e = assertInstanceOf(PoolExhaustedException.class, assertThrows(ExecutionException.class,
+                    () -> p.call("echo", utf8("{}"), in(Duration.ofMillis(200)), null).get(),
+                    "second caller cannot get the only connection").getCause());
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(ms >= 150 && ms < 1000, "gave up after " + ms + " ms");
+            assertTrue(e.retryable());
+            assertEquals(1, e.waiting());
+            assertTrue(e.getMessage().contains("active=") && e.getMessage().contains("idle=")
+                    && e.getMessage().contains("waiting=1"), e.getMessage());
+            first.handle((v, x) -> null).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static boolean permitsTaken(ConnectionPool p) {
+        return p.stats().active() == 0; // the first caller is inside makeObject
+    }
+
+    @Test
+    void withTheServerDownAttemptsAreBoundedAndEveryCallerGetsATypedErrorByItsDeadline() throws Exception {
+        InetSocketAddress nobody;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            nobody = new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort());
+        }
+        CountingListener events = new CountingListener();
+        ConnectionPool p = pool(nobody, PoolOptions.builder().maxConnections(8).build(), events);
+        ExecutorService callers = Executors.newFixedThreadPool(64);
+        AtomicLong late = new AtomicLong();
+        AtomicInteger errors = new AtomicInteger();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        List<Future<?>> all = new ArrayList<>();
+        for (int t = 0; t < 64; t++) {
+            all.add(callers.submit(() -> {
+                for (int i = 0; i < 10_000 && System.nanoTime() < end; i++) {
+                    long start = System.nanoTime();
+                    ExecutionException e = assertThrows(ExecutionException.class,
+                            () -> p.call("echo", utf8("{}"), in(Duration.ofMillis(100)), null).get(5, TimeUnit.SECONDS));
+                    TidewireException cause = assertInstanceOf(TidewireException.class, e.getCause());
+                    assertTrue(cause instanceof ConnectFailedException || cause instanceof PoolExhaustedException,
+                            cause.toString());
+                    assertTrue(cause.retryable());
+                    errors.incrementAndGet();
+                    if (System.nanoTime() - start > TimeUnit.MILLISECONDS.toNanos(100 + 200)) {
+                        late.incrementAndGet();
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : all) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        callers.shutdownNow();
+        assertEquals(0, late.get(), "every caller got its error by its deadline (+200 ms)");
+        assertTrue(errors.get() > 64, "errors: " + errors.get());
+        // 100 ms doubling to 5 s, at most 8 concurrent creators: far below one attempt per caller
+        assertTrue(p.connectAttempts() <= 48, "connect attempts in 2 s: " + p.connectAttempts()
+                + " (callers made " + errors.get() + " calls)");
+    }
+
+    @Test
+    void afterTheServerRestartsOnTheSamePortThePoolRecovers() throws Exception {
+        ConnectionPool p = pool(PoolOptions.builder().maxConnections(2)
+                .connectBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).build(), PoolListener.NONE);
+        int port = server.port();
+        assertEquals("{\"a\":1}", text(call(p, "echo", "{\"a\":1}", Duration.ofSeconds(2))));
+        server.close();
+        // during the outage: typed errors, by the deadline
+        for (int i = 0; i < 5; i++) {
+            long start = System.nanoTime();
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> call(p, "echo", "{}", Duration.ofMillis(300)));
+            assertInstanceOf(TidewireException.class, e.getCause());
+            assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(800));
+        }
+        server = TidewireServer.builder().port(port).build().start();
+        await().atMost(Duration.ofSeconds(5)).ignoreExceptions()
+                .until(() -> text(call(p, "echo", "{\"b\":2}", Duration.ofSeconds(1))).equals("{\"b\":2}"));
+        for (int i = 0; i < 20; i++) {
+            assertEquals("{\"c\":" + i + "}", text(call(p, "echo", "{\"c\":" + i + "}", Duration.ofSeconds(2))));
+        }
+    }
+
+    @Test
+    void callsTheServerDidNotProcessAreRetriedOnAnotherConnection() throws Exception {
+        ConnectionPool p = pool(PoolOptions.builder().maxConnections(2)
+                .connectBackoff(Duration.ofMillis(10), Duration.ofMillis(50)).build(), PoolListener.NONE);
+        int port = server.port();
+        ExecutorService callers = Executors.newFixedThreadPool(16);
+        AtomicInteger ok = new AtomicInteger();
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2500);
+        List<Future<?>> all = new ArrayList<>();
+        for (int t = 0; t < 16; t++) {
+            int caller = t;
+            all.add(callers.submit(() -> {
+                for (int i = 0; i < 100_000 && System.nanoTime() < end; i++) {
+                    String body = "{\"millis\":" + (i % 20) + ",\"caller\":" + caller + ",\"i\":" + i + "}";
+                    assertEquals(body, text(call(p, "sleep", body, Duration.ofSeconds(5))));
+                    ok.incrementAndGet();
+                }
+                return null;
+            }));
+        }
+        await().atMost(Duration.ofSeconds(2)).until(() -> ok.get() > 200);
+        TidewireServer old = server;
+        Thread shutdown = new Thread(() -> old.shutdown(Duration.ofSeconds(5)));
+        shutdown.start();
+        // a new server takes the port as soon as the old one lets go of it (a rolling restart)
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).ignoreExceptions()
+                .until(() -> (server = TidewireServer.builder().port(port).build().start()) != null);
+        for (Future<?> f : all) {
+            f.get(30, TimeUnit.SECONDS); // any failed call would have thrown here
+        }
+        callers.shutdownNow();
+        shutdown.join(10_000);
+        assertTrue(server.stats().requests() > 0, "the new server took over");
+        assertTrue(old.stats().refusedNotProcessed() + server.stats().requests() > 0);
+    }
+
+    @Test
+    void closeDrainsCallsInFlightThenReleasesEverything() throws Exception {
+        ConnectionPool p = pool(PoolOptions.builder().maxConnections(2).build(), PoolListener.NONE);
+        List<CompletableFuture<byte[]>> calls = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            calls.add(p.call("sleep", utf8("{\"millis\":200}"), in(Duration.ofSeconds(5)), null));
+        }
+        p.close(Duration.ofSeconds(5));
+        for (CompletableFuture<byte[]> c : calls) {
+            assertEquals("{\"millis\":200}", text(c.get(1, TimeUnit.SECONDS)));
+        }
+        assertEquals(0, p.stats().open());
+        assertInstanceOf(dev.tidewire.ClientClosedException.class, assertThrows(ExecutionException.class,
+                () -> p.call("echo", utf8("{}"), in(Duration.ofSeconds(1)), null).get()).getCause());
+    }
+}

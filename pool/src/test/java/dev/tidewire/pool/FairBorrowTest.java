@@ -1,0 +1,99 @@
+package dev.tidewire.pool;
+
+import static dev.tidewire.pool.PoolTestSupport.FAST_CONNECT;
+import static dev.tidewire.pool.PoolTestSupport.in;
+import static dev.tidewire.pool.PoolTestSupport.utf8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tidewire.server.TidewireServer;
+import dev.tidewire.transport.TransportResources;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * More callers than connections: no caller waits in the pool much longer than the others. With
+ * commons-pool2's own wait queue a returning thread re-takes the connection before the waiter it
+ * woke can run, and a few callers starve; the fair gate in front of the pool prevents that.
+ */
+class FairBorrowTest {
+    private static final int CALLERS = 64;
+    private static final int CALLS = 300;
+
+    @Test
+    void sixtyFourCallersOnTwoConnectionsWaitAboutTheSame() throws Exception {
+        Map64 waits = new Map64();
+        AtomicLong maxSingleWait = new AtomicLong();
+        PoolListener listener = new PoolListener() {
+            @Override
+            public void borrowed(long waitNanos) {
+                waits.add(Thread.currentThread().getId(), waitNanos);
+                maxSingleWait.accumulateAndGet(waitNanos, Math::max);
+            }
+        };
+        TidewireServer server = TidewireServer.builder().build().start();
+        try (TransportResources resources = TransportResources.create()) {
+            ConnectionPool pool = ConnectionPool.create(server.address(),
+                    PoolOptions.builder().maxConnections(2).minIdle(2).build(), FAST_CONNECT, resources, listener);
+            ExecutorService callers = Executors.newFixedThreadPool(CALLERS);
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<?>> all = new ArrayList<>();
+            for (int t = 0; t < CALLERS; t++) {
+                int caller = t;
+                all.add(callers.submit(() -> {
+                    go.await();
+                    for (int i = 0; i < CALLS; i++) {
+                        byte[] body = utf8("{\"caller\":" + caller + ",\"i\":" + i + "}");
+                        assertArrayEquals(body, pool.call("echo", body, in(Duration.ofSeconds(10)), null).get(15, TimeUnit.SECONDS));
+                    }
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (Future<?> f : all) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            callers.shutdownNow();
+            pool.close();
+
+            long[] perCaller = waits.totals();
+            assertEquals(CALLERS, perCaller.length);
+            Arrays.sort(perCaller);
+            long median = perCaller[perCaller.length / 2];
+            long max = perCaller[perCaller.length - 1];
+            System.out.printf("borrow wait per caller over %d calls: median %.2f ms, max %.2f ms; longest single wait %.2f ms%n",
+                    CALLS, median / 1e6, max / 1e6, maxSingleWait.get() / 1e6);
+            // no caller's total wait is far above the typical caller's (20 ms of slack for tiny totals)
+            assertTrue(max <= 4 * median + TimeUnit.MILLISECONDS.toNanos(20),
+                    "max caller wait " + max / 1e6 + " ms vs median " + median / 1e6 + " ms");
+            assertTrue(maxSingleWait.get() < TimeUnit.MILLISECONDS.toNanos(500),
+                    "longest single borrow wait " + maxSingleWait.get() / 1e6 + " ms");
+        } finally {
+            server.close();
+        }
+    }
+
+    /** Total wait per thread id. */
+    private static final class Map64 {
+        private final ConcurrentHashMap<Long, AtomicLong> byThread = new ConcurrentHashMap<>();
+
+        void add(long thread, long nanos) {
+            byThread.computeIfAbsent(thread, k -> new AtomicLong()).addAndGet(nanos);
+        }
+
+        long[] totals() {
+            return byThread.values().stream().mapToLong(AtomicLong::get).toArray();
+        }
+    }
+}
