@@ -240,9 +240,9 @@ final class ServerConnection {
         unanswered.incrementAndGet();
         ServerRequest request = new ServerRequest(payload.op(), id, payload.body(), socket.getRemoteSocketAddress(),
                 server.mapper());
-        ServerCall call = new ServerCall(request);
-        inFlight.put(id, call);
         TidewireServer.Route route = server.route(payload.op());
+        ServerCall call = new ServerCall(request, route == null ? "unknown" : payload.op());
+        inFlight.put(id, call);
         if (route == null) {
             finish(call, null, new HandlerException(ErrorCode.UNKNOWN_OP, "no handler for op '" + payload.op() + "'"));
         } else if (route.handler() != null) {
@@ -295,26 +295,32 @@ final class ServerConnection {
             return;
         }
         inFlightCount.decrementAndGet();
+        int code = 0;
         if (error == null) {
             byte[] body = value == null ? new byte[0] : value;
             if (body.length > peerMaxFrameSize) {
-                sendError(id, ErrorCode.RESPONSE_TOO_LARGE, "reply of " + body.length
-                        + " bytes exceeds the client's maxFrameSize of " + peerMaxFrameSize);
+                code = ErrorCode.RESPONSE_TOO_LARGE;
+                sendError(id, code, "reply of " + body.length + " bytes exceeds the client's maxFrameSize of "
+                        + peerMaxFrameSize);
             } else {
                 send(new Frame(FrameType.RESPONSE, id, body));
             }
         } else {
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             if (cause instanceof HandlerException he) {
-                sendError(id, he.code(), String.valueOf(he.getMessage()));
+                code = he.code();
+                sendError(id, code, String.valueOf(he.getMessage()));
             } else if (cause instanceof CancellationException) {
-                sendError(id, ErrorCode.INTERNAL, "handler cancelled the request");
+                code = ErrorCode.INTERNAL;
+                sendError(id, code, "handler cancelled the request");
             } else {
+                code = ErrorCode.INTERNAL;
                 LOG.log(Level.DEBUG, () -> "handler for op '" + call.request.op() + "' failed", cause);
-                sendError(id, ErrorCode.INTERNAL, "handler for op '" + call.request.op() + "' failed: "
+                sendError(id, code, "handler for op '" + call.request.op() + "' failed: "
                         + cause.getClass().getSimpleName());
             }
         }
+        server.listener().requestCompleted(call.metricOp, code, System.nanoTime() - call.startNanos);
         unanswered.decrementAndGet();
         maybeFinishDrain();
     }
@@ -327,6 +333,7 @@ final class ServerConnection {
         inFlightCount.decrementAndGet();
         unanswered.decrementAndGet();
         server.cancelled();
+        server.listener().requestCancelled(call.metricOp);
         call.request.markCancelled();
         Future<?> work = call.work;
         if (work != null) {
@@ -421,10 +428,13 @@ final class ServerConnection {
     /** A request being handled; {@code work} is set once the handler has started. */
     private static final class ServerCall {
         final ServerRequest request;
+        final String metricOp;
+        final long startNanos = System.nanoTime();
         volatile Future<?> work;
 
-        ServerCall(ServerRequest request) {
+        ServerCall(ServerRequest request, String metricOp) {
             this.request = request;
+            this.metricOp = metricOp;
         }
     }
 }

@@ -253,6 +253,10 @@ public final class TidewireServer implements AutoCloseable {
         return mapper;
     }
 
+    ServerListener listener() {
+        return config.listener;
+    }
+
     ExecutorService handlerPool() {
         return handlerPool;
     }
@@ -372,6 +376,7 @@ public final class TidewireServer implements AutoCloseable {
         private int handlerQueueCapacity = 1024;
         private int writeBufferSize = 64 * 1024;
         private ObjectMapper mapper;
+        private ServerListener listener = ServerListener.NONE;
         private final Map<String, Route> routes = new HashMap<>();
 
         private Builder() {
@@ -464,6 +469,12 @@ public final class TidewireServer implements AutoCloseable {
             return this;
         }
 
+        /** Receives request events (for metrics); default none. */
+        public Builder listener(ServerListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
         /** Registers a non-blocking handler for {@code op} (replacing any earlier one). */
         public Builder handler(String op, Handler handler) {
             routes.put(checkOp(op), new Route(Objects.requireNonNull(handler, "handler"), null));
@@ -500,6 +511,7 @@ public final class TidewireServer implements AutoCloseable {
             b.handlerQueueCapacity = handlerQueueCapacity;
             b.writeBufferSize = writeBufferSize;
             b.mapper = mapper;
+            b.listener = listener;
             b.routes.putAll(routes);
             return b;
         }

@@ -22,6 +22,11 @@ public final class Leaks {
                 .collect(Collectors.toList());
     }
 
+    /** Live threads a Tidewire client started (the reference server's threads excluded). */
+    public static List<String> clientThreads() {
+        return tidewireThreads().stream().filter(n -> !n.startsWith("tidewire-server-")).collect(Collectors.toList());
+    }
+
     /** Open socket file descriptors of this process (Linux /proc), or -1 where that is not readable. */
     public static int openSockets() {
         Path fds = Path.of("/proc/self/fd");

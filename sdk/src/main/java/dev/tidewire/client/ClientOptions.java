@@ -1,0 +1,116 @@
+package dev.tidewire.client;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidewire.pool.PoolOptions;
+import dev.tidewire.transport.ConnectionOptions;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+
+/**
+ * The immutable settings of a {@link TidewireClient}, as built by {@link TidewireClient.Builder}.
+ * The names mirror the options of the Go client Tidewire grew from: {@code addr} is
+ * {@link #address()}, {@code size} {@link #maxConnections()}, {@code readTimeout}
+ * {@link #requestTimeout()}, {@code dialTimeout} {@link #connectTimeout()}, {@code keepAlive}
+ * {@link #keepAlive()}. Defaults, units and ranges are on the builder's setters and in
+ * {@code docs/configuration.md}.
+ */
+public final class ClientOptions {
+    private final InetSocketAddress address;
+    private final Duration requestTimeout;
+    private final Duration closeGracePeriod;
+    private final PoolOptions pool;
+    private final ConnectionOptions connection;
+    private final ObjectMapper objectMapper;
+    private final MeterRegistry meterRegistry;
+    private final Executor callbackExecutor;
+    private final int callbackThreads;
+    private final Duration timerTick;
+
+    ClientOptions(InetSocketAddress address, Duration requestTimeout, Duration closeGracePeriod, PoolOptions pool,
+            ConnectionOptions connection, ObjectMapper objectMapper, MeterRegistry meterRegistry,
+            Executor callbackExecutor, int callbackThreads, Duration timerTick) {
+        this.address = address;
+        this.requestTimeout = requestTimeout;
+        this.closeGracePeriod = closeGracePeriod;
+        this.pool = pool;
+        this.connection = connection;
+        this.objectMapper = objectMapper;
+        this.meterRegistry = meterRegistry;
+        this.callbackExecutor = callbackExecutor;
+        this.callbackThreads = callbackThreads;
+        this.timerTick = timerTick;
+    }
+
+    /** The server (the seed's {@code addr}). */
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    /** Default timeout of a call, from start to reply (the seed's {@code readTimeout}). */
+    public Duration requestTimeout() {
+        return requestTimeout;
+    }
+
+    /** How long {@link TidewireClient#close()} lets calls in flight finish. */
+    public Duration closeGracePeriod() {
+        return closeGracePeriod;
+    }
+
+    /** Most connections (the seed's {@code size}). */
+    public int maxConnections() {
+        return pool.maxConnections();
+    }
+
+    /** TCP connect plus handshake timeout (the seed's {@code dialTimeout}). */
+    public Duration connectTimeout() {
+        return connection.connectTimeout();
+    }
+
+    /** TCP keepalive idle time (the seed's {@code keepAlive}); zero when off. */
+    public Duration keepAlive() {
+        return connection.keepAliveIdle();
+    }
+
+    /** The pool settings. */
+    public PoolOptions pool() {
+        return pool;
+    }
+
+    /** The per-connection settings. */
+    public ConnectionOptions connection() {
+        return connection;
+    }
+
+    /** The mapper for request and response bodies. */
+    public ObjectMapper objectMapper() {
+        return objectMapper;
+    }
+
+    /** Where metrics go, or null for none. */
+    public MeterRegistry meterRegistry() {
+        return meterRegistry;
+    }
+
+    /** The executor that completes async calls, or null for the client's own pool. */
+    public Executor callbackExecutor() {
+        return callbackExecutor;
+    }
+
+    /** Threads in the client's own callback pool (when no executor is given). */
+    public int callbackThreads() {
+        return callbackThreads;
+    }
+
+    /** Resolution of deadlines and heartbeats. */
+    public Duration timerTick() {
+        return timerTick;
+    }
+
+    @Override
+    public String toString() {
+        return "ClientOptions[address=" + address + ", requestTimeout=" + requestTimeout + ", closeGracePeriod="
+                + closeGracePeriod + ", " + pool + ", " + connection + ", metrics=" + (meterRegistry != null) + "]";
+    }
+}

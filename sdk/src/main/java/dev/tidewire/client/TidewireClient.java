@@ -1,0 +1,616 @@
+package dev.tidewire.client;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidewire.ClientClosedException;
+import dev.tidewire.RequestTimeoutException;
+import dev.tidewire.ResponseDecodingException;
+import dev.tidewire.TidewireException;
+import dev.tidewire.client.internal.ClientCall;
+import dev.tidewire.client.internal.ClientMetrics;
+import dev.tidewire.client.internal.Outcome;
+import dev.tidewire.pool.ConnectionPool;
+import dev.tidewire.pool.PoolListener;
+import dev.tidewire.pool.PoolOptions;
+import dev.tidewire.pool.PoolStats;
+import dev.tidewire.transport.ConnectionOptions;
+import dev.tidewire.transport.Deadline;
+import dev.tidewire.transport.TransportResources;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The Tidewire client: calls a Tidewire server over a pool of multiplexed TCP connections,
+ * mapping requests and replies to and from JSON with Jackson.
+ *
+ * <pre>{@code
+ * try (TidewireClient client = TidewireClient.builder()
+ *         .address("127.0.0.1:7000")
+ *         .maxConnections(4)
+ *         .requestTimeout(Duration.ofSeconds(2))
+ *         .build()) {
+ *     Message reply = client.call("echo", new Message("pixel-1", "pixelpig!"), Message.class);
+ *     CompletableFuture<Message> later = client.callAsync("echo", request, Message.class);
+ * }
+ * }</pre>
+ *
+ * <p>Share one client per server across the application: it is thread-safe and its connections
+ * carry many calls each. Every call ends with exactly one outcome: its result, or one
+ * {@link TidewireException} subclass (see {@code docs/failure-semantics.md}); none waits past its
+ * timeout.
+ *
+ * <p>Threads: the connections' reader threads never run application code. {@code callAsync}
+ * futures complete on {@link ClientOptions#callbackExecutor()} (by default the client's own small
+ * pool); blocking {@code call}s wake the caller directly. A caller may wait briefly for a free
+ * connection, at most until its deadline.
+ *
+ * <p>{@link #close()} is graceful and idempotent: new calls are refused, calls in flight get up to
+ * {@link ClientOptions#closeGracePeriod()} to finish, then connections and threads are released.
+ * {@link #shutdownNow()} fails calls in flight at once.
+ */
+public final class TidewireClient implements AutoCloseable {
+    private static final byte[] JSON_NULL = "null".getBytes(StandardCharsets.UTF_8);
+
+    private final ClientOptions options;
+    private final ObjectMapper mapper;
+    private final TransportResources resources;
+    private final Executor callbackExecutor;
+    private final ConnectionPool pool;
+    private final ClientMetrics metrics;
+    private final long defaultTimeoutNanos;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final CompletableFuture<Void> drained = new CompletableFuture<>();
+    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+
+    private TidewireClient(ClientOptions options) {
+        this.options = options;
+        this.mapper = options.objectMapper();
+        this.defaultTimeoutNanos = options.requestTimeout().toNanos();
+        this.resources = TransportResources.create(options.timerTick(), options.callbackThreads());
+        this.callbackExecutor = options.callbackExecutor() != null ? options.callbackExecutor()
+                : resources.callbackExecutor();
+        String address = options.address().getHostString() + ":" + options.address().getPort();
+        this.metrics = options.meterRegistry() == null ? null : new ClientMetrics(options.meterRegistry(), address);
+        try {
+            this.pool = ConnectionPool.create(options.address(), options.pool(), options.connection(), resources,
+                    metrics == null ? PoolListener.NONE : metrics);
+        } catch (RuntimeException e) {
+            resources.close();
+            throw e;
+        }
+        if (metrics != null) {
+            metrics.bind(pool, inFlight);
+        }
+    }
+
+    /** A builder; {@link Builder#address(String)} is required, everything else has a default. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    // ------------------------------------------------------------------ blocking calls
+
+    /**
+     * Calls {@code op} with {@code request} encoded as JSON and decodes the reply as {@code type},
+     * waiting at most {@link ClientOptions#requestTimeout()}.
+     *
+     * @param request any value Jackson can encode; {@code null} sends JSON null
+     * @param type    the reply type; {@code Void.class} ignores the reply, {@code JsonNode.class} keeps it raw
+     * @throws TidewireException  how the call failed (see the subclasses)
+     * @throws IllegalArgumentException if the op name is invalid or the request cannot be encoded
+     * @throws CancellationException    if the calling thread was interrupted (the call is cancelled
+     *                                  and the interrupt flag stays set)
+     */
+    public <T> T call(String op, Object request, Class<T> type) {
+        return call(op, request, type, CallOptions.DEFAULT);
+    }
+
+    /** {@link #call(String, Object, Class)} with per-call options (e.g. a different timeout). */
+    public <T> T call(String op, Object request, Class<T> type, CallOptions callOptions) {
+        Objects.requireNonNull(type, "type");
+        long start = System.nanoTime();
+        Deadline deadline = deadline(start, callOptions);
+        byte[] body = encode(op, request);
+        enter(op);
+        Throwable failure = null;
+        try {
+            byte[] reply = await(op, pool.call(op, body, deadline, null), deadline);
+            return decode(op, reply, type);
+        } catch (RuntimeException e) {
+            failure = e;
+            throw e;
+        } finally {
+            exit(op, failure, start);
+        }
+    }
+
+    /** Calls {@code op} with a JSON tree and returns the reply as a tree. */
+    public JsonNode callJson(String op, JsonNode request) {
+        return call(op, request, JsonNode.class);
+    }
+
+    // ------------------------------------------------------------------ async calls
+
+    /**
+     * Like {@link #call(String, Object, Class)} without blocking for the reply: the future
+     * completes on the callback executor with the decoded reply or a {@link TidewireException}.
+     * Cancelling the future cancels the call and sends CANCEL to the server.
+     */
+    public <T> CompletableFuture<T> callAsync(String op, Object request, Class<T> type) {
+        return callAsync(op, request, type, CallOptions.DEFAULT);
+    }
+
+    /** {@link #callAsync(String, Object, Class)} with per-call options. */
+    public <T> CompletableFuture<T> callAsync(String op, Object request, Class<T> type, CallOptions callOptions) {
+        Objects.requireNonNull(type, "type");
+        long start = System.nanoTime();
+        Deadline deadline = deadline(start, callOptions);
+        byte[] body = encode(op, request);
+        try {
+            enter(op);
+        } catch (ClientClosedException e) {
+            record(op, e, start);
+            return CompletableFuture.failedFuture(e);
+        }
+        CompletableFuture<byte[]> raw;
+        try {
+            raw = pool.call(op, body, deadline, null);
+        } catch (RuntimeException e) { // an invalid op name
+            exit(op, e, start);
+            throw e;
+        }
+        ClientCall<T> result = new ClientCall<>(raw);
+        // raw completes on a transport thread; one hop to the callback executor, where decoding runs
+        raw.whenComplete((reply, error) -> {
+            Runnable finish = () -> {
+                T value = null;
+                Throwable failure = unwrap(error);
+                if (failure == null) {
+                    try {
+                        value = decode(op, reply, type);
+                    } catch (RuntimeException e) {
+                        failure = e;
+                    }
+                }
+                exit(op, failure, start);
+                if (failure == null) {
+                    result.complete(value);
+                } else {
+                    result.completeExceptionally(failure);
+                }
+            };
+            try {
+                callbackExecutor.execute(finish);
+            } catch (RejectedExecutionException e) {
+                finish.run();
+            }
+        });
+        return result;
+    }
+
+    /** The async form of {@link #callJson(String, JsonNode)}. */
+    public CompletableFuture<JsonNode> callJsonAsync(String op, JsonNode request) {
+        return callAsync(op, request, JsonNode.class);
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /**
+     * Graceful close: new calls fail with {@link ClientClosedException}; calls in flight get up to
+     * {@link ClientOptions#closeGracePeriod()} to finish; then every connection closes (calls still
+     * running fail with {@link ClientClosedException}) and every thread the client started ends.
+     * Idempotent; a second call waits for the first to finish.
+     */
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            awaitTermination(options.closeGracePeriod().plusSeconds(5));
+            return;
+        }
+        long deadline = System.nanoTime() + options.closeGracePeriod().toNanos();
+        if (inFlight.get() == 0) {
+            drained.complete(null);
+        }
+        try {
+            drained.get(options.closeGracePeriod().toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // grace period over
+        }
+        pool.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        release();
+    }
+
+    /** Closes at once: calls in flight fail with {@link ClientClosedException}. Idempotent. */
+    public void shutdownNow() {
+        closing.set(true);
+        pool.closeNow();
+        release();
+    }
+
+    /** Waits until the client has fully closed; true if it did within {@code timeout}. */
+    public boolean awaitTermination(Duration timeout) {
+        try {
+            terminated.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@link #close()} or {@link #shutdownNow()} has been called. */
+    public boolean isClosed() {
+        return closing.get();
+    }
+
+    /** The settings this client was built with. */
+    public ClientOptions options() {
+        return options;
+    }
+
+    /** Calls in flight now. */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** A snapshot of the connection pool. */
+    public PoolStats poolStats() {
+        return pool.stats();
+    }
+
+    @Override
+    public String toString() {
+        return "TidewireClient[" + options.address() + ", inFlight=" + inFlight.get() + ", " + pool.stats() + "]";
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    private void release() {
+        synchronized (terminated) {
+            if (terminated.isDone()) {
+                return;
+            }
+            resources.close();
+            if (metrics != null) {
+                metrics.close();
+            }
+            terminated.complete(null);
+        }
+    }
+
+    private Deadline deadline(long start, CallOptions callOptions) {
+        Objects.requireNonNull(callOptions, "callOptions");
+        Duration t = callOptions.timeout();
+        return new Deadline(start, t == null ? defaultTimeoutNanos : t.toNanos());
+    }
+
+    private void enter(String op) {
+        inFlight.incrementAndGet();
+        if (closing.get()) {
+            exit(op, null, -1);
+            throw new ClientClosedException("op '" + op + "' refused: the client is closed");
+        }
+    }
+
+    private void exit(String op, Throwable failure, long start) {
+        if (inFlight.decrementAndGet() == 0 && closing.get()) {
+            drained.complete(null);
+        }
+        if (start >= 0) {
+            record(op, failure, start);
+        }
+    }
+
+    private void record(String op, Throwable failure, long start) {
+        if (metrics != null) {
+            metrics.record(op, Outcome.of(failure), System.nanoTime() - start);
+        }
+    }
+
+    private byte[] await(String op, CompletableFuture<byte[]> reply, Deadline deadline) {
+        try {
+            // The transport ends every call by its deadline; the extra second only guards against a bug.
+            return reply.get(Math.max(0, deadline.remainingNanos()) + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = unwrap(e.getCause());
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException("op '" + op + "' failed unexpectedly", cause);
+        } catch (InterruptedException e) {
+            reply.cancel(true);
+            Thread.currentThread().interrupt();
+            CancellationException ce = new CancellationException("op '" + op + "' cancelled: the calling thread was interrupted");
+            ce.initCause(e);
+            throw ce;
+        } catch (TimeoutException e) {
+            reply.cancel(true);
+            long now = System.nanoTime();
+            throw new RequestTimeoutException(op, 0, deadline.elapsed(now), deadline.limit(), true, "");
+        }
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        Throwable e = error;
+        while ((e instanceof java.util.concurrent.CompletionException || e instanceof ExecutionException)
+                && e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e;
+    }
+
+    private byte[] encode(String op, Object request) {
+        Objects.requireNonNull(op, "op");
+        if (request == null) {
+            return JSON_NULL;
+        }
+        try {
+            return mapper.writeValueAsBytes(request);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("request for op '" + op + "' cannot be encoded as JSON: "
+                    + e.getOriginalMessage(), e);
+        }
+    }
+
+    private <T> T decode(String op, byte[] reply, Class<T> type) {
+        if (type == Void.class) {
+            return null;
+        }
+        try {
+            if (reply.length == 0) {
+                return type == JsonNode.class ? type.cast(mapper.nullNode()) : null;
+            }
+            return mapper.readValue(reply, type);
+        } catch (IOException e) {
+            String head = new String(reply, 0, Math.min(reply.length, 120), StandardCharsets.UTF_8);
+            throw new ResponseDecodingException("reply to op '" + op + "' (" + reply.length + " bytes) does not decode as "
+                    + type.getSimpleName() + ": " + e.getMessage().lines().findFirst().orElse("") + "; reply starts: " + head, e);
+        }
+    }
+
+    /**
+     * Builds a {@link TidewireClient}. Each setter checks its argument at once and names it in the
+     * error; {@link #build()} checks the rules across settings.
+     */
+    public static final class Builder {
+        /** Default call timeout: 5 s. */
+        public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(5);
+        /** Default grace period of {@link TidewireClient#close()}: 10 s. */
+        public static final Duration DEFAULT_CLOSE_GRACE_PERIOD = Duration.ofSeconds(10);
+
+        private InetSocketAddress address;
+        private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+        private Duration closeGracePeriod = DEFAULT_CLOSE_GRACE_PERIOD;
+        private final PoolOptions.Builder pool = PoolOptions.builder();
+        private final ConnectionOptions.Builder connection = ConnectionOptions.builder();
+        private ObjectMapper objectMapper;
+        private MeterRegistry meterRegistry;
+        private Executor callbackExecutor;
+        private int callbackThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        private Duration timerTick = TransportResources.DEFAULT_TIMER_TICK;
+
+        private Builder() {
+        }
+
+        /** The server as {@code host:port} ({@code [v6addr]:port} for IPv6); required (the seed's {@code addr}). */
+        public Builder address(String hostAndPort) {
+            Objects.requireNonNull(hostAndPort, "address");
+            int colon = hostAndPort.lastIndexOf(':');
+            if (colon <= 0 || colon == hostAndPort.length() - 1) {
+                throw new IllegalArgumentException("address must be host:port, got '" + hostAndPort + "'");
+            }
+            String host = hostAndPort.substring(0, colon);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            int port;
+            try {
+                port = Integer.parseInt(hostAndPort.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("address port must be a number, got '" + hostAndPort + "'");
+            }
+            return address(host, port);
+        }
+
+        /** The server as host and port, 1..65535. */
+        public Builder address(String host, int port) {
+            Objects.requireNonNull(host, "address host");
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("address port must be in 1..65535, got " + port);
+            }
+            InetSocketAddress a = new InetSocketAddress(host, port);
+            if (a.isUnresolved()) {
+                throw new IllegalArgumentException("address host '" + host + "' cannot be resolved");
+            }
+            this.address = a;
+            return this;
+        }
+
+        /** The server's socket address. */
+        public Builder address(InetSocketAddress address) {
+            Objects.requireNonNull(address, "address");
+            if (address.isUnresolved()) {
+                throw new IllegalArgumentException("address " + address + " is unresolved");
+            }
+            this.address = address;
+            return this;
+        }
+
+        /** Most connections, 1..1024; default 8 (the seed's {@code size}). */
+        public Builder maxConnections(int maxConnections) {
+            pool.maxConnections(maxConnections);
+            return this;
+        }
+
+        /** Connections kept open without traffic and opened at start, 0..maxConnections; default 0. */
+        public Builder minIdle(int minIdle) {
+            pool.minIdle(minIdle);
+            return this;
+        }
+
+        /** Default timeout of each call, start to reply, &gt; 0; default 5 s (the seed's {@code readTimeout}). */
+        public Builder requestTimeout(Duration requestTimeout) {
+            Objects.requireNonNull(requestTimeout, "requestTimeout");
+            if (requestTimeout.isNegative() || requestTimeout.isZero()) {
+                throw new IllegalArgumentException("requestTimeout must be > 0, got " + requestTimeout);
+            }
+            this.requestTimeout = requestTimeout;
+            return this;
+        }
+
+        /** TCP connect plus handshake, &gt; 0; default 5 s (the seed's {@code dialTimeout}). */
+        public Builder connectTimeout(Duration connectTimeout) {
+            connection.connectTimeout(connectTimeout);
+            return this;
+        }
+
+        /** TCP keepalive idle time, whole seconds &gt;= 1, or zero for off; default 15 s (the seed's {@code keepAlive}). */
+        public Builder keepAlive(Duration idle) {
+            connection.keepAlive(idle);
+            return this;
+        }
+
+        /** TCP keepalive in full: idle, probe interval (&gt;= 1 s), probe count (1..127); defaults 15 s, 5 s, 3. */
+        public Builder keepAlive(Duration idle, Duration interval, int count) {
+            connection.keepAlive(idle, interval, count);
+            return this;
+        }
+
+        /** PING after {@code interval} of read silence; dead after {@code timeout}; defaults 2 s and 5 s; zero interval disables. */
+        public Builder heartbeat(Duration interval, Duration timeout) {
+            connection.heartbeat(interval, timeout);
+            return this;
+        }
+
+        /** Client-side cap on calls in flight per connection, &gt;= 1; default 1024 (the server may announce less). */
+        public Builder maxInFlightPerConnection(int max) {
+            connection.maxInFlight(max);
+            return this;
+        }
+
+        /** Largest reply accepted, bytes, 4 KiB..1 GiB; default 16 MiB. */
+        public Builder maxFrameSize(int bytes) {
+            connection.maxFrameSize(bytes);
+            return this;
+        }
+
+        /** Unused time after which an idle connection closes (down to minIdle), &gt; 0; default 5 min. */
+        public Builder idleTimeout(Duration idleTimeout) {
+            pool.idleTimeout(idleTimeout);
+            return this;
+        }
+
+        /** How often the evictor runs, &gt; 0; default 30 s. */
+        public Builder evictionInterval(Duration interval) {
+            pool.evictionInterval(interval);
+            return this;
+        }
+
+        /** Age at which a connection is drained and replaced, &gt; 0, minus up to 10 % jitter; default 30 min. */
+        public Builder maxLifetime(Duration maxLifetime) {
+            pool.maxLifetime(maxLifetime);
+            return this;
+        }
+
+        /** Backoff between failed connect attempts: first wait and longest wait; defaults 100 ms and 5 s. */
+        public Builder connectBackoff(Duration initial, Duration max) {
+            pool.connectBackoff(initial, max);
+            return this;
+        }
+
+        /** How long {@link TidewireClient#close()} lets calls in flight finish, &gt;= 0; default 10 s. */
+        public Builder closeGracePeriod(Duration grace) {
+            Objects.requireNonNull(grace, "closeGracePeriod");
+            if (grace.isNegative()) {
+                throw new IllegalArgumentException("closeGracePeriod must be >= 0, got " + grace);
+            }
+            this.closeGracePeriod = grace;
+            return this;
+        }
+
+        /** The Jackson mapper for requests and replies; default a plain {@code new ObjectMapper()}. */
+        public Builder objectMapper(ObjectMapper objectMapper) {
+            this.objectMapper = Objects.requireNonNull(objectMapper, "objectMapper");
+            return this;
+        }
+
+        /** Where to publish metrics ({@code docs/metrics.md}); default none, and then metrics cost nothing. */
+        public Builder meterRegistry(MeterRegistry meterRegistry) {
+            this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+            return this;
+        }
+
+        /**
+         * Executor that completes {@code callAsync} futures (and runs what callers chain on them);
+         * default the client's own pool of {@code callbackThreads} daemon threads.
+         */
+        public Builder callbackExecutor(Executor executor) {
+            this.callbackExecutor = Objects.requireNonNull(executor, "callbackExecutor");
+            return this;
+        }
+
+        /** Threads of the client's own callback pool, 1..1024; default max(2, cores). */
+        public Builder callbackThreads(int threads) {
+            if (threads < 1 || threads > 1024) {
+                throw new IllegalArgumentException("callbackThreads must be in 1..1024, got " + threads);
+            }
+            this.callbackThreads = threads;
+            return this;
+        }
+
+        /** Resolution of timeouts and heartbeats, 1 ms..1 s; default 10 ms. */
+        public Builder timerTick(Duration tick) {
+            Objects.requireNonNull(tick, "timerTick");
+            if (tick.compareTo(Duration.ofMillis(1)) < 0 || tick.compareTo(Duration.ofSeconds(1)) > 0) {
+                throw new IllegalArgumentException("timerTick must be in 1 ms .. 1 s, got " + tick);
+            }
+            this.timerTick = tick;
+            return this;
+        }
+
+        /** The options these settings make, validated. */
+        public ClientOptions buildOptions() {
+            if (address == null) {
+                throw new IllegalArgumentException("address is required (host:port of the Tidewire server)");
+            }
+            ConnectionOptions c = connection.build();
+            PoolOptions p = pool.build();
+            if (c.heartbeatInterval().isZero() && c.keepAliveIdle().isZero()) {
+                throw new IllegalArgumentException("heartbeat and keepAlive are both off: a silent server would"
+                        + " never be detected; enable at least one");
+            }
+            return new ClientOptions(address, requestTimeout, closeGracePeriod, p, c,
+                    objectMapper != null ? objectMapper : new ObjectMapper(), meterRegistry, callbackExecutor,
+                    callbackThreads, timerTick);
+        }
+
+        /**
+         * Builds the client. Opens {@code minIdle} connections now (logging, not failing, if the
+         * server cannot be reached); others open on demand.
+         *
+         * @throws IllegalArgumentException if a setting is missing or the settings conflict
+         */
+        public TidewireClient build() {
+            return new TidewireClient(buildOptions());
+        }
+    }
+}
