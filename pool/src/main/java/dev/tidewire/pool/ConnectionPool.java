@@ -4,7 +4,6 @@ import dev.tidewire.ClientClosedException;
 import dev.tidewire.ConnectFailedException;
 import dev.tidewire.NotProcessedException;
 import dev.tidewire.PoolExhaustedException;
-import dev.tidewire.RequestTimeoutException;
 import dev.tidewire.TidewireException;
 import dev.tidewire.pool.internal.BusyAwareEvictionPolicy;
 import dev.tidewire.pool.internal.ConnectionFactory;
@@ -21,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -181,7 +181,13 @@ public final class ConnectionPool implements AutoCloseable {
             long delay = e instanceof ConnectFailedException ? Math.max(1_000_000L, factory.backoffNanos()) : 0;
             if (deadline.remainingNanos() > delay) {
                 // Never retry on a transport thread: borrowing may wait.
-                Runnable again = () -> attempt(result, op, body, deadline, completion, attemptNo + 1);
+                Runnable again = () -> {
+                    try {
+                        attempt(result, op, body, deadline, completion, attemptNo + 1);
+                    } catch (RuntimeException | Error unexpected) {
+                        complete(result, null, unexpected, completion); // never leave the caller waiting
+                    }
+                };
                 try {
                     if (delay == 0) {
                         retryExecutor.execute(again);
@@ -222,8 +228,10 @@ public final class ConnectionPool implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new RequestTimeoutException(op, 0, deadline.elapsed(System.nanoTime()), deadline.limit(), false,
-                    "interrupted while waiting for a pooled connection");
+            CancellationException cancelled = new CancellationException("op '" + op
+                    + "' cancelled: interrupted while waiting for a pooled connection");
+            cancelled.initCause(e);
+            throw cancelled;
         }
         PooledConnection pooled;
         try {
