@@ -235,7 +235,8 @@ public final class ConnectionPool implements AutoCloseable {
         }
         PooledConnection pooled;
         try {
-            pooled = pool.borrowObject(Duration.ofNanos(Math.max(1, deadline.remainingNanos())));
+            // a connect triggered by this borrow may not outlast the call's deadline
+            pooled = factory.withDeadline(deadline, () -> borrowObject(deadline));
         } catch (TidewireException e) {
             permits.release();
             throw e;
@@ -248,12 +249,23 @@ public final class ConnectionPool implements AutoCloseable {
         } catch (IllegalStateException e) {
             permits.release();
             throw new ClientClosedException("op '" + op + "' refused: the connection pool is closed");
-        } catch (Exception e) {
+        } catch (RuntimeException e) {
             permits.release();
             throw new ConnectFailedException("cannot get a connection to " + factory.address() + ": " + e, e);
         }
         listener.borrowed(System.nanoTime() - start);
         return pooled;
+    }
+
+    /** {@code borrowObject} with checked exceptions passed on unchanged when unchecked, else wrapped. */
+    private PooledConnection borrowObject(Deadline deadline) {
+        try {
+            return pool.borrowObject(Duration.ofNanos(Math.max(1, deadline.remainingNanos())));
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new ConnectFailedException("cannot get a connection to " + factory.address() + ": " + e, e);
+        }
     }
 
     private void giveBack(PooledConnection pooled) {

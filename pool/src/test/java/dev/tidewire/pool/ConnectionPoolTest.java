@@ -181,6 +181,22 @@ class ConnectionPoolTest {
         }
     }
 
+    @Test
+    void aConnectNeverOutlastsTheCallsDeadline() throws Exception {
+        try (ScriptedPeer silent = new ScriptedPeer()) { // accepts TCP, never answers HELLO
+            ConnectionPool p = ConnectionPool.create(silent.address(), PoolOptions.defaults(),
+                    dev.tidewire.transport.ConnectionOptions.builder().connectTimeout(Duration.ofSeconds(10)).build(),
+                    resources, PoolListener.NONE);
+            pools.add(p);
+            long start = System.nanoTime();
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> p.call("echo", utf8("{}"), in(Duration.ofMillis(300)), null).get(5, TimeUnit.SECONDS));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertInstanceOf(ConnectFailedException.class, e.getCause());
+            assertTrue(ms >= 250 && ms < 600, "failed after " + ms + " ms; call timeout 300 ms, connect timeout 10 s");
+        }
+    }
+
     private static boolean permitsTaken(ConnectionPool p) {
         return p.stats().active() == 0; // the first caller is inside makeObject
     }

@@ -7,7 +7,10 @@ import dev.tidewire.pool.PoolOptions;
 import dev.tidewire.transport.Connection;
 import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.TransportResources;
+import dev.tidewire.transport.Deadline;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.function.Supplier;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -46,6 +49,9 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
     private final AtomicLong destroyed = new AtomicLong();
     private final AtomicLong lateResponsesOfClosed = new AtomicLong();
     private volatile boolean closing;
+    // The deadline of the call whose borrow is creating a connection (commons-pool2 creates on the
+    // borrowing thread), so a connect never outlasts the call that waits for it.
+    private final ThreadLocal<Deadline> borrowDeadline = new ThreadLocal<>();
 
     public ConnectionFactory(InetSocketAddress address, ConnectionOptions connectionOptions, PoolOptions poolOptions,
             TransportResources resources, PoolListener listener) {
@@ -71,7 +77,7 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
         connectAttempts.incrementAndGet();
         Connection c;
         try {
-            c = Connection.open(address, connectionOptions, resources);
+            c = Connection.open(address, optionsWithin(borrowDeadline.get(), now), resources);
         } catch (ConnectFailedException e) {
             backoff.onFailure(System.nanoTime(), e.getMessage());
             listener.connectFailed();
@@ -88,6 +94,30 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
         long lifetime = poolOptions.maxLifetime().toNanos();
         long jitter = (long) (lifetime * poolOptions.lifetimeJitter() * ThreadLocalRandom.current().nextDouble());
         return new DefaultPooledObject<>(new PooledConnection(c, System.nanoTime() + lifetime - jitter));
+    }
+
+    /** Runs {@code borrow} with {@code deadline} bounding any connect it triggers on this thread. */
+    public <T> T withDeadline(Deadline deadline, Supplier<T> borrow) {
+        borrowDeadline.set(deadline);
+        try {
+            return borrow.get();
+        } finally {
+            borrowDeadline.remove();
+        }
+    }
+
+    private ConnectionOptions optionsWithin(Deadline deadline, long now) {
+        if (deadline == null) {
+            return connectionOptions;
+        }
+        long left = deadline.remainingNanos(now);
+        if (left >= connectionOptions.connectTimeout().toNanos()) {
+            return connectionOptions;
+        }
+        if (left <= 0) {
+            throw new ConnectFailedException("no time left to connect to " + address + " before the call's deadline", null);
+        }
+        return connectionOptions.toBuilder().connectTimeout(Duration.ofNanos(left)).build();
     }
 
     @Override

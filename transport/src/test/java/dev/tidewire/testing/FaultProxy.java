@@ -1,0 +1,302 @@
+package dev.tidewire.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A fault-injecting TCP proxy on 127.0.0.1 for tests. Each accepted client connection is paired
+ * with a connection to the target; two pumps copy bytes, each through a delay line, so faults can
+ * be switched while traffic flows:
+ * <ul>
+ *   <li>{@link #pass()}: forward as is;</li>
+ *   <li>{@link #latency(Duration)}: every chunk arrives that much later (throughput is kept);</li>
+ *   <li>{@link #bandwidth(long)}: at most that many bytes per second per direction;</li>
+ *   <li>{@link #blackhole()}: read everything, forward nothing; sockets stay open;</li>
+ *   <li>{@link #corruptServerBytes()}: flip bytes in the server-to-client direction;</li>
+ *   <li>{@link #oneByteWrites()}: forward each byte in its own write;</li>
+ *   <li>{@link #resetAll()}: abort every connection with a TCP reset (RST);</li>
+ *   <li>{@link #halfCloseAll()}: end the stream towards every client (FIN) but keep reading.</li>
+ * </ul>
+ * Every loop stops when the proxy closes; threads are daemons named {@code proxy-*}.
+ */
+public final class FaultProxy implements AutoCloseable {
+    private enum Mode { PASS, BLACKHOLE, CORRUPT, ONE_BYTE }
+
+    private final ServerSocket listener;
+    private final InetSocketAddress target;
+    private final List<Pair> pairs = new CopyOnWriteArrayList<>();
+    private final List<Thread> threads = new CopyOnWriteArrayList<>();
+    private final AtomicInteger accepted = new AtomicInteger();
+    private final AtomicLong corrupted = new AtomicLong();
+    private volatile Mode mode = Mode.PASS;
+    private volatile long latencyNanos;
+    private volatile long bytesPerSecond;
+    private volatile int corruptConnection = -1; // -1: every connection
+    private volatile boolean closed;
+
+    public FaultProxy(InetSocketAddress target) throws IOException {
+        this.target = target;
+        this.listener = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+        start("proxy-accept", this::acceptLoop);
+    }
+
+    public InetSocketAddress address() {
+        return new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+    }
+
+    /** Connections accepted so far. */
+    public int accepted() {
+        return accepted.get();
+    }
+
+    /** Connections open now. */
+    public int open() {
+        return (int) pairs.stream().filter(p -> !p.closed).count();
+    }
+
+    /** Bytes flipped so far. */
+    public long corrupted() {
+        return corrupted.get();
+    }
+
+    public FaultProxy pass() {
+        mode = Mode.PASS;
+        latencyNanos = 0;
+        bytesPerSecond = 0;
+        return this;
+    }
+
+    public FaultProxy latency(Duration latency) {
+        latencyNanos = latency.toNanos();
+        return this;
+    }
+
+    public FaultProxy bandwidth(long bytesPerSecond) {
+        this.bytesPerSecond = bytesPerSecond;
+        return this;
+    }
+
+    public FaultProxy blackhole() {
+        mode = Mode.BLACKHOLE;
+        return this;
+    }
+
+    /** Corrupts server-to-client bytes on every connection. */
+    public FaultProxy corruptServerBytes() {
+        corruptConnection = -1;
+        mode = Mode.CORRUPT;
+        return this;
+    }
+
+    /** Corrupts server-to-client bytes only on the connection accepted {@code n}-th (1-based). */
+    public FaultProxy corruptServerBytesOfConnection(int n) {
+        corruptConnection = n;
+        mode = Mode.CORRUPT;
+        return this;
+    }
+
+    public FaultProxy oneByteWrites() {
+        mode = Mode.ONE_BYTE;
+        return this;
+    }
+
+    /** Aborts every open connection with RST (both sides). */
+    public void resetAll() {
+        for (Pair p : pairs) {
+            p.reset();
+        }
+    }
+
+    /** Sends FIN towards every client, as a server that half-closes; keeps the rest open. */
+    public void halfCloseAll() {
+        for (Pair p : pairs) {
+            try {
+                p.client.shutdownOutput();
+            } catch (IOException ignored) {
+                // already gone
+            }
+        }
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            Socket client;
+            try {
+                client = listener.accept();
+            } catch (IOException e) {
+                return;
+            }
+            int number = accepted.incrementAndGet();
+            Socket server = new Socket();
+            try {
+                client.setTcpNoDelay(true);
+                server.setTcpNoDelay(true);
+                server.connect(target, 2000);
+            } catch (IOException e) {
+                closeQuietly(client);
+                closeQuietly(server);
+                continue;
+            }
+            Pair pair = new Pair(number, client, server);
+            pairs.add(pair);
+            pair.start();
+        }
+    }
+
+    private void start(String name, Runnable r) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        threads.add(t);
+        t.start();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        closeQuietly(listener);
+        for (Pair p : pairs) {
+            p.close();
+        }
+        for (Thread t : threads) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // test helper
+        }
+    }
+
+    private record Chunk(byte[] bytes, long dueNanos) {
+    }
+
+    /** One proxied connection: a client socket, a server socket, four threads. */
+    private final class Pair {
+        final int number;
+        final Socket client;
+        final Socket server;
+        volatile boolean closed;
+
+        Pair(int number, Socket client, Socket server) {
+            this.number = number;
+            this.client = client;
+            this.server = server;
+        }
+
+        void start() {
+            direction(client, server, false);
+            direction(server, client, true);
+        }
+
+        // reader -> delay line -> writer, so latency does not cut throughput
+        private void direction(Socket from, Socket to, boolean fromServer) {
+            BlockingQueue<Chunk> line = new LinkedBlockingQueue<>();
+            String name = "proxy-" + number + (fromServer ? "-down" : "-up");
+            FaultProxy.this.start(name + "-read", () -> {
+                byte[] buf = new byte[16 * 1024];
+                try (InputStream in = from.getInputStream()) {
+                    for (int n; !FaultProxy.this.closed && (n = in.read(buf)) >= 0; ) {
+                        Mode m = mode;
+                        if (m == Mode.BLACKHOLE) {
+                            continue;
+                        }
+                        byte[] chunk = java.util.Arrays.copyOf(buf, n);
+                        if (fromServer && m == Mode.CORRUPT && (corruptConnection < 0 || corruptConnection == number)) {
+                            ThreadLocalRandom r = ThreadLocalRandom.current();
+                            int flips = 1 + r.nextInt(Math.min(4, n));
+                            for (int i = 0; i < flips; i++) {
+                                chunk[r.nextInt(n)] ^= (byte) (1 + r.nextInt(255));
+                            }
+                            corrupted.addAndGet(flips);
+                        }
+                        line.add(new Chunk(chunk, System.nanoTime() + latencyNanos));
+                    }
+                } catch (IOException e) {
+                    // the source went away
+                } finally {
+                    line.add(new Chunk(null, 0));
+                }
+            });
+            FaultProxy.this.start(name + "-write", () -> {
+                try (OutputStream out = to.getOutputStream()) {
+                    for (int guard = 0; guard < Integer.MAX_VALUE && !FaultProxy.this.closed; guard++) {
+                        Chunk c = line.poll(100, TimeUnit.MILLISECONDS);
+                        if (c == null) {
+                            continue;
+                        }
+                        if (c.bytes == null) {
+                            break;
+                        }
+                        for (long wait; (wait = c.dueNanos - System.nanoTime()) > 0 && !FaultProxy.this.closed; ) {
+                            LockSupport.parkNanos(wait);
+                        }
+                        write(out, c.bytes);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // the destination went away
+                } finally {
+                    close();
+                }
+            });
+        }
+
+        private void write(OutputStream out, byte[] bytes) throws IOException {
+            if (mode == Mode.ONE_BYTE) {
+                for (byte b : bytes) {
+                    out.write(b);
+                    out.flush();
+                }
+                return;
+            }
+            long rate = bytesPerSecond;
+            if (rate <= 0) {
+                out.write(bytes);
+                return;
+            }
+            int step = (int) Math.max(1, Math.min(bytes.length, rate / 100)); // ~10 ms of budget per write
+            for (int off = 0; off < bytes.length; off += step) {
+                int n = Math.min(step, bytes.length - off);
+                out.write(bytes, off, n);
+                LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1) * n / rate);
+            }
+        }
+
+        void reset() {
+            try {
+                client.setSoLinger(true, 0);
+                server.setSoLinger(true, 0);
+            } catch (IOException ignored) {
+                // already closed
+            }
+            close();
+        }
+
+        void close() {
+            closed = true;
+            closeQuietly(client);
+            closeQuietly(server);
+        }
+    }
+}
