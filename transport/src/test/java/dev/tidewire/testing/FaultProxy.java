@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,7 +26,10 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>{@link #latency(Duration)}: every chunk arrives that much later (throughput is kept);</li>
  *   <li>{@link #bandwidth(long)}: at most that many bytes per second per direction;</li>
  *   <li>{@link #blackhole()}: read everything, forward nothing; sockets stay open;</li>
- *   <li>{@link #corruptServerBytes()}: flip bytes in the server-to-client direction;</li>
+ *   <li>{@link #corruptServerBytes()}: in the server-to-client direction, flip the first byte of
+ *       the next frame header (the proxy follows frame boundaries, so the corruption lands in a
+ *       header, where the protocol detects it; payload bytes are protected by TCP's checksum or
+ *       TLS, not by the Tidewire framing);</li>
  *   <li>{@link #oneByteWrites()}: forward each byte in its own write;</li>
  *   <li>{@link #resetAll()}: abort every connection with a TCP reset (RST);</li>
  *   <li>{@link #halfCloseAll()}: end the stream towards every client (FIN) but keep reading.</li>
@@ -69,7 +71,7 @@ public final class FaultProxy implements AutoCloseable {
         return (int) pairs.stream().filter(p -> !p.closed).count();
     }
 
-    /** Bytes flipped so far. */
+    /** Frame headers corrupted so far. */
     public long corrupted() {
         return corrupted.get();
     }
@@ -192,11 +194,46 @@ public final class FaultProxy implements AutoCloseable {
     private record Chunk(byte[] bytes, long dueNanos) {
     }
 
+    /** Follows frame boundaries in one direction (16-byte header, length at bytes 12..15). */
+    private static final class FrameBoundaries {
+        private final byte[] header = new byte[16];
+        private int headerPos;
+        private long payloadLeft;
+        private boolean lost;
+
+        /** Scans a chunk; if {@code corrupt}, flips the first byte of the next header in it. */
+        boolean scan(byte[] chunk, boolean corrupt) {
+            boolean done = false;
+            for (int i = 0; i < chunk.length && !lost; i++) {
+                if (payloadLeft > 0) {
+                    int skip = (int) Math.min(payloadLeft, chunk.length - i);
+                    payloadLeft -= skip;
+                    i += skip - 1;
+                    continue;
+                }
+                if (headerPos == 0 && corrupt) {
+                    chunk[i] ^= (byte) 0xFF;
+                    lost = true; // framing is gone for good on this connection
+                    done = true;
+                    break;
+                }
+                header[headerPos++] = chunk[i];
+                if (headerPos == 16) {
+                    payloadLeft = ((header[12] & 0xFFL) << 24) | ((header[13] & 0xFF) << 16)
+                            | ((header[14] & 0xFF) << 8) | (header[15] & 0xFF);
+                    headerPos = 0;
+                }
+            }
+            return done;
+        }
+    }
+
     /** One proxied connection: a client socket, a server socket, four threads. */
     private final class Pair {
         final int number;
         final Socket client;
         final Socket server;
+        final FrameBoundaries frames = new FrameBoundaries();
         volatile boolean closed;
 
         Pair(int number, Socket client, Socket server) {
@@ -223,13 +260,11 @@ public final class FaultProxy implements AutoCloseable {
                             continue;
                         }
                         byte[] chunk = java.util.Arrays.copyOf(buf, n);
-                        if (fromServer && m == Mode.CORRUPT && (corruptConnection < 0 || corruptConnection == number)) {
-                            ThreadLocalRandom r = ThreadLocalRandom.current();
-                            int flips = 1 + r.nextInt(Math.min(4, n));
-                            for (int i = 0; i < flips; i++) {
-                                chunk[r.nextInt(n)] ^= (byte) (1 + r.nextInt(255));
+                        if (fromServer) {
+                            boolean corrupt = m == Mode.CORRUPT && (corruptConnection < 0 || corruptConnection == number);
+                            if (frames.scan(chunk, corrupt)) {
+                                corrupted.incrementAndGet();
                             }
-                            corrupted.addAndGet(flips);
                         }
                         line.add(new Chunk(chunk, System.nanoTime() + latencyNanos));
                     }
@@ -297,6 +332,7 @@ public final class FaultProxy implements AutoCloseable {
             closed = true;
             closeQuietly(client);
             closeQuietly(server);
+            pairs.remove(this);
         }
     }
 }
