@@ -223,7 +223,8 @@ public final class ConnectionPool implements AutoCloseable {
         }
         long start = System.nanoTime();
         try {
-            if (!permits.tryAcquire(Math.max(0, deadline.remainingNanos(start)), TimeUnit.NANOSECONDS)) {
+            if (!permits.tryAcquire()
+                    && !permits.tryAcquire(Math.max(0, deadline.remainingNanos(start)), TimeUnit.NANOSECONDS)) {
                 throw exhausted(op, deadline, start);
             }
         } catch (InterruptedException e) {

@@ -115,7 +115,11 @@ final class ServerConnection {
                 }
                 lastReadNanos = System.nanoTime();
                 view.clear().limit(n);
-                decoder.decode(view, this::onFrame);
+                try {
+                    decoder.decode(view, this::onFrame);
+                } finally {
+                    writer.flush();
+                }
             }
         } catch (ProtocolException e) {
             server.protocolError();
@@ -344,8 +348,17 @@ final class ServerConnection {
 
     // ---------------------------------------------------------------- writing
 
+    /**
+     * Replies made on the reader thread (inline handlers, PONGs, refusals) are only queued: the
+     * reader flushes once after each read, so all the replies to one read share one socket write.
+     * Replies from other threads (blocking handlers, timers) are written at once.
+     */
     private void send(Frame frame) {
-        writer.write(new FrameOutbound(frame));
+        if (Thread.currentThread() == reader) {
+            writer.enqueue(new FrameOutbound(frame));
+        } else {
+            writer.write(new FrameOutbound(frame));
+        }
     }
 
     private void sendError(long id, int code, String message) {
