@@ -49,8 +49,12 @@ import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
  * <p><b>Fair waits.</b> commons-pool2's wait queue lets a thread that returns a connection take it
  * straight back before the waiter it woke can run; under contention a few callers then wait far
  * longer than the rest. Callers here first pass a fair {@link Semaphore} with one permit per
- * connection: waiting happens there, in arrival order, and a caller holding a permit always finds
- * a connection (idle, or one the pool may create), so it never queues inside commons-pool2.
+ * connection: a caller takes a free permit at once, and otherwise waits there in arrival order; a
+ * caller holding a permit always finds a connection (idle, or one the pool may create), so it never
+ * queues inside commons-pool2. Leases last well under a microsecond (the request is only queued
+ * under the lease), so taking a free permit ahead of a waiter costs that waiter little, while
+ * handing every permit through the queue would cost a thread wake-up per call (measured: about a
+ * third of the pool's throughput with 64 callers on 2 cores).
  *
  * <p><b>Deadlines and retries.</b> The borrow wait is whatever remains of the call's deadline,
  * never infinite. A request that certainly was not processed is sent again while the deadline
