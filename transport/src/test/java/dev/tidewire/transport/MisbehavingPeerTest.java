@@ -23,7 +23,7 @@ import dev.tidewire.protocol.FrameType;
 import dev.tidewire.protocol.UnknownFrameTypeException;
 import dev.tidewire.server.TidewireServer;
 import dev.tidewire.testing.ScriptedPeer;
-import dev.tidewire.testing.TcpProxy;
+import dev.tidewire.testing.FaultProxy;
 import dev.tidewire.transport.internal.MultiplexedConnection;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -167,12 +167,12 @@ class MisbehavingPeerTest {
     @Test
     void aSilentPeerIsDetectedByTheHeartbeat() throws Exception {
         TidewireServer server = TidewireServer.builder().build().start();
-        try (TcpProxy proxy = new TcpProxy(server.address())) {
+        try (FaultProxy proxy = new FaultProxy(server.address())) {
             ConnectionOptions options = ConnectionOptions.builder()
                     .heartbeat(Duration.ofMillis(200), Duration.ofMillis(1000)).build();
             try (Connection c = Connection.open(proxy.address(), options)) {
                 assertEquals("{}", text(c.call("echo", utf8("{}"), Duration.ofSeconds(2)).get()));
-                proxy.mode(TcpProxy.Mode.BLACKHOLE);
+                proxy.blackhole();
                 long start = System.nanoTime();
                 List<CompletableFuture<byte[]>> calls = new ArrayList<>();
                 for (int i = 0; i < 5; i++) {
