@@ -43,7 +43,7 @@ final class BuiltinHandlers {
     static Handler fail() {
         return request -> {
             JsonNode body = request.json();
-            int code = body.path("code").canConvertToInt() ? body.path("code").asInt(1000) : 1000;
+            int code = body.path("code").canConvertToInt() && body.path("code").asInt() != 0 ? body.path("code").asInt() : 1000;
             String message = body.path("message").asText("requested failure");
             return CompletableFuture.failedFuture(new HandlerException(code, message));
         };

@@ -5,11 +5,16 @@ public class HandlerException extends RuntimeException {
     private final int code;
 
     /**
-     * @param code    the error code sent to the client; applications use 1000 and above
+     * @param code    the error code sent to the client, not 0; applications use 1000 and above
+     *                  (a handler may send 13 OVERLOADED or 14 NOT_PROCESSED only for work it did not do:
+     *                  clients treat those as safe to retry)
      * @param message the text sent to the client
      */
     public HandlerException(int code, String message) {
         super(message);
+        if (code == 0) {
+            throw new IllegalArgumentException("error code 0 is not an error");
+        }
         this.code = code;
     }
 

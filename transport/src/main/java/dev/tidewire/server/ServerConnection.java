@@ -299,32 +299,33 @@ final class ServerConnection {
             return;
         }
         inFlightCount.decrementAndGet();
-        int code = 0;
+        int code;
+        String message = null;
+        byte[] body = null;
         if (error == null) {
-            byte[] body = value == null ? new byte[0] : value;
+            body = value == null ? new byte[0] : value;
+            code = 0;
             if (body.length > peerMaxFrameSize) {
                 code = ErrorCode.RESPONSE_TOO_LARGE;
-                sendError(id, code, "reply of " + body.length + " bytes exceeds the client's maxFrameSize of "
-                        + peerMaxFrameSize);
-            } else {
-                send(new Frame(FrameType.RESPONSE, id, body));
+                message = "reply of " + body.length + " bytes exceeds the client's maxFrameSize of " + peerMaxFrameSize;
             }
         } else {
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             if (cause instanceof HandlerException he) {
                 code = he.code();
-                sendError(id, code, String.valueOf(he.getMessage()));
+                message = String.valueOf(he.getMessage());
             } else if (cause instanceof CancellationException) {
                 code = ErrorCode.INTERNAL;
-                sendError(id, code, "handler cancelled the request");
+                message = "handler cancelled the request";
             } else {
-                code = ErrorCode.INTERNAL;
                 LOG.log(Level.DEBUG, () -> "handler for op '" + call.request.op() + "' failed", cause);
-                sendError(id, code, "handler for op '" + call.request.op() + "' failed: "
-                        + cause.getClass().getSimpleName());
+                code = ErrorCode.INTERNAL;
+                message = "handler for op '" + call.request.op() + "' failed: " + cause.getClass().getSimpleName();
             }
         }
+        // recorded before the reply goes out, so a client that has its reply also finds it counted
         server.listener().requestCompleted(call.metricOp, code, System.nanoTime() - call.startNanos);
+        send(code == 0 ? new Frame(FrameType.RESPONSE, id, body) : errorFrame(id, code, message));
         unanswered.decrementAndGet();
         maybeFinishDrain();
     }
@@ -362,9 +363,13 @@ final class ServerConnection {
     }
 
     private void sendError(long id, int code, String message) {
+        send(errorFrame(id, code, message));
+    }
+
+    private static Frame errorFrame(long id, int code, String message) {
         // bounded, so an ERROR never exceeds the smallest maxFrameSize a client may declare (4 KiB)
         String text = message.length() > MAX_ERROR_MESSAGE ? message.substring(0, MAX_ERROR_MESSAGE) + "..." : message;
-        send(new Frame(FrameType.ERROR, id, new ErrorPayload(code, text).encode()));
+        return new Frame(FrameType.ERROR, id, new ErrorPayload(code, text).encode());
     }
 
     // ---------------------------------------------------------------- lifecycle

@@ -1,0 +1,179 @@
+package dev.tidewire.tool;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tidewire.RequestTimeoutException;
+import dev.tidewire.TidewireException;
+import dev.tidewire.client.CallOptions;
+import dev.tidewire.client.TidewireClient;
+import dev.tidewire.pool.PoolStats;
+import dev.tidewire.server.TidewireServer;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.StringJoiner;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+
+/**
+ * {@code demo}: starts a reference server in-process, replays the seed scenario (two echoes over
+ * one connection, a call that times out), runs a few seconds of concurrent load and prints a
+ * summary with latency percentiles, pool stats and the client's Micrometer metrics. Returns 1 if
+ * the seed scenario did not behave as it should.
+ */
+final class DemoCommand {
+    private static final Duration SLEEP = Duration.ofMillis(2000);
+    private static final Duration SLEEP_TIMEOUT = Duration.ofMillis(500);
+    private static final Duration LOAD_REQUEST_TIMEOUT = Duration.ofSeconds(2);
+
+    private final int seconds;
+    private final int callers;
+    private final int connections;
+
+    private DemoCommand(int seconds, int callers, int connections) {
+        this.seconds = seconds;
+        this.callers = callers;
+        this.connections = connections;
+    }
+
+    /** Reads {@code [--seconds N] [--callers C] [--connections K]}. */
+    static DemoCommand parse(List<String> args) {
+        Args a = Args.parse("demo", args, Set.of("seconds", "callers", "connections"));
+        a.positional(0, "");
+        return new DemoCommand(a.integer("seconds", 5, 1, 3600), a.integer("callers", 32, 1, 4096),
+                a.integer("connections", 4, 1, 1024));
+    }
+
+    /** Runs the demo, printing to {@code out}; {@code live} overwrites the progress line in place (a terminal). */
+    int run(PrintStream out, boolean live) {
+        out.println("Tidewire demo");
+        out.println("=============");
+        TidewireServer server = TidewireServer.builder().port(0).build().start();
+        try {
+            String address = server.address().getAddress().getHostAddress() + ":" + server.port();
+            out.println("server listening on " + address);
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            boolean ok = seedScenario(server, address, registry, out);
+            TidewireClient client = TidewireClient.builder().address(address).maxConnections(connections)
+                    .requestTimeout(LOAD_REQUEST_TIMEOUT).meterRegistry(registry).build();
+            long closeStart;
+            try {
+                out.println();
+                out.printf("3. load: %d callers making blocking \"echo\" calls of ~100 bytes for %d s over %d connection%s%n",
+                        callers, seconds, connections, connections == 1 ? "" : "s");
+                LoadRun.Result result = new LoadRun(client, callers, Duration.ofSeconds(seconds)).run(out, live);
+                printSummary(result, client.poolStats(), registry, out);
+            } finally {
+                closeStart = System.nanoTime();
+                client.close();
+            }
+            server.shutdown(Duration.ofSeconds(5));
+            out.println();
+            out.printf("closed the client and the server gracefully in %d ms%n",
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - closeStart));
+            out.println("next: java -jar tidewire-tool.jar serve --port 7000 --metrics-port 9100, then");
+            out.println("      java -jar tidewire-tool.jar call --address 127.0.0.1:7000 --op echo '{\"hello\":\"tide\"}'");
+            if (!ok) {
+                out.println("the seed scenario did NOT behave as expected (see above)");
+            }
+            return ok ? 0 : 1;
+        } catch (TidewireException e) {
+            out.println("error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            return 1;
+        } finally {
+            server.close(); // a no-op after the graceful shutdown above
+        }
+    }
+
+    /** Steps 1 and 2 over a one-connection client; true if everything came out as expected. */
+    private static boolean seedScenario(TidewireServer server, String address, MeterRegistry registry,
+            PrintStream out) {
+        boolean ok = true;
+        try (TidewireClient client = TidewireClient.builder().address(address).maxConnections(1)
+                .meterRegistry(registry).build()) {
+            out.println();
+            out.println("1. seed scenario: two \"echo\" calls through a client with maxConnections(1)");
+            ok &= echo(client, "rec1", "pixelpig!", out);
+            ok &= echo(client, "rec2", "another pig!", out);
+            long accepted = server.stats().connectionsAccepted();
+            if (accepted == 1) {
+                out.println("   both calls shared one connection (the server accepted 1)");
+            } else {
+                out.println("   UNEXPECTED: the server accepted " + accepted + " connections for two calls, not 1");
+                ok = false;
+            }
+
+            out.println();
+            out.printf("2. a \"sleep\" call of %d ms with a per-call timeout of %d ms%n", SLEEP.toMillis(),
+                    SLEEP_TIMEOUT.toMillis());
+            ObjectNode sleep = JsonNodeFactory.instance.objectNode().put("millis", SLEEP.toMillis());
+            long start = System.nanoTime();
+            try {
+                client.call("sleep", sleep, JsonNode.class, CallOptions.timeout(SLEEP_TIMEOUT));
+                out.println("   timeout: UNEXPECTED, the call returned instead of timing out");
+                ok = false;
+            } catch (RequestTimeoutException e) {
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                out.printf("   timeout: %s after %d ms: %s%n", e.getClass().getSimpleName(), ms, e.getMessage());
+            }
+        }
+        return ok;
+    }
+
+    private static boolean echo(TidewireClient client, String label, String value, PrintStream out) {
+        ObjectNode request = JsonNodeFactory.instance.objectNode().put("Uid", "pixel-1").put("Val", value);
+        JsonNode reply = client.callJson("echo", request);
+        out.println("   " + label + ": " + reply);
+        if (!reply.equals(request)) {
+            out.println("   UNEXPECTED: the reply differs from the request " + request);
+            return false;
+        }
+        return true;
+    }
+
+    private static void printSummary(LoadRun.Result r, PoolStats pool, MeterRegistry registry, PrintStream out) {
+        out.println();
+        out.println("summary");
+        out.printf("   calls       %,d in %.2f s = %,.0f calls/s%n", r.calls(), r.nanos() / 1e9, r.callsPerSecond());
+        if (r.errorCount() == 0) {
+            out.println("   errors      none");
+        } else {
+            StringJoiner byType = new StringJoiner(", ");
+            r.errors().forEach((type, n) -> byType.add(type + " " + n));
+            out.printf("   errors      %,d: %s%n", r.errorCount(), byType);
+        }
+        Histogram h = r.latency();
+        if (h.getTotalCount() > 0) {
+            out.printf("   latency     p50 %s   p90 %s   p99 %s   p99.9 %s   max %s%n",
+                    ms(h.getValueAtPercentile(50)), ms(h.getValueAtPercentile(90)), ms(h.getValueAtPercentile(99)),
+                    ms(h.getValueAtPercentile(99.9)), ms(h.getMaxValue()));
+        }
+        out.printf("   pool        open %d, created %d, destroyed %d, idle %d, active %d, waiting %d, in flight %d,"
+                + " late replies %d%n", pool.open(), pool.created(), pool.destroyed(), pool.idle(), pool.active(),
+                pool.waiting(), pool.inFlight(), pool.lateResponses());
+        out.println("   client metrics (Micrometer SimpleMeterRegistry)");
+        Timer requests = registry.find("tidewire.requests").tags("op", "echo", "outcome", "success").timer();
+        out.printf("     %-44s %s%n", "tidewire.requests{op=echo,outcome=success}", describe(requests));
+        out.printf("     %-44s %s%n", "tidewire.pool.borrow", describe(registry.find("tidewire.pool.borrow").timer()));
+        Counter created = registry.find("tidewire.connections.created").counter();
+        out.printf("     %-44s %s%n", "tidewire.connections.created",
+                created == null ? "not registered" : String.format("%,.0f", created.count()));
+    }
+
+    private static String describe(Timer timer) {
+        if (timer == null) {
+            return "not registered";
+        }
+        return String.format("count %,d   mean %.3f ms", timer.count(), timer.mean(TimeUnit.MILLISECONDS));
+    }
+
+    private static String ms(long nanos) {
+        return String.format("%.3f ms", nanos / 1e6);
+    }
+}

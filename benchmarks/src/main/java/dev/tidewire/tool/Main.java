@@ -1,0 +1,65 @@
+package dev.tidewire.tool;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The Tidewire command-line tool: {@code demo}, {@code serve} and {@code call}. Exit codes: 0 done,
+ * 1 the work failed (a call, a demo check), 2 a bad command line.
+ */
+public final class Main {
+    static final String USAGE = String.join(System.lineSeparator(),
+            "usage: java -jar tidewire-tool.jar <command> [flags]",
+            "",
+            "commands:",
+            "  demo  [--seconds N] [--callers C] [--connections K]",
+            "        start a server on 127.0.0.1, run the seed scenario, then N seconds of load",
+            "        from C callers over K connections (defaults: 5 s, 32 callers, 4 connections)",
+            "  serve --port N [--metrics-port M] [--host H]",
+            "        run the reference server on H:N (host default 127.0.0.1) until killed;",
+            "        with --metrics-port, Prometheus metrics at http://H:M/metrics",
+            "  call  --address HOST:PORT --op OP [--timeout-ms T] JSON",
+            "        make one call and print the reply JSON",
+            "",
+            "  --help  print this help",
+            "",
+            "exit codes: 0 ok, 1 failed (the call or a demo check), 2 bad command line");
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs one command line, printing to {@code out} and {@code err}; returns the exit code. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        List<String> all = Arrays.asList(args);
+        if (all.contains("--help") || all.contains("-h")) {
+            out.println(USAGE);
+            return 0;
+        }
+        if (all.isEmpty()) {
+            err.println(USAGE);
+            return 2;
+        }
+        List<String> rest = all.subList(1, all.size());
+        try {
+            switch (args[0]) {
+                case "demo":
+                    return DemoCommand.parse(rest).run(out, out == System.out && System.console() != null);
+                case "serve":
+                    return ServeCommand.parse(rest).runUntilKilled(out, err);
+                case "call":
+                    return CallCommand.parse(rest).run(out, err);
+                default:
+                    throw new UsageException("unknown command '" + args[0] + "'");
+            }
+        } catch (UsageException e) {
+            err.println("error: " + e.getMessage());
+            err.println(USAGE);
+            return 2;
+        }
+    }
+}
