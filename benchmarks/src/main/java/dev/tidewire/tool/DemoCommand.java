@@ -161,8 +161,8 @@ final class DemoCommand {
         Timer requests = registry.find("tidewire.requests").tags("op", "echo", "outcome", "success").timer();
         out.printf("     %-44s %s%n", "tidewire.requests{op=echo,outcome=success}", describe(requests));
         out.printf("     %-44s %s%n", "tidewire.pool.borrow", describe(registry.find("tidewire.pool.borrow").timer()));
-        Counter created = registry.find("tidewire.connections.created").counter();
-        out.printf("     %-44s %s%n", "tidewire.connections.created",
+        Counter created = registry.find("tidewire.connections.opened").counter();
+        out.printf("     %-44s %s%n", "tidewire.connections.opened",
                 created == null ? "not registered" : String.format("%,.0f", created.count()));
     }
 

@@ -37,7 +37,7 @@ class DemoTest {
         assertTrue(calls.find(), out);
         assertTrue(Long.parseLong(calls.group(1).replace(",", "")) > 0, out);
         assertTrue(out.contains("p99.9"), out);
-        assertTrue(out.contains("tidewire.connections.created"), out);
+        assertTrue(out.contains("tidewire.connections.opened"), out);
 
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(List.of(), Leaks.tidewireThreads()));
     }

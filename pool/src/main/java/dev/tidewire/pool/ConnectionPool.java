@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
@@ -76,6 +77,7 @@ public final class ConnectionPool implements AutoCloseable {
     private final PoolListener listener;
     private final Executor retryExecutor;
     private final TransportResources resources;
+    private final ConcurrentHashMap<PoolCall, TidewireException> waitingRetry = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private ConnectionPool(InetSocketAddress address, PoolOptions options, ConnectionOptions connectionOptions,
@@ -192,15 +194,27 @@ public final class ConnectionPool implements AutoCloseable {
                         complete(result, null, unexpected, completion); // never leave the caller waiting
                     }
                 };
+                // Tracked until it runs, so closing the pool can end a call whose retry never will.
+                waitingRetry.put(result, e);
+                Runnable handOff = () -> {
+                    if (waitingRetry.remove(result) == null) {
+                        return; // ended by close meanwhile
+                    }
+                    try {
+                        retryExecutor.execute(again);
+                    } catch (RejectedExecutionException rejected) {
+                        complete(result, null, e, completion);
+                    }
+                };
                 try {
                     if (delay == 0) {
-                        retryExecutor.execute(again);
+                        handOff.run();
                     } else {
-                        resources.schedule(() -> retryExecutor.execute(again), Duration.ofNanos(delay));
+                        resources.schedule(handOff, Duration.ofNanos(delay));
                     }
                     return;
                 } catch (RejectedExecutionException rejected) {
-                    // shutting down: report the error we have
+                    waitingRetry.remove(result); // shutting down: report the error we have
                 }
             }
         }
@@ -341,6 +355,12 @@ public final class ConnectionPool implements AutoCloseable {
         pool.close();
         for (Connection c : factory.openConnections()) {
             c.close();
+        }
+        for (PoolCall call : waitingRetry.keySet()) {
+            if (waitingRetry.remove(call) != null) {
+                call.completeExceptionally(new ClientClosedException("the connection pool was closed while the call"
+                        + " waited to be retried (it had not been processed)"));
+            }
         }
     }
 

@@ -197,6 +197,21 @@ class ConnectionPoolTest {
         }
     }
 
+    @Test
+    void closingEndsACallThatWaitsForARetry() throws Exception {
+        InetSocketAddress nobody;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            nobody = new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort());
+        }
+        ConnectionPool p = pool(nobody, PoolOptions.builder().connectBackoff(Duration.ofSeconds(2), Duration.ofSeconds(5))
+                .build(), PoolListener.NONE);
+        CompletableFuture<byte[]> call = p.call("echo", utf8("{}"), in(Duration.ofSeconds(30)), null);
+        await().atMost(Duration.ofSeconds(2)).until(() -> p.connectAttempts() == 1); // now waiting ~1-2 s to retry
+        p.closeNow();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> call.get(2, TimeUnit.SECONDS));
+        assertInstanceOf(dev.tidewire.ClientClosedException.class, e.getCause());
+    }
+
     private static boolean permitsTaken(ConnectionPool p) {
         return p.stats().active() == 0; // the first caller is inside makeObject
     }

@@ -29,7 +29,7 @@ public record RequestPayload(String op, byte[] body) {
         byte[] b = op.getBytes(StandardCharsets.UTF_8);
         if (b.length > Protocol.MAX_OP_LENGTH) {
             throw new IllegalArgumentException("op is " + b.length + " bytes in UTF-8, over the limit of "
-                    + Protocol.MAX_OP_LENGTH + ": " + op.substring(0, 32) + "...");
+                    + Protocol.MAX_OP_LENGTH + ": " + op.substring(0, op.offsetByCodePoints(0, 32)) + "...");
         }
         return b;
     }

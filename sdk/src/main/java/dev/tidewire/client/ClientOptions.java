@@ -17,6 +17,7 @@ import java.util.concurrent.Executor;
  * {@code docs/configuration.md}.
  */
 public final class ClientOptions {
+    private final String name;
     private final InetSocketAddress address;
     private final Duration requestTimeout;
     private final Duration closeGracePeriod;
@@ -28,9 +29,10 @@ public final class ClientOptions {
     private final int callbackThreads;
     private final Duration timerTick;
 
-    ClientOptions(InetSocketAddress address, Duration requestTimeout, Duration closeGracePeriod, PoolOptions pool,
+    ClientOptions(String name, InetSocketAddress address, Duration requestTimeout, Duration closeGracePeriod, PoolOptions pool,
             ConnectionOptions connection, ObjectMapper objectMapper, MeterRegistry meterRegistry,
             Executor callbackExecutor, int callbackThreads, Duration timerTick) {
+        this.name = name;
         this.address = address;
         this.requestTimeout = requestTimeout;
         this.closeGracePeriod = closeGracePeriod;
@@ -41,6 +43,11 @@ public final class ClientOptions {
         this.callbackExecutor = callbackExecutor;
         this.callbackThreads = callbackThreads;
         this.timerTick = timerTick;
+    }
+
+    /** The client's name, the {@code client} tag of its meters. */
+    public String name() {
+        return name;
     }
 
     /** The server (the seed's {@code addr}). */
@@ -110,7 +117,7 @@ public final class ClientOptions {
 
     @Override
     public String toString() {
-        return "ClientOptions[address=" + address + ", requestTimeout=" + requestTimeout + ", closeGracePeriod="
+        return "ClientOptions[name=" + name + ", address=" + address + ", requestTimeout=" + requestTimeout + ", closeGracePeriod="
                 + closeGracePeriod + ", " + pool + ", " + connection + ", metrics=" + (meterRegistry != null) + "]";
     }
 }

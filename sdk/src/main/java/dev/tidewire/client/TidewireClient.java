@@ -85,7 +85,8 @@ public final class TidewireClient implements AutoCloseable {
         this.callbackExecutor = options.callbackExecutor() != null ? options.callbackExecutor()
                 : resources.callbackExecutor();
         String address = options.address().getHostString() + ":" + options.address().getPort();
-        this.metrics = options.meterRegistry() == null ? null : new ClientMetrics(options.meterRegistry(), address);
+        this.metrics = options.meterRegistry() == null ? null
+                : new ClientMetrics(options.meterRegistry(), options.name(), address);
         try {
             this.pool = ConnectionPool.create(options.address(), options.pool(), options.connection(), resources,
                     metrics == null ? PoolListener.NONE : metrics);
@@ -126,7 +127,12 @@ public final class TidewireClient implements AutoCloseable {
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
         byte[] body = encode(op, request);
-        enter(op);
+        try {
+            enter(op);
+        } catch (ClientClosedException e) {
+            record(op, e, start);
+            throw e;
+        }
         Throwable failure = null;
         try {
             byte[] reply = await(op, pool.call(op, body, deadline, null), deadline);
@@ -392,12 +398,14 @@ public final class TidewireClient implements AutoCloseable {
      * error; {@link #build()} checks the rules across settings.
      */
     public static final class Builder {
+        private static final AtomicInteger CLIENT_NUMBERS = new AtomicInteger();
         /** Default call timeout: 5 s. */
         public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(5);
         /** Default grace period of {@link TidewireClient#close()}: 10 s. */
         public static final Duration DEFAULT_CLOSE_GRACE_PERIOD = Duration.ofSeconds(10);
 
         private InetSocketAddress address;
+        private String name;
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
         private Duration closeGracePeriod = DEFAULT_CLOSE_GRACE_PERIOD;
         private final PoolOptions.Builder pool = PoolOptions.builder();
@@ -452,6 +460,20 @@ public final class TidewireClient implements AutoCloseable {
                 throw new IllegalArgumentException("address " + address + " is unresolved");
             }
             this.address = address;
+            return this;
+        }
+
+        /**
+         * The client's name: the {@code client} tag of its meters, so two clients in one registry
+         * (even for the same address) keep separate series; 1..64 characters. Default
+         * {@code tidewire-N}, N counting clients made in this process.
+         */
+        public Builder name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isEmpty() || name.length() > 64) {
+                throw new IllegalArgumentException("name must be 1..64 characters, got '" + name + "'");
+            }
+            this.name = name;
             return this;
         }
 
@@ -598,7 +620,8 @@ public final class TidewireClient implements AutoCloseable {
                 throw new IllegalArgumentException("heartbeat and keepAlive are both off: a silent server would"
                         + " never be detected; enable at least one");
             }
-            return new ClientOptions(address, requestTimeout, closeGracePeriod, p, c,
+            String clientName = name != null ? name : "tidewire-" + CLIENT_NUMBERS.incrementAndGet();
+            return new ClientOptions(clientName, address, requestTimeout, closeGracePeriod, p, c,
                     objectMapper != null ? objectMapper : new ObjectMapper(), meterRegistry, callbackExecutor,
                     callbackThreads, timerTick);
         }

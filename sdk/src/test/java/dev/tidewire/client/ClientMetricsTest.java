@@ -44,7 +44,7 @@ class ClientMetricsTest {
             assertEquals(1, timer(registry, "fail", "remote_error").count());
             assertEquals(1, timer(registry, "sleep", "timeout").count());
             assertEquals(address, timer(registry, "echo", "success").getId().getTag("address"));
-            assertTrue(registry.get("tidewire.connections.created").counter().count() >= 1);
+            assertTrue(registry.get("tidewire.connections.opened").counter().count() >= 1);
             assertTrue(registry.get("tidewire.pool.borrow").timer().count() >= 7);
             assertEquals(0, registry.get("tidewire.requests.active").gauge().value());
             assertNotNull(registry.get("tidewire.pool.idle").gauge());
@@ -80,6 +80,41 @@ class ClientMetricsTest {
             } finally {
                 client.shutdownNow();
             }
+        }
+    }
+
+    @Test
+    void twoClientsOfOneServerKeepSeparateSeries() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        TidewireServer server = TidewireServer.builder().build().start();
+        try (TidewireClient a = TidewireClient.builder().address(server.address()).name("orders").meterRegistry(registry).build();
+             TidewireClient b = TidewireClient.builder().address(server.address()).name("billing").meterRegistry(registry).build()) {
+            a.call("echo", Map.of(), JsonNode.class);
+            b.call("echo", Map.of(), JsonNode.class);
+            b.call("echo", Map.of(), JsonNode.class);
+            assertEquals(1, registry.get("tidewire.requests").tag("client", "orders").tag("outcome", "success").timer().count());
+            assertEquals(2, registry.get("tidewire.requests").tag("client", "billing").tag("outcome", "success").timer().count());
+            a.close();
+            assertEquals(2, registry.get("tidewire.requests").tag("client", "billing").tag("outcome", "success").timer().count(),
+                    "closing one client leaves the other's meters");
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void aRefusedCallIsRecorded() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        TidewireServer server = TidewireServer.builder().build().start();
+        try {
+            TidewireClient c = TidewireClient.builder().address(server.address()).meterRegistry(registry).build();
+            c.call("echo", Map.of(), JsonNode.class);
+            Timer closedTimer = timer(registry, "echo", "client_closed");
+            c.close();
+            assertThrows(dev.tidewire.ClientClosedException.class, () -> c.call("echo", Map.of(), JsonNode.class));
+            assertEquals(1, closedTimer.count());
+        } finally {
+            server.close();
         }
     }
 

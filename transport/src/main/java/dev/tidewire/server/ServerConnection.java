@@ -126,7 +126,7 @@ final class ServerConnection {
             int code = e instanceof FrameTooLargeException ? ErrorCode.FRAME_TOO_LARGE
                     : e instanceof UnsupportedVersionException ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.PROTOCOL_ERROR;
             LOG.log(Level.DEBUG, () -> "closing " + socket.getRemoteSocketAddress() + ": " + e.getMessage());
-            send(new Frame(FrameType.ERROR, 0, new ErrorPayload(code, e.getMessage()).encode()));
+            send(errorFrame(0, code, e.getMessage()));
             writer.writeThen(this::shutdownOutput);
             discardInputUntilClosed(in);
         } catch (IOException e) {
@@ -200,10 +200,11 @@ final class ServerConnection {
         }
         peerMaxFrameSize = hello.maxFrameSize();
         decoder.maxFrameSize(server.maxFrameSize());
-        phase = Phase.OPEN;
         Hello reply = new Hello(Protocol.VERSION, server.maxFrameSize(), server.maxInFlightPerConnection(),
                 "tidewire-server/0.1", Map.of());
+        // queued before the phase turns OPEN, so a concurrent GOAWAY can only follow it
         send(new Frame(FrameType.HELLO, 0, reply.encode()));
+        phase = Phase.OPEN;
     }
 
     private void onRequest(Frame frame) {
@@ -366,10 +367,26 @@ final class ServerConnection {
         send(errorFrame(id, code, message));
     }
 
-    private static Frame errorFrame(long id, int code, String message) {
-        // bounded, so an ERROR never exceeds the smallest maxFrameSize a client may declare (4 KiB)
-        String text = message.length() > MAX_ERROR_MESSAGE ? message.substring(0, MAX_ERROR_MESSAGE) + "..." : message;
-        return new Frame(FrameType.ERROR, id, new ErrorPayload(code, text).encode());
+    /**
+     * An ERROR frame whose payload never exceeds the smallest maxFrameSize a client may declare
+     * (4 KiB): the message is cut to 1000 characters, and further if escaping makes it longer.
+     */
+    static Frame errorFrame(long id, int code, String message) {
+        String text = String.valueOf(message);
+        for (int limit = MAX_ERROR_MESSAGE; ; limit /= 2) {
+            byte[] payload = new ErrorPayload(code, cut(text, limit)).encode();
+            if (payload.length <= Protocol.MIN_MAX_FRAME_SIZE || limit == 0) {
+                return new Frame(FrameType.ERROR, id, payload);
+            }
+        }
+    }
+
+    private static String cut(String text, int limit) {
+        if (text.length() <= limit) {
+            return text;
+        }
+        int end = Character.isHighSurrogate(text.charAt(limit - 1)) ? limit - 1 : limit;
+        return text.substring(0, Math.max(0, end)) + "...";
     }
 
     // ---------------------------------------------------------------- lifecycle

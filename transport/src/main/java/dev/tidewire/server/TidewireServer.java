@@ -2,7 +2,6 @@ package dev.tidewire.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidewire.protocol.ErrorCode;
-import dev.tidewire.protocol.ErrorPayload;
 import dev.tidewire.protocol.Frame;
 import dev.tidewire.protocol.FrameEncoder;
 import dev.tidewire.protocol.FrameType;
@@ -207,6 +206,8 @@ public final class TidewireServer implements AutoCloseable {
                     refuse(socket, "server has its maximum of " + config.maxConnections + " connections");
                     continue;
                 }
+                dev.tidewire.transport.internal.SocketTuning.apply(socket, config.keepAliveIdle,
+                        config.keepAliveInterval, config.keepAliveCount);
                 ServerConnection c = new ServerConnection(this, socket, connectionNumbers.incrementAndGet());
                 connections.add(c);
                 if (stopping) {
@@ -220,14 +221,16 @@ public final class TidewireServer implements AutoCloseable {
         }
     }
 
-    private static void refuse(Socket socket, String why) {
+    /**
+     * Sends ERROR OVERLOADED and half-closes; the socket is closed a second later, so the client's
+     * unread HELLO does not turn the close into a reset that destroys the ERROR before it is read.
+     */
+    private void refuse(Socket socket, String why) {
         try {
-            socket.setSoTimeout(1000);
-            socket.getOutputStream().write(FrameEncoder.encode(new Frame(FrameType.ERROR, 0,
-                    new ErrorPayload(ErrorCode.OVERLOADED, why).encode())));
-        } catch (IOException ignored) {
-            // the client learns from the close
-        } finally {
+            socket.getOutputStream().write(FrameEncoder.encode(ServerConnection.errorFrame(0, ErrorCode.OVERLOADED, why)));
+            socket.shutdownOutput();
+            timer.schedule(() -> closeQuietly(socket), 1, TimeUnit.SECONDS);
+        } catch (IOException | java.util.concurrent.RejectedExecutionException e) {
             closeQuietly(socket);
         }
     }
@@ -375,6 +378,9 @@ public final class TidewireServer implements AutoCloseable {
         private int handlerThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
         private int handlerQueueCapacity = 1024;
         private int writeBufferSize = 64 * 1024;
+        private Duration keepAliveIdle = Duration.ofSeconds(15);
+        private Duration keepAliveInterval = Duration.ofSeconds(5);
+        private int keepAliveCount = 3;
         private ObjectMapper mapper;
         private ServerListener listener = ServerListener.NONE;
         private final Map<String, Route> routes = new HashMap<>();
@@ -469,6 +475,19 @@ public final class TidewireServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * TCP keepalive on accepted connections, so a client that vanishes while its requests run
+         * is still noticed: idle time before probing (whole seconds &gt;= 1, or zero for off),
+         * interval (whole seconds &gt;= 1), probes (1..127). Defaults 15 s, 5 s, 3.
+         */
+        public Builder keepAlive(Duration idle, Duration interval, int count) {
+            dev.tidewire.transport.ConnectionOptions.builder().keepAlive(idle, interval, count); // same rules
+            this.keepAliveIdle = idle;
+            this.keepAliveInterval = interval;
+            this.keepAliveCount = count;
+            return this;
+        }
+
         /** Receives request events (for metrics); default none. */
         public Builder listener(ServerListener listener) {
             this.listener = Objects.requireNonNull(listener, "listener");
@@ -510,6 +529,9 @@ public final class TidewireServer implements AutoCloseable {
             b.handlerThreads = handlerThreads;
             b.handlerQueueCapacity = handlerQueueCapacity;
             b.writeBufferSize = writeBufferSize;
+            b.keepAliveIdle = keepAliveIdle;
+            b.keepAliveInterval = keepAliveInterval;
+            b.keepAliveCount = keepAliveCount;
             b.mapper = mapper;
             b.listener = listener;
             b.routes.putAll(routes);

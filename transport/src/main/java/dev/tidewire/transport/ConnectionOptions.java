@@ -259,8 +259,9 @@ public final class ConnectionOptions {
 
         private static Duration atLeastOneSecond(String name, Duration d) {
             Objects.requireNonNull(d, name);
-            if (d.compareTo(Duration.ofSeconds(1)) < 0) {
-                throw new IllegalArgumentException(name + " must be at least 1 s (TCP counts whole seconds), got " + d);
+            if (d.compareTo(Duration.ofSeconds(1)) < 0 || d.toNanos() % 1_000_000_000L != 0) {
+                throw new IllegalArgumentException(name + " must be whole seconds, at least 1 s (TCP counts whole"
+                        + " seconds), got " + d);
             }
             return d;
         }

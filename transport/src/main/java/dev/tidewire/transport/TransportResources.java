@@ -42,11 +42,17 @@ public final class TransportResources implements AutoCloseable {
     private final ScheduledThreadPoolExecutor timer;
     private final ThreadPoolExecutor callbacks;
     private final Set<LongConsumer> tickers = ConcurrentHashMap.newKeySet();
+    private volatile Thread timerThread;
 
     private TransportResources(Duration timerTick, int callbackThreads) {
         int id = INSTANCES.incrementAndGet();
         this.timerTick = timerTick;
-        this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("tidewire-timer-" + id));
+        ThreadFactory timerThreads = daemonThreads("tidewire-timer-" + id);
+        this.timer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = timerThreads.newThread(r);
+            timerThread = t;
+            return t;
+        });
         this.timer.setRemoveOnCancelPolicy(true);
         this.callbacks = new ThreadPoolExecutor(callbackThreads, callbackThreads, 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), daemonThreads("tidewire-callback-" + id));
@@ -101,6 +107,11 @@ public final class TransportResources implements AutoCloseable {
     /** Runs {@code task} once on the timer thread after {@code delay}. */
     public void schedule(Runnable task, Duration delay) {
         timer.schedule(task, Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
+    }
+
+    /** Whether the calling thread is the timer thread, which must never block. */
+    public boolean isTimerThread() {
+        return Thread.currentThread() == timerThread;
     }
 
     /** Whether {@link #close()} has been called. */

@@ -142,6 +142,20 @@ class ServerLimitsTest {
     }
 
     @Test
+    void errorFramesFitTheSmallestFrameLimitAClientMayDeclare() {
+        String escapes = "\u0001".repeat(5000);          // 6 bytes each once JSON-escaped
+        String emoji = "\uD83D\uDE00".repeat(3000);      // surrogate pairs must not be split
+        for (String message : new String[] {escapes, emoji, "short"}) {
+            Frame f = ServerConnection.errorFrame(1, 1042, message);
+            assertTrue(f.payload().length <= dev.tidewire.protocol.Protocol.MIN_MAX_FRAME_SIZE, "" + f.payload().length);
+            ErrorPayload e = ErrorPayload.decode(f.payload());
+            assertEquals(1042, e.code());
+            assertTrue(e.message().codePoints().noneMatch(cp -> cp >= 0xD800 && cp <= 0xDFFF), "no lone surrogate");
+        }
+        assertEquals("short", ErrorPayload.decode(ServerConnection.errorFrame(1, 1, "short").payload()).message());
+    }
+
+    @Test
     void pingIsAnsweredWithPongCarryingTheSameId() throws Exception {
         start(TidewireServer.builder());
         try (RawClient c = new RawClient(server.address())) {

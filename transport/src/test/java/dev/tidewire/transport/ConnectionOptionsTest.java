@@ -25,6 +25,7 @@ class ConnectionOptionsTest {
         assertMessage("maxFrameSize", () -> ConnectionOptions.builder().maxFrameSize(100));
         assertMessage("maxInFlight", () -> ConnectionOptions.builder().maxInFlight(0));
         assertMessage("keepAlive interval", () -> ConnectionOptions.builder().keepAlive(Duration.ofSeconds(10), Duration.ofMillis(10), 3));
+        assertMessage("whole seconds", () -> ConnectionOptions.builder().keepAlive(Duration.ofMillis(1500)));
         assertMessage("keepAlive count", () -> ConnectionOptions.builder().keepAlive(Duration.ofSeconds(10), Duration.ofSeconds(1), 0));
         assertMessage("heartbeatTimeout", () -> ConnectionOptions.builder().heartbeat(Duration.ofSeconds(5), Duration.ofSeconds(5)).build());
         assertMessage("writeBufferSize", () -> ConnectionOptions.builder().writeBufferSize(10));

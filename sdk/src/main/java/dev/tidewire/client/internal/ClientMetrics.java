@@ -32,10 +32,11 @@ public final class ClientMetrics implements PoolListener {
     private final Timer borrow;
     private final List<Meter> meters = new ArrayList<>();
 
-    public ClientMetrics(MeterRegistry registry, String address) {
+    public ClientMetrics(MeterRegistry registry, String client, String address) {
         this.registry = registry;
-        this.common = Tags.of("address", address);
-        this.created = keep(Counter.builder("tidewire.connections.created").tags(common)
+        this.common = Tags.of("client", client, "address", address);
+        // "opened", not "created": Prometheus clients treat a "_created" suffix as a timestamp series
+        this.created = keep(Counter.builder("tidewire.connections.opened").tags(common)
                 .description("Connections opened").register(registry));
         this.connectFailures = keep(Counter.builder("tidewire.connections.connect.failures").tags(common)
                 .description("Connect attempts that failed or were skipped while backing off").register(registry));

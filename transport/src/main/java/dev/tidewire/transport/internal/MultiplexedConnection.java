@@ -42,6 +42,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -342,7 +343,7 @@ public final class MultiplexedConnection implements Connection {
         while (!waiters.isEmpty() && takeSlot()) {
             PendingCall next = waiters.poll();
             if (next != null && next.admit()) {
-                writer.write(next);
+                send(next);
             } else {
                 returnSlot();
             }
@@ -351,7 +352,25 @@ public final class MultiplexedConnection implements Connection {
 
     void sendCancel(long id) {
         if (state.get() != State.CLOSED) {
-            writer.write(new FrameOutbound(Frame.of(FrameType.CANCEL, id)));
+            send(new FrameOutbound(Frame.of(FrameType.CANCEL, id)));
+        }
+    }
+
+    /**
+     * Writes {@code item}, except on the shared timer thread: a socket write can block while the
+     * peer is not reading, and a blocked timer would stop every deadline and heartbeat of the
+     * client. There the item is only queued and a callback thread flushes it.
+     */
+    private void send(Outbound item) {
+        if (!resources.isTimerThread()) {
+            writer.write(item);
+            return;
+        }
+        writer.enqueue(item);
+        try {
+            resources.callbackExecutor().execute(writer::flush);
+        } catch (RejectedExecutionException e) {
+            // shutting down: the connection is closing too
         }
     }
 
@@ -464,7 +483,7 @@ public final class MultiplexedConnection implements Connection {
                         + options.heartbeatTimeout().toMillis() + " ms); the peer is presumed dead", null));
                 return;
             }
-            case PING -> writer.write(new FrameOutbound(Frame.of(FrameType.PING, ++pingNonce)));
+            case PING -> send(new FrameOutbound(Frame.of(FrameType.PING, ++pingNonce)));
             case NONE -> {
             }
         }
