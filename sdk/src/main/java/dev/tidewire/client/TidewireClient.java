@@ -11,6 +11,7 @@ import dev.tidewire.client.internal.ClientCall;
 import dev.tidewire.client.internal.ClientMetrics;
 import dev.tidewire.client.internal.Outcome;
 import dev.tidewire.pool.ConnectionPool;
+import dev.tidewire.protocol.RequestPayload;
 import dev.tidewire.pool.PoolListener;
 import dev.tidewire.pool.PoolOptions;
 import dev.tidewire.pool.PoolStats;
@@ -365,7 +366,7 @@ public final class TidewireClient implements AutoCloseable {
     }
 
     private byte[] encode(String op, Object request) {
-        Objects.requireNonNull(op, "op");
+        RequestPayload.opBytes(op); // an invalid op name fails here, before any connection is needed
         if (request == null) {
             return JSON_NULL;
         }
