@@ -227,7 +227,9 @@ public final class MultiplexedConnection implements Connection {
 
     @Override
     public void flush() {
-        writer.flush();
+        if (!ReadBatch.defer(writer)) {
+            writer.flush();
+        }
     }
 
     private CompletableFuture<byte[]> submit(String op, byte[] body, Deadline deadline, Executor completion,
@@ -247,10 +249,11 @@ public final class MultiplexedConnection implements Connection {
         if (waiters.isEmpty() && takeSlot()) {
             if (!call.admit()) {
                 returnSlot();
-            } else if (write) {
-                writer.write(call);
             } else {
                 writer.enqueue(call);
+                if (write) {
+                    flush();
+                }
             }
         } else {
             waiters.offer(call);
@@ -379,6 +382,7 @@ public final class MultiplexedConnection implements Connection {
     private void readLoop() {
         byte[] buf = new byte[64 * 1024];
         ByteBuffer view = ByteBuffer.wrap(buf);
+        ReadBatch batch = ReadBatch.forReaderThread();
         try {
             for (Frame f : earlyFrames) {
                 onFrame(f);
@@ -394,7 +398,12 @@ public final class MultiplexedConnection implements Connection {
                 }
                 lastReadNanos = System.nanoTime();
                 view.clear().limit(n);
-                decoder.decode(view, this::onFrame);
+                batch.begin();
+                try {
+                    decoder.decode(view, this::onFrame);
+                } finally {
+                    batch.end(); // requests sent by code the replies completed go out now, one write each connection
+                }
             }
         } catch (ProtocolException e) {
             failConnection(e);

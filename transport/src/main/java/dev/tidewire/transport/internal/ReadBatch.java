@@ -1,0 +1,61 @@
+package dev.tidewire.transport.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Defers flushes requested on a connection's reader thread while it processes one read.
+ *
+ * <p>When futures complete directly on a reader thread, the code they run often sends the next
+ * request at once (a pipelining caller, a direct callback executor). Writing each of those on its
+ * own would cost one socket write per call; instead the reader collects the writers asked to
+ * flush during the read and flushes each once when the read's frames are done, so all the requests
+ * a read triggers share one write per connection.
+ *
+ * <p>Thread-confined: each reader thread has its own batch (a thread-local).
+ */
+final class ReadBatch {
+    private static final ThreadLocal<ReadBatch> CURRENT = new ThreadLocal<>();
+
+    private final List<FrameWriter> pending = new ArrayList<>();
+    private boolean open;
+
+    /** The batch of the calling thread, creating it for a reader thread on first use. */
+    static ReadBatch forReaderThread() {
+        ReadBatch b = CURRENT.get();
+        if (b == null) {
+            b = new ReadBatch();
+            CURRENT.set(b);
+        }
+        return b;
+    }
+
+    /**
+     * Defers {@code writer}'s flush if the calling thread is inside a read batch.
+     *
+     * @return true if deferred (the batch will flush it), false if the caller must flush now
+     */
+    static boolean defer(FrameWriter writer) {
+        ReadBatch b = CURRENT.get();
+        if (b == null || !b.open) {
+            return false;
+        }
+        if (!b.pending.contains(writer)) {
+            b.pending.add(writer);
+        }
+        return true;
+    }
+
+    void begin() {
+        open = true;
+    }
+
+    /** Ends the batch and flushes every writer that asked, once each. */
+    void end() {
+        open = false;
+        for (int i = 0; i < pending.size(); i++) {
+            pending.get(i).flush();
+        }
+        pending.clear();
+    }
+}
