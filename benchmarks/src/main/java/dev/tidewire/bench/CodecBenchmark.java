@@ -1,0 +1,170 @@
+package dev.tidewire.bench;
+
+import dev.tidewire.protocol.Frame;
+import dev.tidewire.protocol.FrameDecoder;
+import dev.tidewire.protocol.FrameEncoder;
+import dev.tidewire.protocol.FrameType;
+import dev.tidewire.protocol.Protocol;
+import dev.tidewire.protocol.RequestPayload;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * Frame encoding and decoding, the per-frame CPU cost the transport pays on both ends, for
+ * payloads of 100 B, 1 KiB and 16 KiB.
+ *
+ * <ul>
+ *   <li>{@code encodeResponse}: {@link FrameEncoder#write} of a RESPONSE frame into a reused heap
+ *       buffer (what the server's writer does per reply).</li>
+ *   <li>{@code encodeRequest}: header plus {@link RequestPayload#write} of an {@code echo} REQUEST
+ *       (what the client's writer does per call; {@code payloadSize} is the JSON body).</li>
+ *   <li>{@code decodeResponses}: {@link FrameDecoder#decode} of a buffer holding
+ *       {@value #FRAMES_PER_DECODE} pre-encoded RESPONSE frames (as one socket read carries several
+ *       frames under load); each frame goes to a {@link Blackhole}. Scores are per frame.</li>
+ *   <li>{@code decodeRequests}: the same for REQUEST frames, plus {@link RequestPayload#decode}
+ *       (the server's side).</li>
+ * </ul>
+ * One thread, throughput in ops/s; payload MB/s = ops/s × payloadSize.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(1)
+@State(Scope.Thread)
+public class CodecBenchmark {
+    /** Frames in each decode benchmark's input buffer. */
+    public static final int FRAMES_PER_DECODE = 16;
+    static final String OP = "echo";
+
+    /** Payload bytes: the RESPONSE payload, the REQUEST's JSON body. */
+    @Param({"100", "1024", "16384"})
+    public int payloadSize;
+
+    byte[] body;
+    byte[] opBytes;
+    Frame response;
+    ByteBuffer out;
+    long nextRequestId;
+    ByteBuffer encodedResponses;
+    ByteBuffer encodedRequests;
+    FrameDecoder responseDecoder;
+    FrameDecoder requestDecoder;
+    final Sink sink = new Sink();
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        body = jsonOfLength(payloadSize);
+        opBytes = RequestPayload.opBytes(OP);
+        response = new Frame(FrameType.RESPONSE, 42, body);
+        int requestLength = Protocol.HEADER_LENGTH + RequestPayload.length(opBytes, body);
+        out = ByteBuffer.allocate(Math.max(response.encodedLength(), requestLength));
+
+        encodedResponses = ByteBuffer.allocate(FRAMES_PER_DECODE * response.encodedLength());
+        encodedRequests = ByteBuffer.allocate(FRAMES_PER_DECODE * requestLength);
+        for (int i = 1; i <= FRAMES_PER_DECODE; i++) {
+            FrameEncoder.write(encodedResponses, new Frame(FrameType.RESPONSE, i, body));
+            FrameEncoder.writeHeader(encodedRequests, FrameType.REQUEST, i, RequestPayload.length(opBytes, body));
+            RequestPayload.write(encodedRequests, opBytes, body);
+        }
+        encodedResponses.flip();
+        encodedRequests.flip();
+        responseDecoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
+        requestDecoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
+    }
+
+    /** Encodes one RESPONSE frame; returns the bytes written. */
+    @Benchmark
+    public int encodeResponse() {
+        out.clear();
+        FrameEncoder.write(out, response);
+        return out.position();
+    }
+
+    /** Encodes one REQUEST frame the way the client's writer does; returns the bytes written. */
+    @Benchmark
+    public int encodeRequest() {
+        out.clear();
+        FrameEncoder.writeHeader(out, FrameType.REQUEST, ++nextRequestId, RequestPayload.length(opBytes, body));
+        RequestPayload.write(out, opBytes, body);
+        return out.position();
+    }
+
+    /** Decodes {@value #FRAMES_PER_DECODE} RESPONSE frames; returns how many were decoded. */
+    @Benchmark
+    @OperationsPerInvocation(FRAMES_PER_DECODE)
+    public int decodeResponses(Blackhole bh) {
+        sink.start(bh, false);
+        encodedResponses.rewind();
+        responseDecoder.decode(encodedResponses, sink);
+        return sink.frames;
+    }
+
+    /** Decodes {@value #FRAMES_PER_DECODE} REQUEST frames and splits each payload; returns how many. */
+    @Benchmark
+    @OperationsPerInvocation(FRAMES_PER_DECODE)
+    public int decodeRequests(Blackhole bh) {
+        sink.start(bh, true);
+        encodedRequests.rewind();
+        requestDecoder.decode(encodedRequests, sink);
+        return sink.frames;
+    }
+
+    /** A JSON object of exactly {@code length} bytes (at least 9): {@code {"p":"aaaa..."}}. */
+    static byte[] jsonOfLength(int length) {
+        String head = "{\"p\":\"";
+        String tail = "\"}";
+        if (length < head.length() + tail.length() + 1) {
+            throw new IllegalArgumentException("payloadSize must be >= 9, got " + length);
+        }
+        byte[] b = new byte[length];
+        Arrays.fill(b, (byte) 'a');
+        byte[] h = head.getBytes(StandardCharsets.US_ASCII);
+        byte[] t = tail.getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(h, 0, b, 0, h.length);
+        System.arraycopy(t, 0, b, length - t.length, t.length);
+        return b;
+    }
+
+    /** Counts decoded frames and hands them (or their split REQUEST payloads) to the blackhole. */
+    static final class Sink implements Consumer<Frame> {
+        Blackhole bh;
+        boolean splitRequests;
+        int frames;
+        Frame last;
+
+        void start(Blackhole bh, boolean splitRequests) {
+            this.bh = bh;
+            this.splitRequests = splitRequests;
+            this.frames = 0;
+        }
+
+        @Override
+        public void accept(Frame frame) {
+            frames++;
+            last = frame;
+            if (splitRequests) {
+                bh.consume(RequestPayload.decode(frame.payload()));
+            } else {
+                bh.consume(frame);
+            }
+        }
+    }
+}
