@@ -585,6 +585,12 @@ public final class TidewireClient implements AutoCloseable {
         /**
          * Executor that completes {@code callAsync} futures (and runs what callers chain on them);
          * default the client's own pool of {@code callbackThreads} daemon threads.
+         *
+         * <p>A direct executor ({@code Runnable::run}) saves a thread hand-off per call, but then
+         * callbacks run on Tidewire's reader and timer threads: they must be quick and must never
+         * block. A callback that makes a new call is fine while connections are free, but may wait
+         * for one if the pool is busy, and that wait then stalls the reader (or, after a timeout,
+         * the timer that runs every deadline of the client).
          */
         public Builder callbackExecutor(Executor executor) {
             this.callbackExecutor = Objects.requireNonNull(executor, "callbackExecutor");
