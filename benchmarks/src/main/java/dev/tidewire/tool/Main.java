@@ -21,6 +21,12 @@ public final class Main {
             "        with --metrics-port, Prometheus metrics at http://H:M/metrics",
             "  call  --address HOST:PORT --op OP [--timeout-ms T] JSON",
             "        make one call and print the reply JSON",
+            "  jmh   [JMH options]",
+            "        run the JMH suites (PoolBenchmark, CodecBenchmark, EndToEndBenchmark); every",
+            "        argument goes to org.openjdk.jmh.Main (jmh -h lists them; JMH exits by itself on errors)",
+            dev.tidewire.tool.load.LoadCommand.USAGE,
+            dev.tidewire.tool.compare.CompareCommand.USAGE,
+            dev.tidewire.tool.compare.ChartCommand.USAGE,
             "",
             "  --help  print this help",
             "",
@@ -36,6 +42,9 @@ public final class Main {
     /** Runs one command line, printing to {@code out} and {@code err}; returns the exit code. */
     static int run(String[] args, PrintStream out, PrintStream err) {
         List<String> all = Arrays.asList(args);
+        if (args.length > 0 && args[0].equals("jmh")) { // JMH parses its own flags, -h included
+            return dev.tidewire.bench.JmhCommand.run(all.subList(1, all.size()), err);
+        }
         if (all.contains("--help") || all.contains("-h")) {
             out.println(USAGE);
             return 0;
@@ -53,6 +62,14 @@ public final class Main {
                     return ServeCommand.parse(rest).runUntilKilled(out, err);
                 case "call":
                     return CallCommand.parse(rest).run(out, err);
+                case "load":
+                    return dev.tidewire.tool.load.LoadCommand.main(rest, out, err,
+                            out == System.out && System.console() != null);
+                case "compare":
+                    return dev.tidewire.tool.compare.CompareCommand.main(rest, out, err,
+                            out == System.out && System.console() != null);
+                case "chart":
+                    return dev.tidewire.tool.compare.ChartCommand.main(rest, out, err);
                 default:
                     throw new UsageException("unknown command '" + args[0] + "'");
             }

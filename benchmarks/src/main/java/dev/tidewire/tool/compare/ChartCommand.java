@@ -1,0 +1,155 @@
+package dev.tidewire.tool.compare;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidewire.tool.load.BadUsage;
+import dev.tidewire.tool.load.Flags;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code chart}: turns the JSON written by {@code load} and {@code compare} into SVG charts:
+ * <ul>
+ *   <li>{@code load --matrix}: throughput against maxConnections, one line per caller count;</li>
+ *   <li>{@code load --rates}: p50/p99/p99.9 latency against offered load (hollow markers where the
+ *       open loop did not keep up);</li>
+ *   <li>{@code compare}: throughput and p99 against callers, one line per system.</li>
+ * </ul>
+ */
+public final class ChartCommand {
+    public static final String USAGE = String.join(System.lineSeparator(),
+            "  chart [--out-dir DIR] FILE.json...",
+            "        write SVG charts from the JSON of load --matrix (throughput vs maxConnections),",
+            "        load --rates (latency vs offered load) and compare (throughput and p99 vs callers)");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ChartCommand() {
+    }
+
+    /** Parses and runs; prints a usage error and returns 2 on a bad command line. */
+    public static int main(List<String> args, PrintStream out, PrintStream err) {
+        Flags f;
+        try {
+            f = Flags.parse("chart", args, Set.of("out-dir"), Set.of());
+            if (f.positional().isEmpty()) {
+                throw new BadUsage("chart needs at least one JSON file");
+            }
+        } catch (BadUsage e) {
+            err.println("error: " + e.getMessage());
+            err.println("usage:");
+            err.println(USAGE);
+            return 2;
+        }
+        Path outDir = Path.of(f.string("out-dir", "."));
+        int written = 0;
+        for (String file : f.positional()) {
+            try {
+                Map<String, String> charts = charts(JSON.readTree(Path.of(file).toFile()));
+                if (charts.isEmpty()) {
+                    err.println("error: " + file + ": nothing to chart (a single closed-loop run has one point)");
+                    return 1;
+                }
+                Files.createDirectories(outDir);
+                String stem = Path.of(file).getFileName().toString().replaceFirst("\\.json$", "");
+                for (Map.Entry<String, String> c : charts.entrySet()) {
+                    Path target = outDir.resolve(stem + "-" + c.getKey() + ".svg");
+                    Files.writeString(target, c.getValue(), StandardCharsets.UTF_8);
+                    out.println("wrote " + target);
+                    written++;
+                }
+            } catch (IOException e) {
+                err.println("error: " + file + ": " + e.getMessage());
+                return 1;
+            }
+        }
+        return written > 0 ? 0 : 1;
+    }
+
+    /** The charts for one report: file suffix to SVG text; empty if the report has nothing to chart. */
+    static Map<String, String> charts(JsonNode report) {
+        Map<String, String> out = new LinkedHashMap<>();
+        String command = report.path("command").asText();
+        String mode = report.path("mode").asText();
+        String machine = machine(report);
+        if (command.equals("load") && mode.equals("matrix")) {
+            Map<Integer, List<Svg.Point>> byCallers = new LinkedHashMap<>();
+            for (JsonNode r : report.path("runs")) {
+                byCallers.computeIfAbsent(r.path("callers").asInt(), k -> new ArrayList<>())
+                        .add(new Svg.Point(r.path("connections").asDouble(), r.path("throughput").asDouble(),
+                                r.path("errorCount").asLong() > 0));
+            }
+            List<Svg.Series> series = new ArrayList<>();
+            byCallers.forEach((c, pts) -> series.add(new Svg.Series("C = " + c + " callers", pts)));
+            JsonNode cfg = report.path("config");
+            out.put("throughput-vs-connections", Svg.lineChart("Throughput against maxConnections",
+                    "closed loop, " + cfg.path("api").asText() + " API, echo ~" + cfg.path("payloadBytes").asInt()
+                            + " B, " + cfg.path("seconds").asInt() + " s per point; " + machine,
+                    "maxConnections", "calls per second", series, true, false));
+        } else if (command.equals("load") && mode.equals("open")) {
+            List<Svg.Point> p50 = new ArrayList<>();
+            List<Svg.Point> p99 = new ArrayList<>();
+            List<Svg.Point> p999 = new ArrayList<>();
+            for (JsonNode r : report.path("runs")) {
+                double rate = r.path("rate").asDouble();
+                boolean flagged = !r.path("openLoop").path("keptUp").asBoolean(true) || r.path("errorCount").asLong() > 0;
+                JsonNode l = r.path("latencyMs");
+                p50.add(new Svg.Point(rate, l.path("p50").asDouble(), flagged));
+                p99.add(new Svg.Point(rate, l.path("p99").asDouble(), flagged));
+                p999.add(new Svg.Point(rate, l.path("p99.9").asDouble(), flagged));
+            }
+            if (!p99.isEmpty()) {
+                JsonNode cfg = report.path("config");
+                double lo = p99.stream().mapToDouble(Svg.Point::x).min().orElse(1);
+                double hi = p99.stream().mapToDouble(Svg.Point::x).max().orElse(1);
+                out.put("p99-vs-offered-load", Svg.lineChart("Latency against offered load (open loop)",
+                        "latency from the intended send time; maxConnections " + cfg.path("connections").path(0).asInt()
+                                + ", " + cfg.path("seconds").asInt() + " s per rate; " + machine,
+                        "offered load, calls per second", "latency, ms",
+                        List.of(new Svg.Series("p50", p50), new Svg.Series("p99", p99), new Svg.Series("p99.9", p999)),
+                        hi / lo >= 4, true));
+            }
+        } else if (command.equals("compare")) {
+            Map<String, List<Svg.Point>> thr = new LinkedHashMap<>();
+            Map<String, List<Svg.Point>> p99 = new LinkedHashMap<>();
+            for (JsonNode r : report.path("results")) {
+                String s = r.path("system").asText();
+                double c = r.path("callers").asDouble();
+                boolean flagged = r.path("errorCount").asLong() > 0;
+                thr.computeIfAbsent(s, k -> new ArrayList<>()).add(new Svg.Point(c, r.path("throughput").asDouble(), flagged));
+                p99.computeIfAbsent(s, k -> new ArrayList<>())
+                        .add(new Svg.Point(c, r.path("latencyMs").path("p99").asDouble(), flagged));
+            }
+            if (!thr.isEmpty()) {
+                List<Svg.Series> t = new ArrayList<>();
+                thr.forEach((s, pts) -> t.add(new Svg.Series(s, pts)));
+                List<Svg.Series> p = new ArrayList<>();
+                p99.forEach((s, pts) -> p.add(new Svg.Series(s, pts)));
+                String note = "echo ~" + report.path("config").path("payloadBytes").asInt() + " B, closed loop, "
+                        + report.path("config").path("seconds").asInt() + " s per cell; " + machine;
+                out.put("throughput", Svg.lineChart("Throughput against callers", note, "callers (C)",
+                        "calls per second", t, true, false));
+                out.put("p99", Svg.lineChart("p99 latency against callers", note, "callers (C)", "p99 latency, ms", p,
+                        true, true));
+            }
+        }
+        return out;
+    }
+
+    private static String machine(JsonNode report) {
+        JsonNode m = report.path("machine");
+        if (m.isMissingNode()) {
+            return "";
+        }
+        String java = m.path("java").asText();
+        return m.path("cores").asInt() + " cores, JDK " + java.substring(java.lastIndexOf(' ') + 1).replaceFirst("[+-].*", "");
+    }
+}

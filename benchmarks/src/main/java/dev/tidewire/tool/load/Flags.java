@@ -1,0 +1,133 @@
+package dev.tidewire.tool.load;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The flags of a benchmark command: {@code --name value} or {@code --name=value} from a known set,
+ * switches without a value ({@code --embedded}), and positional arguments. Every mistake is a
+ * {@link BadUsage} naming it. (The tool's own {@code Args} is package-private to
+ * {@code dev.tidewire.tool}; this is its counterpart for the benchmark packages, plus lists.)
+ */
+public final class Flags {
+    private final String command;
+    private final Map<String, String> values;
+    private final List<String> switches;
+    private final List<String> positional;
+
+    private Flags(String command, Map<String, String> values, List<String> switches, List<String> positional) {
+        this.command = command;
+        this.values = values;
+        this.switches = switches;
+        this.positional = positional;
+    }
+
+    /** Parses {@code args}: {@code valued} flags take a value, {@code switchNames} take none. */
+    public static Flags parse(String command, List<String> args, Set<String> valued, Set<String> switchNames) {
+        Map<String, String> values = new HashMap<>();
+        List<String> switches = new ArrayList<>();
+        List<String> positional = new ArrayList<>();
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--")) {
+                positional.addAll(args.subList(i + 1, args.size()));
+                break;
+            }
+            if (!a.startsWith("--") || a.length() == 2) {
+                positional.add(a);
+                continue;
+            }
+            String name = a.substring(2);
+            String value = null;
+            int eq = name.indexOf('=');
+            if (eq >= 0) {
+                value = name.substring(eq + 1);
+                name = name.substring(0, eq);
+            }
+            if (switchNames.contains(name)) {
+                if (value != null) {
+                    throw new BadUsage("flag --" + name + " of " + command + " takes no value");
+                }
+                if (switches.contains(name)) {
+                    throw new BadUsage("flag --" + name + " of " + command + " is given twice");
+                }
+                switches.add(name);
+                continue;
+            }
+            if (!valued.contains(name)) {
+                throw new BadUsage("unknown flag --" + name + " for " + command);
+            }
+            if (value == null) {
+                if (i + 1 >= args.size()) {
+                    throw new BadUsage("flag --" + name + " of " + command + " needs a value");
+                }
+                value = args.get(++i);
+            }
+            if (values.putIfAbsent(name, value) != null) {
+                throw new BadUsage("flag --" + name + " of " + command + " is given twice");
+            }
+        }
+        return new Flags(command, values, switches, positional);
+    }
+
+    /** Whether the switch was given. */
+    public boolean has(String name) {
+        return switches.contains(name) || values.containsKey(name);
+    }
+
+    /** The flag's value, or {@code fallback} when absent. */
+    public String string(String name, String fallback) {
+        return values.getOrDefault(name, fallback);
+    }
+
+    /** The flag as an int in {@code min..max}, or {@code fallback} when absent. */
+    public int integer(String name, int fallback, int min, int max) {
+        String v = values.get(name);
+        return v == null ? fallback : parseInt(name, v, min, max);
+    }
+
+    /** The flag as a comma-separated list of ints, each in {@code min..max}; {@code fallback} when absent. */
+    public List<Integer> integers(String name, List<Integer> fallback, int min, int max) {
+        String v = values.get(name);
+        if (v == null) {
+            return fallback;
+        }
+        List<Integer> out = new ArrayList<>();
+        for (String part : v.split(",", -1)) {
+            out.add(parseInt(name, part, min, max));
+        }
+        if (out.size() > 64) {
+            throw new BadUsage("--" + name + " lists " + out.size() + " values; at most 64");
+        }
+        return List.copyOf(out);
+    }
+
+    /** The positional arguments. */
+    public List<String> positional() {
+        return positional;
+    }
+
+    /** Fails unless there are no positional arguments. */
+    public void noPositional() {
+        if (!positional.isEmpty()) {
+            throw new BadUsage(command + " takes no arguments, got " + String.join(" ", positional));
+        }
+    }
+
+    private int parseInt(String name, String v, int min, int max) {
+        int n;
+        try {
+            n = Integer.parseInt(v.trim().replace("_", ""));
+        } catch (NumberFormatException e) {
+            throw new BadUsage("--" + name + " must be a whole number" + (name.endsWith("s") ? "s" : "")
+                    + ", got '" + v + "'");
+        }
+        if (n < min || n > max) {
+            throw new BadUsage("--" + name + " must be in " + min + ".." + max + ", got " + n);
+        }
+        return n;
+    }
+}

@@ -1,0 +1,325 @@
+package dev.tidewire.tool.load;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tidewire.TidewireException;
+import dev.tidewire.client.TidewireClient;
+import dev.tidewire.server.TidewireServer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code load}: drives a Tidewire server (at an address, or an embedded reference server) with
+ * the {@link TidewireClient} and reports throughput, latency percentiles and errors.
+ *
+ * <ul>
+ *   <li>closed loop ({@code --callers C}): C caller threads ({@code --api blocking}) or C calls
+ *       kept outstanding ({@code --api async}, direct callback executor);</li>
+ *   <li>open loop ({@code --rate R}, or several with {@code --rates}): R calls per second on a
+ *       schedule through {@code callAsync}, latency from the intended send time;</li>
+ *   <li>matrix ({@code --matrix}): the closed loop for every maxConnections in {@code
+ *       --connections} and every C in {@code --callers}.</li>
+ * </ul>
+ */
+public final class LoadCommand {
+    public static final String USAGE = String.join(System.lineSeparator(),
+            "  load  [--address HOST:PORT | --embedded] [--op echo] [--payload-bytes 100] [--seconds 10]",
+            "        [--warmup-seconds 2] [--connections 4] [--callers 64 | --rate R | --rates R1,R2,..]",
+            "        [--api blocking|async] [--matrix] [--timeout-ms 5000] [--json FILE]",
+            "        load a server (default: an embedded one on 127.0.0.1) through the Tidewire client;",
+            "        closed loop: C blocking caller threads, or C outstanding async calls; open loop:",
+            "        R calls/s (latency from the intended send time); --matrix: every --connections",
+            "        K1,K2,.. with every --callers C1,C2,..; prints throughput, p50..max, errors");
+
+    static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private enum Mode { CLOSED, OPEN, MATRIX }
+
+    private final String address;
+    private final String op;
+    private final int payloadBytes;
+    private final int seconds;
+    private final int warmupSeconds;
+    private final List<Integer> connections;
+    private final List<Integer> callers;
+    private final List<Integer> rates;
+    private final boolean async;
+    private final Mode mode;
+    private final Duration timeout;
+    private final Path json;
+
+    private LoadCommand(String address, String op, int payloadBytes, int seconds, int warmupSeconds,
+            List<Integer> connections, List<Integer> callers, List<Integer> rates, boolean async, Mode mode,
+            Duration timeout, Path json) {
+        this.address = address;
+        this.op = op;
+        this.payloadBytes = payloadBytes;
+        this.seconds = seconds;
+        this.warmupSeconds = warmupSeconds;
+        this.connections = connections;
+        this.callers = callers;
+        this.rates = rates;
+        this.async = async;
+        this.mode = mode;
+        this.timeout = timeout;
+        this.json = json;
+    }
+
+    /** Parses and runs; prints a usage error and returns 2 on a bad command line. */
+    public static int main(List<String> args, PrintStream out, PrintStream err, boolean live) {
+        LoadCommand c;
+        try {
+            c = parse(args);
+        } catch (BadUsage e) {
+            err.println("error: " + e.getMessage());
+            err.println("usage:");
+            err.println(USAGE);
+            return 2;
+        }
+        return c.run(out, err, live);
+    }
+
+    static LoadCommand parse(List<String> args) {
+        Flags f = Flags.parse("load", args, Set.of("address", "op", "payload-bytes", "seconds", "warmup-seconds",
+                "connections", "callers", "rate", "rates", "api", "timeout-ms", "json"), Set.of("embedded", "matrix"));
+        f.noPositional();
+        if (f.has("address") && f.has("embedded")) {
+            throw new BadUsage("give --address or --embedded, not both");
+        }
+        String address = f.string("address", null);
+        if (address != null) {
+            try {
+                TidewireClient.builder().address(address);
+            } catch (IllegalArgumentException e) {
+                throw new BadUsage("--address: " + e.getMessage());
+            }
+        }
+        String op = f.string("op", "echo");
+        if (op.isEmpty() || op.length() > 255) {
+            throw new BadUsage("--op must be 1..255 characters");
+        }
+        String api = f.string("api", "blocking");
+        if (!api.equals("blocking") && !api.equals("async")) {
+            throw new BadUsage("--api must be blocking or async, got '" + api + "'");
+        }
+        boolean matrix = f.has("matrix");
+        boolean open = f.has("rate") || f.has("rates");
+        if (f.has("rate") && f.has("rates")) {
+            throw new BadUsage("give --rate or --rates, not both");
+        }
+        if (open && f.has("callers")) {
+            throw new BadUsage("--callers (closed loop) and --rate/--rates (open loop) exclude each other");
+        }
+        if (open && matrix) {
+            throw new BadUsage("--matrix is a closed-loop mode; it does not take --rate/--rates");
+        }
+        if (open && f.has("api") && !api.equals("async")) {
+            throw new BadUsage("the open loop always uses the async API");
+        }
+        List<Integer> connections = f.integers("connections", List.of(4), 1, 1024);
+        List<Integer> callers = f.integers("callers", List.of(64), 1, 10_000);
+        List<Integer> rates = f.has("rate") ? List.of(f.integer("rate", 0, 1, 10_000_000))
+                : f.integers("rates", List.of(), 1, 10_000_000);
+        if (!matrix && connections.size() > 1) {
+            throw new BadUsage("--connections takes a list only with --matrix");
+        }
+        if (!matrix && callers.size() > 1) {
+            throw new BadUsage("--callers takes a list only with --matrix");
+        }
+        String jsonPath = f.string("json", null);
+        return new LoadCommand(address, op, f.integer("payload-bytes", 100, 0, 1 << 20),
+                f.integer("seconds", 10, 1, 3600), f.integer("warmup-seconds", 2, 0, 600), connections, callers,
+                rates, api.equals("async") || open, matrix ? Mode.MATRIX : open ? Mode.OPEN : Mode.CLOSED,
+                Duration.ofMillis(f.integer("timeout-ms", (int) DEFAULT_TIMEOUT.toMillis(), 1, 600_000)),
+                jsonPath == null ? null : Path.of(jsonPath));
+    }
+
+    int run(PrintStream out, PrintStream err, boolean live) {
+        TidewireServer server = null;
+        String target = address;
+        if (address == null) {
+            server = TidewireServer.builder().port(0).build().start();
+            target = server.address().getAddress().getHostAddress() + ":" + server.port();
+        }
+        ObjectNode report = JsonNodeFactory.instance.objectNode();
+        report.put("command", "load");
+        report.put("mode", mode.name().toLowerCase(java.util.Locale.ROOT));
+        report.set("config", config(target));
+        report.set("machine", Machine.json());
+        ArrayNode runs = report.putArray("runs");
+        boolean ok = true;
+        try {
+            out.printf("tidewire load: %s against %s%s, op %s, ~%d-byte bodies, %d s warm-up + %d s per run%n",
+                    describeMode(), target, server == null ? "" : " (embedded reference server)", op, payloadBytes,
+                    warmupSeconds, seconds);
+            out.println("machine: " + Machine.describe());
+            Progress progress = Progress.to(out, live);
+            switch (mode) {
+                case CLOSED -> ok = closed(target, connections.get(0), callers.get(0), progress, out, runs);
+                case MATRIX -> {
+                    for (int k : connections) {
+                        for (int c : callers) {
+                            ok &= closed(target, k, c, progress, out, runs);
+                        }
+                    }
+                    printMatrix(runs, out);
+                }
+                case OPEN -> {
+                    for (int rate : rates) {
+                        ok &= open(target, connections.get(0), rate, progress, out, runs);
+                    }
+                }
+            }
+        } catch (TidewireException | IllegalArgumentException e) {
+            err.println("error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            ok = false;
+        } finally {
+            if (server != null) {
+                server.close();
+            }
+        }
+        ((ObjectNode) report.get("machine")).put("loadAverage1mAtEnd",
+                Math.round(java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage() * 100) / 100.0);
+        if (json != null) {
+            try {
+                Path parent = json.toAbsolutePath().getParent();
+                if (parent != null) {
+                    Files.createDirectories(parent);
+                }
+                JSON.writeValue(json.toFile(), report);
+                out.println("wrote " + json);
+            } catch (IOException e) {
+                err.println("error: cannot write " + json + ": " + e.getMessage());
+                return 1;
+            }
+        }
+        return ok ? 0 : 1;
+    }
+
+    private boolean closed(String target, int k, int c, Progress progress, PrintStream out, ArrayNode runs) {
+        String label = String.format("K=%d C=%d", k, c);
+        out.printf("%n%s: %d %s over maxConnections %d%n", label, c,
+                async ? "outstanding async calls" : "blocking caller threads", k);
+        Result r;
+        try (TidewireClient client = client(target, k)) {
+            r = async
+                    ? Runner.closedAsync(label, TidewireTargets.async(client, op, payloadBytes, c), c,
+                            Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress)
+                    : Runner.closedBlocking(label, TidewireTargets.blocking(client, op, payloadBytes, c), c,
+                            Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress);
+        }
+        print(r, out);
+        ObjectNode o = runs.addObject();
+        o.put("api", async ? "async" : "blocking");
+        o.put("connections", k);
+        o.put("callers", c);
+        o.setAll(r.toJson());
+        return r.errorCount() == 0 && r.unfinished() == 0;
+    }
+
+    private boolean open(String target, int k, int rate, Progress progress, PrintStream out, ArrayNode runs) {
+        String label = String.format("R=%,d/s", rate);
+        out.printf("%n%s: open loop, %,d calls/s offered over maxConnections %d%n", label, rate, k);
+        Result r;
+        try (TidewireClient client = client(target, k)) {
+            r = Runner.open(label, TidewireTargets.async(client, op, payloadBytes, 1), rate,
+                    Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress);
+        }
+        print(r, out);
+        Result.OpenLoopStats s = r.open();
+        if (!r.keptUp()) {
+            out.printf("   NOT KEPT UP the client/server could not sustain %,d calls/s: sent %,d of %,d planned calls,"
+                    + " completed %,.0f calls/s, the sender ended %s behind schedule (max %s);"
+                    + " latencies include that waiting (measured from the intended send time)%n",
+                    rate, s.issued(), s.planned(), r.throughput(), Result.fmt(s.endLagNanos() / 1e6),
+                    Result.fmt(s.maxLagNanos() / 1e6));
+        } else {
+            out.printf("   schedule    kept up (sender at most %s behind)%n", Result.fmt(s.maxLagNanos() / 1e6));
+        }
+        ObjectNode o = runs.addObject();
+        o.put("api", "async");
+        o.put("connections", k);
+        o.put("rate", rate);
+        o.setAll(r.toJson());
+        return r.errorCount() == 0 && r.unfinished() == 0;
+    }
+
+    private TidewireClient client(String target, int k) {
+        TidewireClient.Builder b = TidewireClient.builder().address(target).maxConnections(k).requestTimeout(timeout);
+        if (async) {
+            b.callbackExecutor(Runnable::run); // completions run on the connection's reader thread
+        }
+        return b.build();
+    }
+
+    private static void print(Result r, PrintStream out) {
+        out.printf("   throughput  %,.0f calls/s (%,d calls in %.2f s)%n", r.throughput(), r.calls(),
+                r.windowNanos() / 1e9);
+        out.printf("   latency     %s%n", r.latencyLine());
+        out.printf("   errors      %s%n", r.errorLine());
+        if (r.unfinished() > 0) {
+            out.printf("   UNFINISHED  %,d calls had not ended when the run stopped waiting%n", r.unfinished());
+        }
+    }
+
+    private void printMatrix(ArrayNode runs, PrintStream out) {
+        out.printf("%nthroughput (calls/s) by maxConnections (rows) and callers (columns)%n");
+        StringBuilder head = new StringBuilder(String.format("%8s", "K \\ C"));
+        for (int c : callers) {
+            head.append(String.format(" %12d", c));
+        }
+        out.println(head);
+        for (int k : connections) {
+            StringBuilder row = new StringBuilder(String.format("%8d", k));
+            for (int c : callers) {
+                double thr = 0;
+                for (var run : runs) {
+                    if (run.path("connections").asInt() == k && run.path("callers").asInt() == c) {
+                        thr = run.path("throughput").asDouble();
+                    }
+                }
+                row.append(String.format(" %,12.0f", thr));
+            }
+            out.println(row);
+        }
+    }
+
+    private String describeMode() {
+        return switch (mode) {
+            case CLOSED -> String.format("closed loop, %d %s, maxConnections %d", callers.get(0),
+                    async ? "outstanding async calls" : "blocking callers", connections.get(0));
+            case MATRIX -> String.format("closed-loop matrix (%s), maxConnections %s x callers %s",
+                    async ? "async" : "blocking", connections, callers);
+            case OPEN -> String.format("open loop at %s calls/s, maxConnections %d", rates, connections.get(0));
+        };
+    }
+
+    private ObjectNode config(String target) {
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
+        c.put("address", target);
+        c.put("embedded", address == null);
+        c.put("op", op);
+        c.put("payloadBytes", payloadBytes);
+        c.put("seconds", seconds);
+        c.put("warmupSeconds", warmupSeconds);
+        c.put("api", async ? "async" : "blocking");
+        c.put("timeoutMs", timeout.toMillis());
+        connections.forEach(c.putArray("connections")::add);
+        if (mode != Mode.OPEN) {
+            callers.forEach(c.putArray("callers")::add);
+        } else {
+            rates.forEach(c.putArray("rates")::add);
+        }
+        c.put("callbackExecutor", async ? "direct" : "default");
+        return c;
+    }
+}

@@ -1,0 +1,121 @@
+package dev.tidewire.tool.load;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Map;
+import java.util.StringJoiner;
+import org.HdrHistogram.Histogram;
+
+/**
+ * What one measured run (a "cell") found.
+ *
+ * @param calls       calls that finished inside the measurement window, successful or not
+ * @param windowNanos length of the measurement window (warm-up excluded)
+ * @param latency     latency of every call that finished in the window or in the drain after it,
+ *                    nanoseconds; in the open loop measured from the call's intended send time
+ * @param errors      failed calls (window and drain) by exception type
+ * @param unfinished  calls still outstanding when the run gave up waiting for them (0 normally)
+ * @param open        open-loop schedule statistics, or null for a closed loop
+ */
+public record Result(long calls, long windowNanos, Histogram latency, Map<String, Long> errors, long unfinished,
+        OpenLoopStats open) {
+
+    /**
+     * How the open-loop schedule went.
+     *
+     * @param offeredRate calls per second asked for
+     * @param planned     calls the schedule held (warm-up and window)
+     * @param issued      calls actually sent
+     * @param maxLagNanos the furthest the sender fell behind the schedule (in the window)
+     * @param endLagNanos how far behind the sender was when the schedule ended
+     */
+    public record OpenLoopStats(double offeredRate, long planned, long issued, long maxLagNanos, long endLagNanos) {
+    }
+
+    /** Calls per second in the window. */
+    public double throughput() {
+        return windowNanos <= 0 ? 0 : calls * 1e9 / windowNanos;
+    }
+
+    public long errorCount() {
+        return errors.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** Latency at {@code percentile}, milliseconds (0 when nothing was recorded). */
+    public double ms(double percentile) {
+        return latency.getTotalCount() == 0 ? 0 : latency.getValueAtPercentile(percentile) / 1e6;
+    }
+
+    public double maxMs() {
+        return latency.getTotalCount() == 0 ? 0 : latency.getMaxValue() / 1e6;
+    }
+
+    /**
+     * Whether an open loop kept to its schedule: every planned call was sent, the sender was at
+     * most 100 ms behind at the end, and completions kept up with at least 95 % of the rate.
+     * Always true for a closed loop.
+     */
+    public boolean keptUp() {
+        if (open == null) {
+            return true;
+        }
+        return open.issued() >= open.planned() && open.endLagNanos() <= 100_000_000L
+                && throughput() >= 0.95 * open.offeredRate();
+    }
+
+    /** The metrics as JSON: throughput, latency in ms, errors, and the open-loop schedule if any. */
+    public ObjectNode toJson() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("calls", calls);
+        o.put("seconds", round(windowNanos / 1e9, 3));
+        o.put("throughput", round(throughput(), 1));
+        ObjectNode l = o.putObject("latencyMs");
+        l.put("p50", round(ms(50), 3));
+        l.put("p90", round(ms(90), 3));
+        l.put("p99", round(ms(99), 3));
+        l.put("p99.9", round(ms(99.9), 3));
+        l.put("max", round(maxMs(), 3));
+        l.put("mean", round(latency.getTotalCount() == 0 ? 0 : latency.getMean() / 1e6, 3));
+        l.put("count", latency.getTotalCount());
+        o.put("errorCount", errorCount());
+        ObjectNode e = o.putObject("errors");
+        errors.forEach(e::put);
+        o.put("unfinished", unfinished);
+        if (open != null) {
+            ObjectNode s = o.putObject("openLoop");
+            s.put("offeredRate", round(open.offeredRate(), 1));
+            s.put("planned", open.planned());
+            s.put("issued", open.issued());
+            s.put("maxLagMs", round(open.maxLagNanos() / 1e6, 3));
+            s.put("endLagMs", round(open.endLagNanos() / 1e6, 3));
+            s.put("keptUp", keptUp());
+        }
+        return o;
+    }
+
+    /** {@code p50 0.123 ms   p90 ...} */
+    public String latencyLine() {
+        return String.format("p50 %s   p90 %s   p99 %s   p99.9 %s   max %s", fmt(ms(50)), fmt(ms(90)), fmt(ms(99)),
+                fmt(ms(99.9)), fmt(maxMs()));
+    }
+
+    /** {@code none} or {@code 3: RequestTimeoutException 3}. */
+    public String errorLine() {
+        if (errorCount() == 0) {
+            return "none";
+        }
+        StringJoiner j = new StringJoiner(", ");
+        errors.forEach((type, n) -> j.add(type + " " + n));
+        return String.format("%,d: %s", errorCount(), j);
+    }
+
+    static String fmt(double ms) {
+        return ms >= 100 ? String.format("%.0f ms", ms) : ms >= 10 ? String.format("%.1f ms", ms)
+                : String.format("%.3f ms", ms);
+    }
+
+    static double round(double v, int digits) {
+        double f = Math.pow(10, digits);
+        return Math.round(v * f) / f;
+    }
+}

@@ -1,0 +1,111 @@
+package dev.tidewire.tool.load;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidewire.testing.Leaks;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs {@code load} in-process against an embedded server and checks its JSON report. */
+@Timeout(60)
+class LoadCommandTest {
+    @TempDir
+    Path dir;
+    private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+
+    @AfterEach
+    void noThreadLeft() {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertEquals(List.of(), Leaks.tidewireThreads());
+            assertEquals(List.of(), Machine.threads(n -> n.startsWith("bench-")));
+        });
+    }
+
+    @Test
+    void closedLoopBlockingReportsCallsAndOrderedPercentiles() throws IOException {
+        JsonNode report = run("closed.json", "--embedded", "--seconds", "1", "--warmup-seconds", "0", "--callers", "4");
+        assertEquals("closed", report.path("mode").asText());
+        assertEquals(4, report.path("config").path("callers").path(0).asInt());
+        JsonNode r = onlyRun(report);
+        assertEquals(4, r.path("callers").asInt());
+        assertEquals("blocking", r.path("api").asText());
+        assertSane(r);
+        String out = stdout.toString(StandardCharsets.UTF_8);
+        assertTrue(out.contains("throughput") && out.contains("p99.9"), out);
+        assertTrue(out.lines().anyMatch(l -> l.matches(".*\\d+ s .*calls/s.*")), "a progress line: " + out);
+    }
+
+    @Test
+    void openLoopAtASmallRateSendsEveryPlannedCall() throws IOException {
+        JsonNode report = run("open.json", "--embedded", "--seconds", "1", "--warmup-seconds", "0", "--rate", "200");
+        assertEquals("open", report.path("mode").asText());
+        JsonNode r = onlyRun(report);
+        assertSane(r);
+        assertEquals(200, r.path("rate").asInt());
+        JsonNode open = r.path("openLoop");
+        assertEquals(200, open.path("planned").asLong());
+        assertEquals(200, open.path("issued").asLong());
+        assertTrue(open.has("keptUp") && open.has("maxLagMs"), r.toString());
+        // 200 calls/s for 1 s; on a busy machine the first (connecting) calls may finish after the window
+        assertTrue(r.path("calls").asLong() >= 100 && r.path("calls").asLong() <= 200, r.toString());
+        assertEquals(200, r.path("latencyMs").path("count").asLong(), r.toString());
+    }
+
+    @Test
+    void badCommandLinesExitTwo() {
+        assertEquals(2, LoadCommand.main(List.of("--callers", "4", "--rate", "10"), ps(stdout), ps(stderr), false));
+        assertTrue(stderr.toString(StandardCharsets.UTF_8).contains("exclude each other"), stderr::toString);
+        assertEquals(2, LoadCommand.main(List.of("--api", "sideways"), ps(stdout), ps(stderr), false));
+        assertEquals(2, LoadCommand.main(List.of("--callers", "1,2"), ps(stdout), ps(stderr), false));
+        assertEquals(2, LoadCommand.main(List.of("--bogus", "1"), ps(stdout), ps(stderr), false));
+    }
+
+    private JsonNode run(String file, String... args) throws IOException {
+        Path json = dir.resolve(file);
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--json");
+        all.add(json.toString());
+        int code = LoadCommand.main(all, ps(stdout), ps(stderr), false);
+        assertEquals(0, code, () -> "exit code; stdout:\n" + stdout + "\nstderr:\n" + stderr);
+        return new ObjectMapper().readTree(json.toFile());
+    }
+
+    private static JsonNode onlyRun(JsonNode report) {
+        assertEquals(1, report.path("runs").size(), report::toString);
+        return report.path("runs").path(0);
+    }
+
+    static void assertSane(JsonNode r) {
+        assertTrue(r.path("calls").asLong() > 0, r::toString);
+        assertEquals(0, r.path("errorCount").asLong(), r::toString);
+        assertEquals(0, r.path("unfinished").asLong(), r::toString);
+        assertTrue(r.path("throughput").asDouble() > 0, r::toString);
+        JsonNode l = r.path("latencyMs");
+        double p50 = l.path("p50").asDouble();
+        double p90 = l.path("p90").asDouble();
+        double p99 = l.path("p99").asDouble();
+        double p999 = l.path("p99.9").asDouble();
+        double max = l.path("max").asDouble();
+        assertTrue(p50 > 0 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max, r::toString);
+        assertTrue(l.path("count").asLong() >= r.path("calls").asLong(), r::toString);
+    }
+
+    private static PrintStream ps(ByteArrayOutputStream b) {
+        return new PrintStream(b, true, StandardCharsets.UTF_8);
+    }
+}
