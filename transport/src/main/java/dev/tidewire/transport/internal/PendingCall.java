@@ -78,6 +78,15 @@ public final class PendingCall extends CompletableFuture<byte[]> implements Outb
         return state.get() == DONE;
     }
 
+    /** Still waiting for an in-flight slot. */
+    boolean isQueued() {
+        return state.get() == QUEUED;
+    }
+
+    long deadlineNanos() {
+        return deadlineNanos;
+    }
+
     /** QUEUED to ADMITTED; false if the call ended meanwhile. */
     boolean admit() {
         return state.compareAndSet(QUEUED, ADMITTED);
