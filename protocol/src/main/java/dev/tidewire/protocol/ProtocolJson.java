@@ -10,7 +10,7 @@ import java.io.IOException;
 
 /** The JSON codec for control payloads (HELLO, ERROR, GOAWAY). Tolerates unknown fields. */
 final class ProtocolJson {
-    static final ObjectMapper MAPPER = new ObjectMapper()
+    static final ObjectMapper MAPPER = JsonLimits.newObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     private ProtocolJson() {

@@ -11,18 +11,21 @@ import dev.tidewire.client.internal.ClientCall;
 import dev.tidewire.client.internal.ClientMetrics;
 import dev.tidewire.client.internal.Outcome;
 import dev.tidewire.pool.ConnectionPool;
+import dev.tidewire.protocol.JsonLimits;
 import dev.tidewire.protocol.RequestPayload;
 import dev.tidewire.pool.PoolListener;
 import dev.tidewire.pool.PoolOptions;
 import dev.tidewire.pool.PoolStats;
 import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.Deadline;
+import dev.tidewire.transport.TlsConfig;
 import dev.tidewire.transport.TransportResources;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -536,6 +539,32 @@ public final class TidewireClient implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Credentials sent in each connection's HELLO (string fields, e.g. {@code type} and
+         * {@code token}); never printed or logged. A server that refuses them makes calls fail
+         * with {@link dev.tidewire.AuthenticationException}, which is not retried. Default none.
+         */
+        public Builder credentials(Map<String, String> credentials) {
+            connection.credentials(credentials);
+            return this;
+        }
+
+        /** Shorthand for {@code credentials({"type":"bearer","token":token})}. */
+        public Builder bearerToken(String token) {
+            connection.bearerToken(token);
+            return this;
+        }
+
+        /**
+         * Connect with TLS (mutual TLS when the config has a key store); the server's certificate
+         * must be trusted and match the address's host name or IP. A failed handshake makes calls
+         * fail with {@link dev.tidewire.TlsException}, which is not retried. Default plain TCP.
+         */
+        public Builder tls(TlsConfig tls) {
+            connection.tls(Objects.requireNonNull(tls, "tls"));
+            return this;
+        }
+
         /** Unused time after which an idle connection closes (down to minIdle), &gt; 0; default 5 min. */
         public Builder idleTimeout(Duration idleTimeout) {
             pool.idleTimeout(idleTimeout);
@@ -570,7 +599,10 @@ public final class TidewireClient implements AutoCloseable {
             return this;
         }
 
-        /** The Jackson mapper for requests and replies; default a plain {@code new ObjectMapper()}. */
+        /**
+         * The Jackson mapper for requests and replies; default {@link JsonLimits#newObjectMapper()}
+         * (nesting depth 64, numbers 100 characters, strings 16 MiB). A mapper given here is used as it is.
+         */
         public Builder objectMapper(ObjectMapper objectMapper) {
             this.objectMapper = Objects.requireNonNull(objectMapper, "objectMapper");
             return this;
@@ -629,7 +661,7 @@ public final class TidewireClient implements AutoCloseable {
             }
             String clientName = name != null ? name : "tidewire-" + CLIENT_NUMBERS.incrementAndGet();
             return new ClientOptions(clientName, address, requestTimeout, closeGracePeriod, p, c,
-                    objectMapper != null ? objectMapper : new ObjectMapper(), meterRegistry, callbackExecutor,
+                    objectMapper != null ? objectMapper : JsonLimits.newObjectMapper(), meterRegistry, callbackExecutor,
                     callbackThreads, timerTick);
         }
 

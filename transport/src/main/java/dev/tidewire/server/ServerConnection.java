@@ -29,6 +29,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLSocket;
 
 /**
  * One accepted connection of a {@link TidewireServer}.
@@ -52,7 +53,8 @@ final class ServerConnection {
     private enum Phase { AWAIT_HELLO, OPEN, CLOSED }
 
     private final TidewireServer server;
-    private final Socket socket;
+    private final Socket socket;     // what frames are read from and written to (TLS or plain)
+    private final Socket transport;  // the TCP socket (the same as socket without TLS)
     private final FrameWriter writer;
     private final FrameDecoder decoder;
     private final Thread reader;
@@ -74,8 +76,9 @@ final class ServerConnection {
     private boolean draining;            // guarded by lock
     private long goAwayLastId;           // guarded by lock
 
-    ServerConnection(TidewireServer server, Socket socket, int number) throws IOException {
+    ServerConnection(TidewireServer server, Socket transport, Socket socket, int number) throws IOException {
         this.server = server;
+        this.transport = transport;
         this.socket = socket;
         this.writer = new FrameWriter(socket.getOutputStream(), server.writeBufferSize(), e -> close());
         this.decoder = new FrameDecoder(Math.min(server.maxFrameSize(), Protocol.HANDSHAKE_MAX_FRAME_SIZE));
@@ -107,6 +110,10 @@ final class ServerConnection {
             close();
             return;
         }
+        if (socket instanceof SSLSocket tls && !handshake(tls)) {
+            lingerThenClose();
+            return;
+        }
         try {
             for (;;) {
                 int n = in.read(buf);
@@ -121,6 +128,12 @@ final class ServerConnection {
                     writer.flush();
                 }
             }
+        } catch (Unauthenticated e) {
+            server.authenticationFailed();
+            LOG.log(Level.DEBUG, () -> "closing " + socket.getRemoteSocketAddress() + ": authentication failed");
+            send(errorFrame(0, ErrorCode.UNAUTHENTICATED, "authentication failed"));
+            writer.writeThen(this::shutdownOutput);
+            discardInputUntilClosed(in);
         } catch (ProtocolException e) {
             server.protocolError();
             int code = e instanceof FrameTooLargeException ? ErrorCode.FRAME_TOO_LARGE
@@ -133,6 +146,52 @@ final class ServerConnection {
             // peer went away or we closed the socket
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "server connection reader crashed", e);
+        } finally {
+            close();
+        }
+    }
+
+    /**
+     * Runs the TLS handshake on this connection's thread, bounded by the HELLO timeout (the timer's
+     * HELLO deadline, counted from accept, bounds it too). A failure is logged without detail
+     * beyond the JSSE message and counted.
+     */
+    private boolean handshake(SSLSocket tls) {
+        try {
+            tls.setSoTimeout((int) Math.max(1, server.helloTimeout().toMillis()));
+            tls.startHandshake();
+            tls.setSoTimeout(0);
+            return true;
+        } catch (IOException e) {
+            if (!closed.get()) {
+                server.tlsHandshakeFailed();
+                LOG.log(Level.DEBUG, () -> "TLS handshake with " + socket.getRemoteSocketAddress() + " failed: "
+                        + e.getMessage());
+            }
+            return false;
+        }
+    }
+
+    /**
+     * After a failed TLS handshake (JSSE has sent its alert): FIN, then read and drop what the
+     * client still sends (its last handshake records, its HELLO) until it closes or a short time
+     * passes, so the close does not reset the connection and destroy the alert before the client
+     * has read it.
+     */
+    private void lingerThenClose() {
+        try {
+            transport.shutdownOutput();
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LINGER_MILLIS);
+            InputStream raw = transport.getInputStream();
+            byte[] buf = new byte[8192];
+            for (long left; (left = deadline - System.nanoTime()) > 0 && !closed.get(); ) {
+                transport.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                if (raw.read(buf) < 0) {
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            // timed out, reset or closed: close now
         } finally {
             close();
         }
@@ -198,6 +257,9 @@ final class ServerConnection {
             throw new UnsupportedVersionException("client asked for protocol version " + hello.version()
                     + "; this server speaks " + Protocol.VERSION);
         }
+        if (!authenticated(hello)) {
+            throw new Unauthenticated();
+        }
         peerMaxFrameSize = hello.maxFrameSize();
         decoder.maxFrameSize(server.maxFrameSize());
         Hello reply = new Hello(Protocol.VERSION, server.maxFrameSize(), server.maxInFlightPerConnection(),
@@ -205,6 +267,23 @@ final class ServerConnection {
         // queued before the phase turns OPEN, so a concurrent GOAWAY can only follow it
         send(new Frame(FrameType.HELLO, 0, reply.encode()));
         phase = Phase.OPEN;
+    }
+
+    private boolean authenticated(Hello hello) {
+        try {
+            return server.authenticator().authenticate(hello.credentials(), socket.getRemoteSocketAddress());
+        } catch (RuntimeException e) {
+            // the exception's text might quote the credentials: log only its type
+            LOG.log(Level.WARNING, "authenticator threw " + e.getClass().getName() + "; refusing the client");
+            return false;
+        }
+    }
+
+    /** The authenticator refused the HELLO; carries no text, so nothing can leak. */
+    private static final class Unauthenticated extends RuntimeException {
+        Unauthenticated() {
+            super("authentication failed", null, false, false);
+        }
     }
 
     private void onRequest(Frame frame) {
@@ -446,6 +525,13 @@ final class ServerConnection {
             socket.close();
         } catch (IOException ignored) {
             // best effort
+        }
+        if (transport != socket) {
+            try {
+                transport.close(); // a TLS socket layered without autoClose leaves it open
+            } catch (IOException ignored) {
+                // best effort
+            }
         }
         writer.fail();
         for (ServerCall call : inFlight.values()) {

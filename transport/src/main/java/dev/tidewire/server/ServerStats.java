@@ -11,7 +11,12 @@ package dev.tidewire.server;
  * @param cancelled           requests cancelled by the client before they were answered
  * @param maxObservedInFlight the most requests ever in flight at once on one connection
  * @param protocolErrors      connections closed for a protocol violation
+ * @param authenticationFailures connections refused because the {@link Authenticator} rejected
+ *                               their HELLO credentials (ERROR code 4)
+ * @param tlsHandshakeFailures   TLS connections closed because the handshake failed or did not
+ *                               finish within the HELLO timeout
  */
 public record ServerStats(long connectionsAccepted, int connectionsOpen, long requests, long rejectedOverloaded,
-                          long refusedNotProcessed, long cancelled, int maxObservedInFlight, long protocolErrors) {
+                          long refusedNotProcessed, long cancelled, int maxObservedInFlight, long protocolErrors,
+                          long authenticationFailures, long tlsHandshakeFailures) {
 }

@@ -27,6 +27,9 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import dev.tidewire.transport.TlsConfig;
 
 /**
  * The reference Tidewire server: accepts connections, answers HELLO and PING, dispatches requests
@@ -73,6 +76,8 @@ public final class TidewireServer implements AutoCloseable {
     private final AtomicLong notProcessed = new AtomicLong();
     private final AtomicLong cancelled = new AtomicLong();
     private final AtomicLong protocolErrors = new AtomicLong();
+    private final AtomicLong authenticationFailures = new AtomicLong();
+    private final AtomicLong tlsHandshakeFailures = new AtomicLong();
     private final AtomicInteger maxObservedInFlight = new AtomicInteger();
     private volatile ServerSocket listener;
     private volatile Thread acceptor;
@@ -80,7 +85,7 @@ public final class TidewireServer implements AutoCloseable {
 
     private TidewireServer(Builder b) {
         this.config = b.copy();
-        this.mapper = b.mapper != null ? b.mapper : new ObjectMapper();
+        this.mapper = b.mapper != null ? b.mapper : dev.tidewire.protocol.JsonLimits.newObjectMapper();
         this.timer = new ScheduledThreadPoolExecutor(1, daemon("tidewire-server-" + instance + "-timer"));
         this.timer.setRemoveOnCancelPolicy(true);
         this.handlerPool = new ThreadPoolExecutor(b.handlerThreads, b.handlerThreads, 30, TimeUnit.SECONDS,
@@ -110,6 +115,10 @@ public final class TidewireServer implements AutoCloseable {
             throw new IllegalStateException("server already started");
         }
         try {
+            // With TLS the listener stays plain: each accepted socket is wrapped (no I/O) and its
+            // handshake runs on the connection's thread; the plain socket stays ours to close, so
+            // a refused handshake can end with a lingering close instead of a reset that would
+            // destroy the TLS alert before the client reads it.
             ServerSocket s = new ServerSocket();
             s.setReuseAddress(true);
             s.bind(new InetSocketAddress(config.bindAddress, config.port), config.backlog);
@@ -139,7 +148,8 @@ public final class TidewireServer implements AutoCloseable {
     /** Current counters. */
     public ServerStats stats() {
         return new ServerStats(accepted.get(), connections.size(), requests.get(), overloaded.get(),
-                notProcessed.get(), cancelled.get(), maxObservedInFlight.get(), protocolErrors.get());
+                notProcessed.get(), cancelled.get(), maxObservedInFlight.get(), protocolErrors.get(),
+                authenticationFailures.get(), tlsHandshakeFailures.get());
     }
 
     /**
@@ -203,12 +213,17 @@ public final class TidewireServer implements AutoCloseable {
             try {
                 socket.setTcpNoDelay(true);
                 if (connections.size() >= config.maxConnections) {
+                    if (config.tls != null) {
+                        // an ERROR frame would need a TLS handshake, which must not run on the acceptor
+                        closeQuietly(socket);
+                        continue;
+                    }
                     refuse(socket, "server has its maximum of " + config.maxConnections + " connections");
                     continue;
                 }
                 dev.tidewire.transport.internal.SocketTuning.apply(socket, config.keepAliveIdle,
                         config.keepAliveInterval, config.keepAliveCount);
-                ServerConnection c = new ServerConnection(this, socket, connectionNumbers.incrementAndGet());
+                ServerConnection c = new ServerConnection(this, socket, wrap(socket), connectionNumbers.incrementAndGet());
                 connections.add(c);
                 if (stopping) {
                     c.close();
@@ -219,6 +234,18 @@ public final class TidewireServer implements AutoCloseable {
                 closeQuietly(socket);
             }
         }
+    }
+
+    /** With TLS, the accepted socket layered in server mode (no I/O happens here); else itself. */
+    private Socket wrap(Socket plain) throws IOException {
+        if (config.tls == null) {
+            return plain;
+        }
+        SSLSocket tls = (SSLSocket) config.tls.sslContext().getSocketFactory()
+                .createSocket(plain, plain.getInetAddress().getHostAddress(), plain.getPort(), false);
+        tls.setUseClientMode(false);
+        tls.setNeedClientAuth(config.requireClientAuth);
+        return tls;
     }
 
     /**
@@ -312,6 +339,18 @@ public final class TidewireServer implements AutoCloseable {
         protocolErrors.incrementAndGet();
     }
 
+    void tlsHandshakeFailed() {
+        tlsHandshakeFailures.incrementAndGet();
+    }
+
+    void authenticationFailed() {
+        authenticationFailures.incrementAndGet();
+    }
+
+    Authenticator authenticator() {
+        return config.authenticator;
+    }
+
     void observeInFlight(int n) {
         if (n > maxObservedInFlight.get()) {
             maxObservedInFlight.accumulateAndGet(n, Math::max);
@@ -383,6 +422,9 @@ public final class TidewireServer implements AutoCloseable {
         private int keepAliveCount = 3;
         private ObjectMapper mapper;
         private ServerListener listener = ServerListener.NONE;
+        private Authenticator authenticator = Authenticator.ACCEPT_ALL;
+        private TlsConfig tls;
+        private boolean requireClientAuth;
         private final Map<String, Route> routes = new HashMap<>();
 
         private Builder() {
@@ -469,7 +511,10 @@ public final class TidewireServer implements AutoCloseable {
             return this;
         }
 
-        /** The JSON mapper handed to handlers through {@link ServerRequest}; default a plain {@code ObjectMapper}. */
+        /**
+         * The JSON mapper handed to handlers through {@link ServerRequest}; default
+         * {@link dev.tidewire.protocol.JsonLimits#newObjectMapper()} (nesting, number and string limits).
+         */
         public Builder objectMapper(ObjectMapper mapper) {
             this.mapper = Objects.requireNonNull(mapper, "mapper");
             return this;
@@ -486,6 +531,35 @@ public final class TidewireServer implements AutoCloseable {
             this.keepAliveInterval = interval;
             this.keepAliveCount = count;
             return this;
+        }
+
+        /**
+         * Checks the credentials of each client's HELLO; a refused client gets ERROR code 4
+         * {@code UNAUTHENTICATED} and is disconnected (counted in
+         * {@link ServerStats#authenticationFailures()}). Default {@link Authenticator#ACCEPT_ALL}.
+         */
+        public Builder authenticator(Authenticator authenticator) {
+            this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
+            return this;
+        }
+
+        /**
+         * Serve TLS (each accepted socket is layered with an {@code SSLSocket} in server mode):
+         * the config's key store holds the server's key and certificate; with
+         * {@code requireClientAuth} clients must present a certificate its trust store trusts
+         * (mutual TLS). The handshake runs on the connection's own thread, bounded by
+         * {@link #helloTimeout}; it never blocks the acceptor. With TLS, connections over
+         * {@link #maxConnections} are closed without an ERROR frame. Default plain TCP.
+         */
+        public Builder tls(TlsConfig tls, boolean requireClientAuth) {
+            this.tls = Objects.requireNonNull(tls, "tls");
+            this.requireClientAuth = requireClientAuth;
+            return this;
+        }
+
+        /** Same as {@code tls(TlsConfig.of(sslContext), requireClientAuth)}. */
+        public Builder tls(SSLContext sslContext, boolean requireClientAuth) {
+            return tls(TlsConfig.of(sslContext), requireClientAuth);
         }
 
         /** Receives request events (for metrics); default none. */
@@ -534,6 +608,9 @@ public final class TidewireServer implements AutoCloseable {
             b.keepAliveCount = keepAliveCount;
             b.mapper = mapper;
             b.listener = listener;
+            b.authenticator = authenticator;
+            b.tls = tls;
+            b.requireClientAuth = requireClientAuth;
             b.routes.putAll(routes);
             return b;
         }

@@ -2,6 +2,8 @@ package dev.tidewire.transport;
 
 import dev.tidewire.protocol.Protocol;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 
@@ -46,6 +48,8 @@ public final class ConnectionOptions {
     private final int maxInFlight;
     private final int writeBufferSize;
     private final Executor callbackExecutor;
+    private final Map<String, String> credentials;
+    private final TlsConfig tls;
 
     private ConnectionOptions(Builder b) {
         connectTimeout = b.connectTimeout;
@@ -58,6 +62,8 @@ public final class ConnectionOptions {
         maxInFlight = b.maxInFlight;
         writeBufferSize = b.writeBufferSize;
         callbackExecutor = b.callbackExecutor;
+        credentials = b.credentials;
+        tls = b.tls;
     }
 
     /** A builder with every default. */
@@ -83,6 +89,8 @@ public final class ConnectionOptions {
         b.maxInFlight = maxInFlight;
         b.writeBufferSize = writeBufferSize;
         b.callbackExecutor = callbackExecutor;
+        b.credentials = credentials;
+        b.tls = tls;
         return b;
     }
 
@@ -136,12 +144,26 @@ public final class ConnectionOptions {
         return callbackExecutor;
     }
 
+    /**
+     * The credentials sent in HELLO (empty map when none). Never printed by {@link #toString()};
+     * do not log them.
+     */
+    public Map<String, String> credentials() {
+        return credentials;
+    }
+
+    /** TLS settings, or null for plain TCP. */
+    public TlsConfig tls() {
+        return tls;
+    }
+
     @Override
     public String toString() {
         return "ConnectionOptions[connectTimeout=" + connectTimeout + ", keepAlive=" + keepAliveIdle + "/"
                 + keepAliveInterval + "x" + keepAliveCount + ", heartbeat=" + heartbeatInterval + "/" + heartbeatTimeout
                 + ", maxFrameSize=" + maxFrameSize + ", maxInFlight=" + maxInFlight + ", writeBufferSize="
-                + writeBufferSize + "]";
+                + writeBufferSize + (credentials.isEmpty() ? "" : ", credentials=<redacted>")
+                + ", tls=" + (tls != null) + "]";
     }
 
     /** Builds {@link ConnectionOptions}. Not thread-safe. */
@@ -156,6 +178,8 @@ public final class ConnectionOptions {
         private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
         private int writeBufferSize = DEFAULT_WRITE_BUFFER_SIZE;
         private Executor callbackExecutor;
+        private Map<String, String> credentials = Map.of();
+        private TlsConfig tls;
 
         private Builder() {
         }
@@ -235,6 +259,51 @@ public final class ConnectionOptions {
         /** Executor that completes futures handed to users; null (default) uses the resources' callback pool. */
         public Builder callbackExecutor(Executor callbackExecutor) {
             this.callbackExecutor = callbackExecutor;
+            return this;
+        }
+
+        /**
+         * Credentials sent to the server in HELLO ({@code docs/protocol.md} 5.7): string fields,
+         * for example {@code {"type":"bearer","token":"..."}}; at most 32 fields, names 1..64
+         * characters, values at most 2048 characters. An empty map (the default) sends none. They
+         * are never printed by {@code toString()} and never appear in error messages. Without TLS
+         * they cross the network in clear text.
+         */
+        public Builder credentials(Map<String, String> credentials) {
+            Objects.requireNonNull(credentials, "credentials");
+            if (credentials.size() > 32) {
+                throw new IllegalArgumentException("credentials must have at most 32 fields, got " + credentials.size());
+            }
+            Map<String, String> copy = new LinkedHashMap<>();
+            credentials.forEach((k, v) -> {
+                if (k == null || k.isEmpty() || k.length() > 64) {
+                    throw new IllegalArgumentException("credentials field names must be 1..64 characters");
+                }
+                if (v == null || v.length() > 2048) {
+                    throw new IllegalArgumentException("credentials field '" + k + "' must be a non-null value of at"
+                            + " most 2048 characters");
+                }
+                copy.put(k, v);
+            });
+            this.credentials = Map.copyOf(copy);
+            return this;
+        }
+
+        /** Shorthand for {@code credentials(Map.of("type", "bearer", "token", token))}; token non-empty. */
+        public Builder bearerToken(String token) {
+            Objects.requireNonNull(token, "bearerToken");
+            if (token.isEmpty()) {
+                throw new IllegalArgumentException("bearerToken must not be empty");
+            }
+            return credentials(Map.of("type", "bearer", "token", token));
+        }
+
+        /**
+         * Connect with TLS using these settings; null (default) means plain TCP. The server's
+         * certificate must be trusted and must match the host name (or IP address) connected to.
+         */
+        public Builder tls(TlsConfig tls) {
+            this.tls = tls;
             return this;
         }
 

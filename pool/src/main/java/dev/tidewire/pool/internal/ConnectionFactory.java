@@ -1,6 +1,9 @@
 package dev.tidewire.pool.internal;
 
+import dev.tidewire.AuthenticationException;
 import dev.tidewire.ConnectFailedException;
+import dev.tidewire.TidewireException;
+import dev.tidewire.TlsException;
 import dev.tidewire.pool.PoolListener;
 import dev.tidewire.pool.PoolListener.DestroyReason;
 import dev.tidewire.pool.PoolOptions;
@@ -27,7 +30,10 @@ import org.apache.commons.pool2.impl.DefaultPooledObject;
  * <ul>
  *   <li>{@link #makeObject()} throws a typed {@link ConnectFailedException} on failure, never
  *       returns null, so the pool releases its waiters at once; while backing off it fails fast
- *       without touching the network.</li>
+ *       without touching the network. Refused credentials ({@link AuthenticationException}) and
+ *       failed TLS handshakes ({@link TlsException}) count as failures for the backoff too, so a
+ *       wrong token or a bad certificate does not cause a reconnect storm; while backing off after
+ *       one of those, the same non-retryable type is thrown again.</li>
  *   <li>{@link #validateObject} is local and costs nanoseconds: open, not draining, not past its
  *       lifetime. The connection's heartbeat (PING on idle connections, death after the heartbeat
  *       timeout) is the background probe; validation reads its verdict instead of doing a round
@@ -49,6 +55,8 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
     private final AtomicLong destroyed = new AtomicLong();
     private final AtomicLong lateResponsesOfClosed = new AtomicLong();
     private volatile boolean closing;
+    // The last connect failure, if it was one that retrying cannot fix (credentials, TLS).
+    private volatile TidewireException lastPermanentFailure;
     // The deadline of the call whose borrow is creating a connection (commons-pool2 creates on the
     // borrowing thread), so a connect never outlasts the call that waits for it.
     private final ThreadLocal<Deadline> borrowDeadline = new ThreadLocal<>();
@@ -70,6 +78,15 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
         long wait = backoff.delayNanos(now);
         if (wait > 0) {
             listener.connectFailed();
+            String why = "not connecting to " + address + " for another " + TimeUnit.NANOSECONDS.toMillis(wait)
+                    + " ms after " + backoff.failures() + " failed attempts (last: " + backoff.lastError() + ")";
+            TidewireException permanent = lastPermanentFailure;
+            if (permanent instanceof AuthenticationException) {
+                throw new AuthenticationException(why, null);
+            }
+            if (permanent instanceof TlsException) {
+                throw new TlsException(why, null);
+            }
             throw new ConnectFailedException("not connecting to " + address + " for another "
                     + TimeUnit.NANOSECONDS.toMillis(wait) + " ms after " + backoff.failures()
                     + " failed attempts (last: " + backoff.lastError() + ")", null);
@@ -79,10 +96,17 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
         try {
             c = Connection.open(address, optionsWithin(borrowDeadline.get(), now), resources);
         } catch (ConnectFailedException e) {
+            lastPermanentFailure = null;
+            backoff.onFailure(System.nanoTime(), e.getMessage());
+            listener.connectFailed();
+            throw e;
+        } catch (AuthenticationException | TlsException e) {
+            lastPermanentFailure = e;
             backoff.onFailure(System.nanoTime(), e.getMessage());
             listener.connectFailed();
             throw e;
         }
+        lastPermanentFailure = null;
         backoff.onSuccess();
         open.add(c);
         c.closeFuture().whenComplete((v, e) -> {

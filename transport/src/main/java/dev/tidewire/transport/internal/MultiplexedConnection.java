@@ -1,5 +1,6 @@
 package dev.tidewire.transport.internal;
 
+import dev.tidewire.AuthenticationException;
 import dev.tidewire.ClientClosedException;
 import dev.tidewire.ConnectFailedException;
 import dev.tidewire.ConnectionLostException;
@@ -9,6 +10,7 @@ import dev.tidewire.RemoteException;
 import dev.tidewire.RequestTimeoutException;
 import dev.tidewire.RequestTooLargeException;
 import dev.tidewire.TidewireException;
+import dev.tidewire.TlsException;
 import dev.tidewire.protocol.ErrorCode;
 import dev.tidewire.protocol.ErrorPayload;
 import dev.tidewire.protocol.Frame;
@@ -41,11 +43,15 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 
 /**
  * The {@link Connection} implementation: a blocking socket, one reader thread, a combining
@@ -71,6 +77,7 @@ public final class MultiplexedConnection implements Connection {
     private static final System.Logger LOG = System.getLogger(MultiplexedConnection.class.getName());
     private static final String AGENT = "tidewire-java/0.1";
     private static final AtomicInteger IDS = new AtomicInteger();
+    private static final long DEADLINE_SLOT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     private final int number = IDS.incrementAndGet();
     private final InetSocketAddress address;
@@ -89,6 +96,11 @@ public final class MultiplexedConnection implements Connection {
 
     private final ConcurrentHashMap<Long, PendingCall> pending = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<PendingCall> waiters = new ConcurrentLinkedQueue<>();
+    // Deadlines of waiting calls, in 10 ms slots, so the timer looks at each waiter once, when its
+    // slot has passed, instead of scanning a queue that grows without bound when callers outpace
+    // the server (measured: scanning it every tick starved the I/O threads under overload).
+    private final ConcurrentSkipListMap<Long, ConcurrentLinkedQueue<PendingCall>> waiterDeadlines =
+            new ConcurrentSkipListMap<>();
     private final AtomicInteger freeSlots;
     private final AtomicReference<State> state = new AtomicReference<>(State.OPEN);
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
@@ -131,7 +143,15 @@ public final class MultiplexedConnection implements Connection {
         this.tickRegistration = resources.onTick(this::tick);
     }
 
-    /** Connects, tunes the socket and exchanges HELLO, all within the connect timeout. */
+    /**
+     * Connects, tunes the socket, runs the TLS handshake when {@link ConnectionOptions#tls()} is set
+     * (with host name verification) and exchanges HELLO, all within the connect timeout.
+     *
+     * @throws ConnectFailedException  if the connection cannot be made in time (retryable)
+     * @throws AuthenticationException if the server refuses the credentials (ERROR code 4)
+     * @throws TlsException            if the TLS handshake fails (untrusted or expired certificate,
+     *                                 host name mismatch, client certificate required but missing)
+     */
     public static MultiplexedConnection open(InetSocketAddress address, ConnectionOptions options,
             TransportResources resources, boolean ownsResources) {
         Objects.requireNonNull(address, "address");
@@ -146,9 +166,12 @@ public final class MultiplexedConnection implements Connection {
             SocketTuning.apply(socket, options.keepAliveIdle(), options.keepAliveInterval(), options.keepAliveCount());
             socket.connect(address, millisLeft(deadline));
             socket.setSoTimeout(millisLeft(deadline));
+            if (options.tls() != null) {
+                socket = startTls(socket, address, options);
+            }
             OutputStream out = socket.getOutputStream();
             InputStream in = socket.getInputStream();
-            Hello hello = new Hello(Protocol.VERSION, options.maxFrameSize(), 0, AGENT, Map.of());
+            Hello hello = new Hello(Protocol.VERSION, options.maxFrameSize(), 0, AGENT, options.credentials());
             out.write(FrameEncoder.encode(new Frame(FrameType.HELLO, 0, hello.encode())));
             FrameDecoder decoder = new FrameDecoder(Math.min(options.maxFrameSize(), Protocol.HANDSHAKE_MAX_FRAME_SIZE));
             List<Frame> frames = new ArrayList<>();
@@ -163,6 +186,15 @@ public final class MultiplexedConnection implements Connection {
             closeQuietly(socket);
             throw new ConnectFailedException("connecting to " + address + " timed out after "
                     + options.connectTimeout().toMillis() + " ms (connect and HELLO)", e);
+        } catch (SSLException e) {
+            closeQuietly(socket);
+            if (e.getCause() instanceof java.io.EOFException || e.getCause() instanceof java.net.SocketException) {
+                // the server closed or reset the connection mid-handshake (e.g. at its connection
+                // limit): not a certificate problem, so as retryable as any failed connect
+                throw new ConnectFailedException("server " + address + " closed the connection during the TLS"
+                        + " handshake: " + e.getMessage(), e);
+            }
+            throw new TlsException("TLS handshake with " + address + " failed: " + e.getMessage(), e);
         } catch (IOException e) {
             closeQuietly(socket);
             throw new ConnectFailedException("cannot connect to " + address + ": " + e.getMessage(), e);
@@ -171,6 +203,27 @@ public final class MultiplexedConnection implements Connection {
             throw new ConnectFailedException("handshake with " + address + " failed: " + e.getMessage(), e);
         } catch (RuntimeException | Error e) {
             closeQuietly(socket);
+            throw e;
+        }
+    }
+
+    /**
+     * Layers TLS over the connected socket and completes the handshake; the socket's read timeout
+     * (the time left of the connect deadline) bounds it. The server's certificate must match the
+     * host name or IP address connected to.
+     */
+    private static Socket startTls(Socket plain, InetSocketAddress address, ConnectionOptions options)
+            throws IOException {
+        SSLSocket tls = (SSLSocket) options.tls().sslContext().getSocketFactory()
+                .createSocket(plain, address.getHostString(), address.getPort(), true);
+        try {
+            SSLParameters params = tls.getSSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+            tls.setSSLParameters(params);
+            tls.startHandshake();
+            return tls;
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(tls);
             throw e;
         }
     }
@@ -197,6 +250,10 @@ public final class MultiplexedConnection implements Connection {
                 }
                 if (f.type() == FrameType.ERROR) {
                     ErrorPayload err = ErrorPayload.decode(f.payload());
+                    if (err.code() == ErrorCode.UNAUTHENTICATED) {
+                        throw new AuthenticationException("server " + address + " refused the credentials: "
+                                + ErrorCode.describe(err.code()) + ": " + err.message(), null);
+                    }
                     throw new ConnectFailedException("server " + address + " refused the connection: "
                             + ErrorCode.describe(err.code()) + ": " + err.message(), null);
                 }
@@ -256,6 +313,8 @@ public final class MultiplexedConnection implements Connection {
                 }
             }
         } else {
+            waiterDeadlines.computeIfAbsent(Math.floorDiv(call.deadlineNanos(), DEADLINE_SLOT_NANOS),
+                    k -> new ConcurrentLinkedQueue<>()).offer(call);
             waiters.offer(call);
             dispatchWaiters();
         }
@@ -503,16 +562,14 @@ public final class MultiplexedConnection implements Connection {
                 }
             }
         }
-        if (!waiters.isEmpty()) {
-            for (Iterator<PendingCall> it = waiters.iterator(); it.hasNext(); ) {
-                PendingCall c = it.next();
-                if (c.isExpired(now)) {
+        // Only slots that have fully passed: every deadline in them is before now.
+        for (var it = waiterDeadlines.headMap(Math.floorDiv(now, DEADLINE_SLOT_NANOS)).values().iterator(); it.hasNext(); ) {
+            for (PendingCall c : it.next()) {
+                if (c.isQueued()) { // an admitted call's deadline is watched in `pending` or the writer queue
                     c.timeout(now, "waited for a free in-flight slot (limit " + maxInFlight + ")");
                 }
-                if (c.isFinished()) {
-                    it.remove();
-                }
             }
+            it.remove();
         }
         for (Iterator<Outbound> it = writer.queued(); it.hasNext(); ) {
             if (it.next() instanceof PendingCall c && c.isExpired(now)) {
@@ -566,6 +623,7 @@ public final class MultiplexedConnection implements Connection {
         for (PendingCall w; (w = waiters.poll()) != null; ) {
             w.fail(failureFor(w));
         }
+        waiterDeadlines.clear();
         if (!reader.isAlive() && reader.getState() != Thread.State.NEW) {
             closeFuture.complete(null);
         }
