@@ -27,7 +27,7 @@ final class CallCommand {
 
     /** Reads {@code --address HOST:PORT --op OP [--timeout-ms T] JSON}. */
     static CallCommand parse(List<String> args) {
-        Args a = Args.parse("call", args, Set.of("address", "op", "timeout-ms"));
+        Args a = Args.parse("call", args, Set.of("address", "op", "timeout-ms"), Set.of());
         String address = a.required("address");
         String op = a.required("op");
         Duration timeout = Duration.ofMillis(a.integer("timeout-ms",

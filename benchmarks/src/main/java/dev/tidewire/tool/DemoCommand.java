@@ -44,7 +44,7 @@ final class DemoCommand {
 
     /** Reads {@code [--seconds N] [--callers C] [--connections K]}. */
     static DemoCommand parse(List<String> args) {
-        Args a = Args.parse("demo", args, Set.of("seconds", "callers", "connections"));
+        Args a = Args.parse("demo", args, Set.of("seconds", "callers", "connections"), Set.of());
         a.positional(0, "");
         return new DemoCommand(a.integer("seconds", 5, 1, 3600), a.integer("callers", 32, 1, 4096),
                 a.integer("connections", 4, 1, 1024));

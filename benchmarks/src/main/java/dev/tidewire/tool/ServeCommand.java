@@ -49,7 +49,7 @@ final class ServeCommand {
 
     /** Reads {@code --port N [--metrics-port M] [--host H]}. */
     static ServeCommand parse(List<String> args) {
-        Args a = Args.parse("serve", args, Set.of("port", "metrics-port", "host"));
+        Args a = Args.parse("serve", args, Set.of("port", "metrics-port", "host"), Set.of());
         a.positional(0, "");
         a.required("port");
         int port = a.integer("port", 0, 0, 65535);

@@ -2,8 +2,8 @@ package dev.tidewire.tool.compare;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tidewire.tool.load.BadUsage;
-import dev.tidewire.tool.load.Flags;
+import dev.tidewire.tool.UsageException;
+import dev.tidewire.tool.Args;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -37,13 +37,13 @@ public final class ChartCommand {
 
     /** Parses and runs; prints a usage error and returns 2 on a bad command line. */
     public static int main(List<String> args, PrintStream out, PrintStream err) {
-        Flags f;
+        Args f;
         try {
-            f = Flags.parse("chart", args, Set.of("out-dir"), Set.of());
+            f = Args.parse("chart", args, Set.of("out-dir"), Set.of());
             if (f.positional().isEmpty()) {
-                throw new BadUsage("chart needs at least one JSON file");
+                throw new UsageException("chart needs at least one JSON file");
             }
-        } catch (BadUsage e) {
+        } catch (UsageException e) {
             err.println("error: " + e.getMessage());
             err.println("usage:");
             err.println(USAGE);

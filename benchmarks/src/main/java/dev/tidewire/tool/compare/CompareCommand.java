@@ -8,9 +8,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tidewire.client.TidewireClient;
 import dev.tidewire.server.TidewireServer;
 import dev.tidewire.tool.load.AsyncTarget;
-import dev.tidewire.tool.load.BadUsage;
+import dev.tidewire.tool.UsageException;
 import dev.tidewire.tool.load.BlockingTarget;
-import dev.tidewire.tool.load.Flags;
+import dev.tidewire.tool.Args;
 import dev.tidewire.tool.load.Machine;
 import dev.tidewire.tool.load.Progress;
 import dev.tidewire.tool.load.Result;
@@ -96,7 +96,7 @@ public final class CompareCommand {
         CompareCommand c;
         try {
             c = parse(args);
-        } catch (BadUsage e) {
+        } catch (UsageException e) {
             err.println("error: " + e.getMessage());
             err.println("usage:");
             err.println(USAGE);
@@ -106,7 +106,7 @@ public final class CompareCommand {
     }
 
     static CompareCommand parse(List<String> args) {
-        Flags f = Flags.parse("compare", args, Set.of("callers", "seconds", "warmup-seconds", "json",
+        Args f = Args.parse("compare", args, Set.of("callers", "seconds", "warmup-seconds", "json",
                 "tidewire-connections", "grpc-channels", "pool-size", "payload-bytes", "systems", "timeout-ms"), Set.of());
         f.noPositional();
         String jsonPath = f.string("json", null);
@@ -120,7 +120,7 @@ public final class CompareCommand {
         List<String> known = c.systems().stream().map(SystemUnderTest::name).toList();
         for (String s : only) {
             if (!known.contains(s)) {
-                throw new BadUsage("--systems: unknown system '" + s + "'; known: " + String.join(",", known));
+                throw new UsageException("--systems: unknown system '" + s + "'; known: " + String.join(",", known));
             }
         }
         return c;

@@ -1,5 +1,9 @@
 package dev.tidewire.tool.load;
 
+import dev.tidewire.tool.UsageException;
+
+import dev.tidewire.tool.Args;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -79,7 +83,7 @@ public final class LoadCommand {
         LoadCommand c;
         try {
             c = parse(args);
-        } catch (BadUsage e) {
+        } catch (UsageException e) {
             err.println("error: " + e.getMessage());
             err.println("usage:");
             err.println(USAGE);
@@ -89,51 +93,51 @@ public final class LoadCommand {
     }
 
     static LoadCommand parse(List<String> args) {
-        Flags f = Flags.parse("load", args, Set.of("address", "op", "payload-bytes", "seconds", "warmup-seconds",
+        Args f = Args.parse("load", args, Set.of("address", "op", "payload-bytes", "seconds", "warmup-seconds",
                 "connections", "callers", "rate", "rates", "api", "timeout-ms", "json"), Set.of("embedded", "matrix"));
         f.noPositional();
         if (f.has("address") && f.has("embedded")) {
-            throw new BadUsage("give --address or --embedded, not both");
+            throw new UsageException("give --address or --embedded, not both");
         }
         String address = f.string("address", null);
         if (address != null) {
             try {
                 TidewireClient.builder().address(address);
             } catch (IllegalArgumentException e) {
-                throw new BadUsage("--address: " + e.getMessage());
+                throw new UsageException("--address: " + e.getMessage());
             }
         }
         String op = f.string("op", "echo");
         if (op.isEmpty() || op.length() > 255) {
-            throw new BadUsage("--op must be 1..255 characters");
+            throw new UsageException("--op must be 1..255 characters");
         }
         String api = f.string("api", "blocking");
         if (!api.equals("blocking") && !api.equals("async")) {
-            throw new BadUsage("--api must be blocking or async, got '" + api + "'");
+            throw new UsageException("--api must be blocking or async, got '" + api + "'");
         }
         boolean matrix = f.has("matrix");
         boolean open = f.has("rate") || f.has("rates");
         if (f.has("rate") && f.has("rates")) {
-            throw new BadUsage("give --rate or --rates, not both");
+            throw new UsageException("give --rate or --rates, not both");
         }
         if (open && f.has("callers")) {
-            throw new BadUsage("--callers (closed loop) and --rate/--rates (open loop) exclude each other");
+            throw new UsageException("--callers (closed loop) and --rate/--rates (open loop) exclude each other");
         }
         if (open && matrix) {
-            throw new BadUsage("--matrix is a closed-loop mode; it does not take --rate/--rates");
+            throw new UsageException("--matrix is a closed-loop mode; it does not take --rate/--rates");
         }
         if (open && f.has("api") && !api.equals("async")) {
-            throw new BadUsage("the open loop always uses the async API");
+            throw new UsageException("the open loop always uses the async API");
         }
         List<Integer> connections = f.integers("connections", List.of(4), 1, 1024);
         List<Integer> callers = f.integers("callers", List.of(64), 1, 10_000);
         List<Integer> rates = f.has("rate") ? List.of(f.integer("rate", 0, 1, 10_000_000))
                 : f.integers("rates", List.of(), 1, 10_000_000);
         if (!matrix && connections.size() > 1) {
-            throw new BadUsage("--connections takes a list only with --matrix");
+            throw new UsageException("--connections takes a list only with --matrix");
         }
         if (!matrix && callers.size() > 1) {
-            throw new BadUsage("--callers takes a list only with --matrix");
+            throw new UsageException("--callers takes a list only with --matrix");
         }
         String jsonPath = f.string("json", null);
         return new LoadCommand(address, op, f.integer("payload-bytes", 100, 0, 1 << 20),
