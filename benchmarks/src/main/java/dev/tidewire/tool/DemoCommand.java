@@ -1,5 +1,9 @@
 package dev.tidewire.tool;
 
+import dev.tidewire.tool.load.Progress;
+import dev.tidewire.tool.load.Result;
+import dev.tidewire.tool.load.Runner;
+import dev.tidewire.tool.load.TidewireTargets;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -67,7 +71,8 @@ final class DemoCommand {
                 out.println();
                 out.printf("3. load: %d callers making blocking \"echo\" calls of ~100 bytes for %d s over %d connection%s%n",
                         callers, seconds, connections, connections == 1 ? "" : "s");
-                LoadRun.Result result = new LoadRun(client, callers, Duration.ofSeconds(seconds)).run(out, live);
+                Result result = Runner.closedBlocking("demo", TidewireTargets.blocking(client, "echo", 100, callers),
+                        callers, Duration.ZERO, Duration.ofSeconds(seconds), LOAD_REQUEST_TIMEOUT, Progress.to(out, live));
                 printSummary(result, client.poolStats(), registry, out);
             } finally {
                 closeStart = System.nanoTime();
@@ -137,10 +142,10 @@ final class DemoCommand {
         return true;
     }
 
-    private static void printSummary(LoadRun.Result r, PoolStats pool, MeterRegistry registry, PrintStream out) {
+    private static void printSummary(Result r, PoolStats pool, MeterRegistry registry, PrintStream out) {
         out.println();
         out.println("summary");
-        out.printf("   calls       %,d in %.2f s = %,.0f calls/s%n", r.calls(), r.nanos() / 1e9, r.callsPerSecond());
+        out.printf("   calls       %,d in %.2f s = %,.0f calls/s%n", r.calls(), r.windowNanos() / 1e9, r.throughput());
         if (r.errorCount() == 0) {
             out.println("   errors      none");
         } else {
