@@ -17,6 +17,7 @@ final class CallCommand {
     private final String op;
     private final Duration timeout;
     private final JsonNode request;
+    private TlsFlags tls;           // set by parse
 
     private CallCommand(String address, String op, Duration timeout, JsonNode request) {
         this.address = address;
@@ -27,7 +28,8 @@ final class CallCommand {
 
     /** Reads {@code --address HOST:PORT --op OP [--timeout-ms T] JSON}. */
     static CallCommand parse(List<String> args) {
-        Args a = Args.parse("call", args, Set.of("address", "op", "timeout-ms"), Set.of());
+        Args a = Args.parse("call", args, TlsFlags.with(Set.of("address", "op", "timeout-ms")), Set.of());
+        TlsFlags tls = TlsFlags.parse(a);
         String address = a.required("address");
         String op = a.required("op");
         Duration timeout = Duration.ofMillis(a.integer("timeout-ms",
@@ -42,14 +44,20 @@ final class CallCommand {
         if (request == null || request.isMissingNode()) {
             throw new UsageException("the request is empty; give a JSON value such as '{}' or 'null'");
         }
-        return new CallCommand(address, op, timeout, request);
+        CallCommand command = new CallCommand(address, op, timeout, request);
+        command.tls = tls;
+        return command;
     }
 
     /** Makes the call: 0 with the reply on {@code out}, 1 with the failure on {@code err}. */
     int run(PrintStream out, PrintStream err) {
         TidewireClient client;
         try {
-            client = TidewireClient.builder().address(address).maxConnections(1).requestTimeout(timeout).build();
+            TidewireClient.Builder b = TidewireClient.builder().address(address).maxConnections(1).requestTimeout(timeout);
+            if (tls.enabled()) {
+                b.tls(tls.clientConfig());
+            }
+            client = b.build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -16,10 +16,11 @@ public final class Main {
             "  demo  [--seconds N] [--callers C] [--connections K]",
             "        start a server on 127.0.0.1, run the seed scenario, then N seconds of load",
             "        from C callers over K connections (defaults: 5 s, 32 callers, 4 connections)",
-            "  serve --port N [--metrics-port M] [--host H]",
+            "  serve --port N [--metrics-port M] [--host H] " + TlsFlags.USAGE,
             "        run the reference server on H:N (host default 127.0.0.1) until killed;",
             "        with --metrics-port, Prometheus metrics at http://H:M/metrics",
-            "  call  --address HOST:PORT --op OP [--timeout-ms T] JSON",
+            "  call  --address HOST:PORT --op OP [--timeout-ms T] [--tls-truststore P12 [--tls-keystore P12]"
+                    + " --tls-password PW] JSON",
             "        make one call and print the reply JSON",
             "  jmh   [JMH options]",
             "        run the JMH suites (PoolBenchmark, CodecBenchmark, EndToEndBenchmark); every",

@@ -1,5 +1,7 @@
 package dev.tidewire.tool;
 
+import dev.tidewire.transport.TlsConfig;
+
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.tidewire.server.TidewireServer;
@@ -39,6 +41,8 @@ final class ServeCommand {
     private final InetAddress host;
     private final int port;
     private final int metricsPort;
+    private TlsConfig tls;          // set by parse; null: plain TCP
+    private boolean clientAuth;
 
     /** A server on {@code host:port} (0 picks a free port), with metrics on {@code metricsPort} or {@link #NO_METRICS}. */
     ServeCommand(InetAddress host, int port, int metricsPort) {
@@ -49,14 +53,19 @@ final class ServeCommand {
 
     /** Reads {@code --port N [--metrics-port M] [--host H]}. */
     static ServeCommand parse(List<String> args) {
-        Args a = Args.parse("serve", args, Set.of("port", "metrics-port", "host"), Set.of());
+        Args a = Args.parse("serve", args, TlsFlags.with(Set.of("port", "metrics-port", "host")),
+                Set.of(TlsFlags.CLIENT_AUTH));
+        TlsFlags tls = TlsFlags.parse(a);
         a.positional(0, "");
         a.required("port");
         int port = a.integer("port", 0, 0, 65535);
         int metricsPort = a.integer("metrics-port", NO_METRICS, 0, 65535);
         String host = a.string("host", "127.0.0.1");
         try {
-            return new ServeCommand(InetAddress.getByName(host), port, metricsPort);
+            ServeCommand command = new ServeCommand(InetAddress.getByName(host), port, metricsPort);
+            command.tls = tls.enabled() ? tls.serverConfig() : null;
+            command.clientAuth = tls.clientAuth();
+            return command;
         } catch (UnknownHostException e) {
             throw new UsageException("--host '" + host + "' cannot be resolved");
         }
@@ -98,7 +107,11 @@ final class ServeCommand {
         ServerMetrics metrics = new ServerMetrics(registry);
         TidewireServer server;
         try {
-            server = TidewireServer.builder().bindAddress(host).port(port).listener(metrics).build().start();
+            TidewireServer.Builder b = TidewireServer.builder().bindAddress(host).port(port).listener(metrics);
+            if (tls != null) {
+                b.tls(tls, clientAuth);
+            }
+            server = b.build().start();
         } catch (RuntimeException e) {
             registry.close();
             throw e;

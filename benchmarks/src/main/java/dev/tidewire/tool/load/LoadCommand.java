@@ -1,5 +1,7 @@
 package dev.tidewire.tool.load;
 
+import dev.tidewire.tool.TlsFlags;
+
 import dev.tidewire.tool.UsageException;
 
 import dev.tidewire.tool.Args;
@@ -38,6 +40,7 @@ public final class LoadCommand {
             "  load  [--address HOST:PORT | --embedded] [--op echo] [--payload-bytes 100] [--seconds 10]",
             "        [--warmup-seconds 2] [--connections 4] [--callers 64 | --rate R | --rates R1,R2,..]",
             "        [--api blocking|async] [--matrix] [--timeout-ms 5000] [--json FILE]",
+            "        " + TlsFlags.USAGE,
             "        load a server (default: an embedded one on 127.0.0.1) through the Tidewire client;",
             "        closed loop: C blocking caller threads, or C outstanding async calls; open loop:",
             "        R calls/s (latency from the intended send time); --matrix: every --connections",
@@ -60,6 +63,7 @@ public final class LoadCommand {
     private final Mode mode;
     private final Duration timeout;
     private final Path json;
+    private TlsFlags tls;           // set by parse
 
     private LoadCommand(String address, String op, int payloadBytes, int seconds, int warmupSeconds,
             List<Integer> connections, List<Integer> callers, List<Integer> rates, boolean async, Mode mode,
@@ -93,8 +97,10 @@ public final class LoadCommand {
     }
 
     static LoadCommand parse(List<String> args) {
-        Args f = Args.parse("load", args, Set.of("address", "op", "payload-bytes", "seconds", "warmup-seconds",
-                "connections", "callers", "rate", "rates", "api", "timeout-ms", "json"), Set.of("embedded", "matrix"));
+        Args f = Args.parse("load", args, TlsFlags.with(Set.of("address", "op", "payload-bytes", "seconds",
+                "warmup-seconds", "connections", "callers", "rate", "rates", "api", "timeout-ms", "json")),
+                Set.of("embedded", "matrix", TlsFlags.CLIENT_AUTH));
+        TlsFlags tls = TlsFlags.parse(f);
         f.noPositional();
         if (f.has("address") && f.has("embedded")) {
             throw new UsageException("give --address or --embedded, not both");
@@ -140,18 +146,27 @@ public final class LoadCommand {
             throw new UsageException("--callers takes a list only with --matrix");
         }
         String jsonPath = f.string("json", null);
-        return new LoadCommand(address, op, f.integer("payload-bytes", 100, 0, 1 << 20),
+        if (tls.enabled() && address == null) {
+            tls.serverConfig(); // an embedded TLS server needs its key store: fail now, not mid-run
+        }
+        LoadCommand command = new LoadCommand(address, op, f.integer("payload-bytes", 100, 0, 1 << 20),
                 f.integer("seconds", 10, 1, 3600), f.integer("warmup-seconds", 2, 0, 600), connections, callers,
                 rates, api.equals("async") || open, matrix ? Mode.MATRIX : open ? Mode.OPEN : Mode.CLOSED,
                 Duration.ofMillis(f.integer("timeout-ms", (int) DEFAULT_TIMEOUT.toMillis(), 1, 600_000)),
                 jsonPath == null ? null : Path.of(jsonPath));
+        command.tls = tls;
+        return command;
     }
 
     int run(PrintStream out, PrintStream err, boolean live) {
         TidewireServer server = null;
         String target = address;
         if (address == null) {
-            server = TidewireServer.builder().port(0).build().start();
+            TidewireServer.Builder sb = TidewireServer.builder().port(0);
+            if (tls.enabled()) {
+                sb.tls(tls.serverConfig(), tls.clientAuth());
+            }
+            server = sb.build().start();
             target = server.address().getAddress().getHostAddress() + ":" + server.port();
         }
         ObjectNode report = JsonNodeFactory.instance.objectNode();
@@ -262,6 +277,9 @@ public final class LoadCommand {
         if (async) {
             b.callbackExecutor(Runnable::run); // completions run on the connection's reader thread
         }
+        if (tls.enabled()) {
+            b.tls(tls.clientConfig());
+        }
         return b.build();
     }
 
@@ -316,6 +334,7 @@ public final class LoadCommand {
         c.put("seconds", seconds);
         c.put("warmupSeconds", warmupSeconds);
         c.put("api", async ? "async" : "blocking");
+        c.put("tls", tls.enabled());
         c.put("timeoutMs", timeout.toMillis());
         connections.forEach(c.putArray("connections")::add);
         if (mode != Mode.OPEN) {
