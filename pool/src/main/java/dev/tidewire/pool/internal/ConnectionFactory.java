@@ -87,9 +87,7 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
             if (permanent instanceof TlsException) {
                 throw new TlsException(why, null);
             }
-            throw new ConnectFailedException("not connecting to " + address + " for another "
-                    + TimeUnit.NANOSECONDS.toMillis(wait) + " ms after " + backoff.failures()
-                    + " failed attempts (last: " + backoff.lastError() + ")", null);
+            throw new ConnectFailedException(why, null);
         }
         connectAttempts.incrementAndGet();
         Connection c;
