@@ -75,9 +75,7 @@ public final class Main {
                     throw new UsageException("unknown command '" + args[0] + "'");
             }
         } catch (UsageException e) {
-            err.println("error: " + e.getMessage());
-            err.println(USAGE);
-            return 2;
+            return e.report(err, USAGE);
         }
     }
 }

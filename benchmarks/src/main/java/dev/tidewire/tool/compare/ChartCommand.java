@@ -44,10 +44,7 @@ public final class ChartCommand {
                 throw new UsageException("chart needs at least one JSON file");
             }
         } catch (UsageException e) {
-            err.println("error: " + e.getMessage());
-            err.println("usage:");
-            err.println(USAGE);
-            return 2;
+            return e.report(err, USAGE);
         }
         Path outDir = Path.of(f.string("out-dir", "."));
         int written = 0;

@@ -97,10 +97,7 @@ public final class CompareCommand {
         try {
             c = parse(args);
         } catch (UsageException e) {
-            err.println("error: " + e.getMessage());
-            err.println("usage:");
-            err.println(USAGE);
-            return 2;
+            return e.report(err, USAGE);
         }
         return c.run(out, err, live);
     }
