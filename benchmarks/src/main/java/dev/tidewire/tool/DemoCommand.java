@@ -39,32 +39,54 @@ final class DemoCommand {
     private final int seconds;
     private final int callers;
     private final int connections;
+    private final TlsFlags tls;
 
-    private DemoCommand(int seconds, int callers, int connections) {
+    private DemoCommand(int seconds, int callers, int connections, TlsFlags tls) {
         this.seconds = seconds;
         this.callers = callers;
         this.connections = connections;
+        this.tls = tls;
     }
 
-    /** Reads {@code [--seconds N] [--callers C] [--connections K]}. */
+    /**
+     * Reads {@code [--seconds N] [--callers C] [--connections K]} and the TLS flags: the embedded
+     * server presents {@code --tls-keystore}, the clients trust {@code --tls-truststore}; with
+     * {@code --tls-client-auth} the server requires a client certificate and the clients present
+     * the same key store.
+     */
     static DemoCommand parse(List<String> args) {
-        Args a = Args.parse("demo", args, Set.of("seconds", "callers", "connections"), Set.of());
+        Args a = Args.parse("demo", args, TlsFlags.with(Set.of("seconds", "callers", "connections")),
+                Set.of(TlsFlags.CLIENT_AUTH));
         a.positional(0, "");
+        TlsFlags tls = TlsFlags.parse(a);
+        if (tls.enabled()) {
+            tls.serverConfig(); // the embedded server needs its key store: a usage error now, not mid-demo
+        }
         return new DemoCommand(a.integer("seconds", 5, 1, 3600), a.integer("callers", 32, 1, 4096),
-                a.integer("connections", 4, 1, 1024));
+                a.integer("connections", 4, 1, 1024), tls);
+    }
+
+    private TidewireClient.Builder client(String address) {
+        TidewireClient.Builder b = TidewireClient.builder().address(address);
+        return tls.enabled() ? b.tls(tls.clientConfig()) : b;
     }
 
     /** Runs the demo, printing to {@code out}; {@code live} overwrites the progress line in place (a terminal). */
     int run(PrintStream out, boolean live) {
         out.println("Tidewire demo");
         out.println("=============");
-        TidewireServer server = TidewireServer.builder().port(0).build().start();
+        TidewireServer.Builder serverBuilder = TidewireServer.builder().port(0);
+        if (tls.enabled()) {
+            serverBuilder.tls(tls.serverConfig(), tls.clientAuth());
+        }
+        TidewireServer server = serverBuilder.build().start();
         try {
             String address = server.address().getAddress().getHostAddress() + ":" + server.port();
-            out.println("server listening on " + address);
+            out.println("server listening on " + address + (!tls.enabled() ? " (plain TCP)"
+                    : tls.clientAuth() ? " (mutual TLS)" : " (TLS)"));
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
-            boolean ok = seedScenario(server, address, registry, out);
-            TidewireClient client = TidewireClient.builder().address(address).maxConnections(connections)
+            boolean ok = seedScenario(server, client(address), registry, out);
+            TidewireClient client = client(address).maxConnections(connections)
                     .requestTimeout(LOAD_REQUEST_TIMEOUT).meterRegistry(registry).build();
             long closeStart;
             try {
@@ -97,10 +119,10 @@ final class DemoCommand {
     }
 
     /** Steps 1 and 2 over a one-connection client; true if everything came out as expected. */
-    private static boolean seedScenario(TidewireServer server, String address, MeterRegistry registry,
+    private static boolean seedScenario(TidewireServer server, TidewireClient.Builder builder, MeterRegistry registry,
             PrintStream out) {
         boolean ok = true;
-        try (TidewireClient client = TidewireClient.builder().address(address).maxConnections(1)
+        try (TidewireClient client = builder.maxConnections(1)
                 .meterRegistry(registry).build()) {
             out.println();
             out.println("1. seed scenario: two \"echo\" calls through a client with maxConnections(1)");

@@ -56,6 +56,31 @@ class TlsToolTest {
     }
 
     @Test
+    void demoRunsOverMutualTls() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(new String[] {"demo", "--seconds", "1", "--callers", "4", "--connections", "2",
+                "--tls-keystore", certs.server().toString(), "--tls-truststore", certs.caTrustStore().toString(),
+                "--tls-password", TestCertificates.PASSWORD, "--tls-client-auth"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, () -> printed + err);
+        assertTrue(printed.contains("(mutual TLS)"), printed);
+        assertTrue(printed.lines().anyMatch(l -> l.contains("rec1:") && l.contains("pixelpig!")), printed);
+        assertTrue(printed.contains("errors      none"), printed);
+    }
+
+    @Test
+    void demoWithATrustStoreButNoKeyStoreIsAUsageError() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(new String[] {"demo", "--tls-truststore", certs.caTrustStore().toString(),
+                "--tls-password", TestCertificates.PASSWORD}, new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(2, code);
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--tls-keystore"), err::toString);
+    }
+
+    @Test
     void loadReportsTlsThroughputBesidePlaintext() throws Exception {
         JsonNode plain = load(dir.resolve("plain.json"));
         JsonNode tls = load(dir.resolve("tls.json"), "--tls-keystore", certs.server().toString(),

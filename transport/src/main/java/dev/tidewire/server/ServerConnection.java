@@ -145,6 +145,7 @@ final class ServerConnection {
         } catch (IOException e) {
             // peer went away or we closed the socket
         } catch (RuntimeException e) {
+            server.internalError();
             LOG.log(Level.ERROR, "server connection reader crashed", e);
         } finally {
             close();

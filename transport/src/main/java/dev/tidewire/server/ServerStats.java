@@ -15,8 +15,11 @@ package dev.tidewire.server;
  *                               their HELLO credentials (ERROR code 4)
  * @param tlsHandshakeFailures   TLS connections closed because the handshake failed or did not
  *                               finish within the HELLO timeout
+ * @param internalErrors         connections closed because the server itself failed unexpectedly
+ *                               (a bug: logged at ERROR; zero in a healthy server, whatever the
+ *                               clients send)
  */
 public record ServerStats(long connectionsAccepted, int connectionsOpen, long requests, long rejectedOverloaded,
                           long refusedNotProcessed, long cancelled, int maxObservedInFlight, long protocolErrors,
-                          long authenticationFailures, long tlsHandshakeFailures) {
+                          long authenticationFailures, long tlsHandshakeFailures, long internalErrors) {
 }

@@ -78,6 +78,7 @@ public final class TidewireServer implements AutoCloseable {
     private final AtomicLong protocolErrors = new AtomicLong();
     private final AtomicLong authenticationFailures = new AtomicLong();
     private final AtomicLong tlsHandshakeFailures = new AtomicLong();
+    private final AtomicLong internalErrors = new AtomicLong();
     private final AtomicInteger maxObservedInFlight = new AtomicInteger();
     private volatile ServerSocket listener;
     private volatile Thread acceptor;
@@ -149,7 +150,7 @@ public final class TidewireServer implements AutoCloseable {
     public ServerStats stats() {
         return new ServerStats(accepted.get(), connections.size(), requests.get(), overloaded.get(),
                 notProcessed.get(), cancelled.get(), maxObservedInFlight.get(), protocolErrors.get(),
-                authenticationFailures.get(), tlsHandshakeFailures.get());
+                authenticationFailures.get(), tlsHandshakeFailures.get(), internalErrors.get());
     }
 
     /**
@@ -268,6 +269,7 @@ public final class TidewireServer implements AutoCloseable {
             try {
                 c.tick(now);
             } catch (RuntimeException e) {
+                internalErrors.incrementAndGet();
                 LOG.log(Level.ERROR, "server timer task failed", e);
             }
         }
@@ -341,6 +343,10 @@ public final class TidewireServer implements AutoCloseable {
 
     void tlsHandshakeFailed() {
         tlsHandshakeFailures.incrementAndGet();
+    }
+
+    void internalError() {
+        internalErrors.incrementAndGet();
     }
 
     void authenticationFailed() {
