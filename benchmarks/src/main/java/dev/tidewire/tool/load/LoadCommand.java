@@ -56,6 +56,8 @@ public final class LoadCommand {
     private final int payloadBytes;
     private final int seconds;
     private final int warmupSeconds;
+    /** Below this warm-up a TLS run is still measuring the JIT (docs/benchmarks.md, section 9.6). */
+    static final int TLS_WARMUP_SECONDS = 15;
     private final List<Integer> connections;
     private final List<Integer> callers;
     private final List<Integer> rates;
@@ -178,6 +180,11 @@ public final class LoadCommand {
                     describeMode(), target, server == null ? "" : " (embedded reference server)", op, payloadBytes,
                     warmupSeconds, seconds);
             out.println("machine: " + Machine.describe());
+            if (tls.enabled() && warmupSeconds < TLS_WARMUP_SECONDS) {
+                out.printf("note: TLS warms up slowly (the JIT compiles JSSE's AES-GCM path for ~10 s on 2 cores);"
+                        + " with --warmup-seconds %d the figures understate TLS. Use --warmup-seconds %d or more.%n",
+                        warmupSeconds, TLS_WARMUP_SECONDS);
+            }
             Progress progress = Progress.to(out, live);
             switch (mode) {
                 case CLOSED -> ok = closed(target, connections.get(0), callers.get(0), progress, out, runs);
