@@ -17,6 +17,10 @@ class ResourceLeakTest {
 
     @Test
     void afterCloseNoTidewireThreadOrSocketRemains() throws Exception {
+        // The JDK keeps one end of a socketpair open for good once a socket is closed while a
+        // thread is blocked on it (NioSocketImpl's pre-close descriptor): open and close a server
+        // first, so that descriptor is part of the baseline rather than counted as our leak.
+        TidewireServer.builder().build().start().close();
         await().atMost(Duration.ofSeconds(10)).until(() -> Leaks.tidewireThreads().isEmpty());
         int socketsBefore = Leaks.openSockets();
 
