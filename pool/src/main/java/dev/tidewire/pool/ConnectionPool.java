@@ -13,6 +13,7 @@ import dev.tidewire.transport.Connection;
 import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.Deadline;
 import dev.tidewire.transport.TransportResources;
+import dev.tidewire.transport.internal.ReadBatch;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -57,6 +58,11 @@ import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
  * handing every permit through the queue would cost a thread wake-up per call (measured: about a
  * third of the pool's throughput with 64 callers on 2 cores).
  *
+ * <p><b>Read leases.</b> A call made on a connection's reader thread during a read (a reply's
+ * callback sending the next request) keeps its lease until the read's frames are done, and the
+ * read's later calls reuse it: one borrow per socket read instead of one per call. A lease whose
+ * connection is no longer open is returned before anything else is borrowed.
+ *
  * <p><b>Deadlines and retries.</b> The borrow wait is whatever remains of the call's deadline,
  * never infinite. A request that certainly was not processed is sent again while the deadline
  * allows: {@link NotProcessedException} (GOAWAY, or the connection died before the request was
@@ -78,6 +84,12 @@ public final class ConnectionPool implements AutoCloseable {
     private final Executor retryExecutor;
     private final TransportResources resources;
     private final ConcurrentHashMap<PoolCall, TidewireException> waitingRetry = new ConcurrentHashMap<>();
+    /**
+     * Read leases: on a connection's reader thread, inside one read, the first call borrows and
+     * keeps the lease, later calls of the same read reuse it, and the read's end returns it
+     * ({@link ReadBatch#whenReadEnds}). Only the reader thread touches its own entry.
+     */
+    private final ThreadLocal<ReadLease> readLease = new ThreadLocal<>();
     private volatile boolean closed;
 
     private ConnectionPool(InetSocketAddress address, PoolOptions options, ConnectionOptions connectionOptions,
@@ -150,16 +162,34 @@ public final class ConnectionPool implements AutoCloseable {
         }
         CompletableFuture<byte[]> reply;
         try {
-            PooledConnection pooled = borrow(op, deadline);
-            Connection connection = pooled.connection();
-            try {
-                // Under the lease only queue the request; the socket write happens after the
-                // connection is back in the pool, so leases last well under a microsecond.
-                reply = connection.enqueue(op, body, deadline, null);
-            } finally {
-                giveBack(pooled);
+            ReadLease held = readLease.get();
+            if (held != null && held.pooled.connection().state() != Connection.State.OPEN) {
+                endReadLease(held); // draining or closed: give it back now, never wait for our own permit
+                held = null;
             }
-            connection.flush();
+            PooledConnection pooled;
+            if (held != null) {
+                // a reader thread inside a read: the lease taken by an earlier call of this read
+                pooled = held.pooled;
+                reply = pooled.connection().enqueue(op, body, deadline, null);
+            } else {
+                pooled = borrow(op, deadline);
+                ReadLease lease = new ReadLease(pooled);
+                if (ReadBatch.whenReadEnds(() -> endReadLease(lease))) {
+                    readLease.set(lease);
+                    reply = pooled.connection().enqueue(op, body, deadline, null);
+                } else {
+                    Connection connection = pooled.connection();
+                    try {
+                        // Under the lease only queue the request; the socket write happens after the
+                        // connection is back in the pool, so leases last well under a microsecond.
+                        reply = connection.enqueue(op, body, deadline, null);
+                    } finally {
+                        giveBack(pooled);
+                    }
+                }
+            }
+            pooled.connection().flush(); // deferred to the end of the read on a reader thread
         } catch (TidewireException e) {
             retryOrFail(result, e, op, body, deadline, completion, attemptNo);
             return;
@@ -284,6 +314,27 @@ public final class ConnectionPool implements AutoCloseable {
             throw e;
         } catch (Exception e) {
             throw new ConnectFailedException("cannot get a connection to " + factory.address() + ": " + e, e);
+        }
+    }
+
+    /** Returns a read's lease, once: when the read is done, or earlier if its connection is no longer open. */
+    private void endReadLease(ReadLease lease) {
+        if (readLease.get() == lease) {
+            readLease.remove();
+        }
+        if (!lease.returned) {
+            lease.returned = true;
+            giveBack(lease.pooled);
+        }
+    }
+
+    /** A lease held by a reader thread for the rest of its current read; confined to that thread. */
+    private static final class ReadLease {
+        final PooledConnection pooled;
+        boolean returned;
+
+        ReadLease(PooledConnection pooled) {
+            this.pooled = pooled;
         }
     }
 

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tidewire.pool.PoolStats;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.tidewire.server.TidewireServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -17,7 +19,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** 64 callers x 5,000 calls through the facade on 4 connections: every reply is its own. */
+/**
+ * 64 callers x 5,000 calls through the facade on 4 connections, and 64 chains of pipelined async
+ * calls on a direct executor: every reply is its own, every lease comes back.
+ */
 class ClientLoadTest {
     private static final int CALLERS = 64;
     private static final int CALLS = 5_000;
@@ -65,5 +70,54 @@ class ClientLoadTest {
         } finally {
             server.close();
         }
+    }
+
+    /**
+     * Each reply's callback, run on the connection's reader thread, sends the chain's next call.
+     * The calls one socket read triggers share one lease (taken by the first, returned when the
+     * read's frames are done), so the pool is borrowed from far less than once per call, and every
+     * lease still comes back.
+     */
+    @Test
+    void callsSentFromReplyCallbacksShareALeasePerReadAndEveryLeaseComesBack() throws Exception {
+        int chains = 64;
+        int perChain = 2_000;
+        TidewireServer server = TidewireServer.builder().build().start();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (TidewireClient client = TidewireClient.builder().address(server.address()).maxConnections(2)
+                .callbackExecutor(Runnable::run).meterRegistry(registry).build()) {
+            CountDownLatch done = new CountDownLatch(chains);
+            ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
+            for (int c = 0; c < chains; c++) {
+                next(client, c, 0, perChain, done, problems);
+            }
+            assertTrue(done.await(120, TimeUnit.SECONDS), "chains finished");
+            assertEquals(List.of(), new ArrayList<>(problems));
+            await().atMost(Duration.ofSeconds(2)).until(() -> client.poolStats().inFlight() == 0);
+            PoolStats stats = client.poolStats();
+            assertEquals(0, stats.active(), "every lease returned, read leases included");
+            assertEquals(0, stats.waiting());
+            long calls = (long) chains * perChain;
+            long borrows = registry.get("tidewire.pool.borrow").timer().count();
+            System.out.printf("%d pipelined calls, %d borrows (%.3f per call)%n", calls, borrows, (double) borrows / calls);
+            assertTrue(borrows < calls / 2, borrows + " borrows for " + calls + " calls");
+        } finally {
+            server.close();
+        }
+    }
+
+    private static void next(TidewireClient client, int chain, int i, int perChain, CountDownLatch done,
+            ConcurrentLinkedQueue<String> problems) {
+        Message request = new Message("chain-" + chain + "-" + i, Integer.toString(i));
+        client.callAsync("echo", request, Message.class).whenComplete((reply, error) -> {
+            if (error != null || !request.equals(reply)) {
+                problems.add("chain " + chain + " call " + i + ": " + (error != null ? error : reply));
+                done.countDown();
+            } else if (i + 1 < perChain) {
+                next(client, chain, i + 1, perChain, done, problems);
+            } else {
+                done.countDown();
+            }
+        });
     }
 }

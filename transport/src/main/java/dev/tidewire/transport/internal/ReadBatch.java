@@ -12,12 +12,17 @@ import java.util.List;
  * flush during the read and flushes each once when the read's frames are done, so all the requests
  * a read triggers share one write per connection.
  *
+ * <p>Code running inside a read can also ask to run an action when the read's frames are done
+ * ({@link #whenReadEnds}): the connection pool uses it to keep one lease for all the calls a read
+ * triggers instead of borrowing and returning once per call.
+ *
  * <p>Thread-confined: each reader thread has its own batch (a thread-local).
  */
-final class ReadBatch {
+public final class ReadBatch {
     private static final ThreadLocal<ReadBatch> CURRENT = new ThreadLocal<>();
 
     private final List<FrameWriter> pending = new ArrayList<>();
+    private final List<Runnable> atEnd = new ArrayList<>();
     private boolean open;
 
     /** The batch of the calling thread, creating it for a reader thread on first use. */
@@ -46,16 +51,41 @@ final class ReadBatch {
         return true;
     }
 
+    /**
+     * Runs {@code action} on the calling thread when the read it is processing is done (after the
+     * deferred flushes), if the calling thread is a connection's reader inside a read.
+     *
+     * @return true if the action will run at the end of the read; false if the caller is not inside
+     *         a read (the action is not kept)
+     */
+    public static boolean whenReadEnds(Runnable action) {
+        ReadBatch b = CURRENT.get();
+        if (b == null || !b.open) {
+            return false;
+        }
+        b.atEnd.add(action);
+        return true;
+    }
+
     void begin() {
         open = true;
     }
 
-    /** Ends the batch and flushes every writer that asked, once each. */
+    /** Ends the batch: flushes every writer that asked, once each, then runs the end actions. */
     void end() {
         open = false;
         for (int i = 0; i < pending.size(); i++) {
             pending.get(i).flush();
         }
         pending.clear();
+        for (int i = 0; i < atEnd.size(); i++) {
+            try {
+                atEnd.get(i).run();
+            } catch (RuntimeException e) {
+                System.getLogger(ReadBatch.class.getName()).log(System.Logger.Level.ERROR,
+                        "an end-of-read action failed", e);
+            }
+        }
+        atEnd.clear();
     }
 }
