@@ -15,9 +15,9 @@ package dev.tidewire.server;
  *                               their HELLO credentials (ERROR code 4)
  * @param tlsHandshakeFailures   TLS connections closed because the handshake failed or did not
  *                               finish within the HELLO timeout
- * @param internalErrors         connections closed because the server itself failed unexpectedly
- *                               (a bug: logged at ERROR; zero in a healthy server, whatever the
- *                               clients send)
+ * @param internalErrors         unexpected failures of the server itself: a connection's reader
+ *                               crashed (the connection is closed) or a timer task failed (a bug,
+ *                               logged at ERROR; zero in a healthy server, whatever clients send)
  */
 public record ServerStats(long connectionsAccepted, int connectionsOpen, long requests, long rejectedOverloaded,
                           long refusedNotProcessed, long cancelled, int maxObservedInFlight, long protocolErrors,
