@@ -61,7 +61,9 @@ import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
  * <p><b>Read leases.</b> A call made on a connection's reader thread during a read (a reply's
  * callback sending the next request) keeps its lease until the read's frames are done, and the
  * read's later calls reuse it: one borrow per socket read instead of one per call. A lease whose
- * connection is no longer open is returned before anything else is borrowed.
+ * connection is no longer open is returned before anything else is borrowed, and a reader thread
+ * that must wait at any pool's gate first returns every read lease it holds, so readers calling
+ * each other's clients never wait for one another.
  *
  * <p><b>Deadlines and retries.</b> The borrow wait is whatever remains of the call's deadline,
  * never infinite. A request that certainly was not processed is sent again while the deadline
@@ -271,9 +273,13 @@ public final class ConnectionPool implements AutoCloseable {
         }
         long start = System.nanoTime();
         try {
-            if (!permits.tryAcquire()
-                    && !permits.tryAcquire(Math.max(0, deadline.remainingNanos(start)), TimeUnit.NANOSECONDS)) {
-                throw exhausted(op, deadline, start);
+            if (!permits.tryAcquire()) {
+                // A reader thread gives back its read leases (of every pool) before it waits, so it
+                // never waits while holding a permit another waiting reader needs.
+                ReadBatch.beforeBlocking();
+                if (!permits.tryAcquire(Math.max(0, deadline.remainingNanos(start)), TimeUnit.NANOSECONDS)) {
+                    throw exhausted(op, deadline, start);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -315,6 +321,15 @@ public final class ConnectionPool implements AutoCloseable {
         } catch (Exception e) {
             throw new ConnectFailedException("cannot get a connection to " + factory.address() + ": " + e, e);
         }
+    }
+
+    /**
+     * To be called before the calling thread blocks (e.g. a blocking call waiting for its reply):
+     * on a connection's reader thread inside a read, sends the requests that read has queued and
+     * gives back its read leases, so a blocked reader holds no pool permit. Elsewhere a no-op.
+     */
+    public static void beforeBlocking() {
+        ReadBatch.beforeBlocking();
     }
 
     /** Returns a read's lease, once: when the read is done, or earlier if its connection is no longer open. */

@@ -106,6 +106,54 @@ class ClientLoadTest {
         }
     }
 
+    /**
+     * Two clients of one connection each, direct executors, and reply callbacks that call either
+     * client: a reader thread, inside a read, may hold one client's only lease and need the
+     * other's, while the other reader holds that one and needs the first. A reader
+     * about to wait at a pool's gate gives back the read leases it holds first, so the two readers
+     * never wait for each other: every call succeeds.
+     */
+    @Test
+    void readersCallingEachOthersClientsNeverWaitForEachOther() throws Exception {
+        int chains = 32;
+        int perChain = 500;
+        TidewireServer serverA = TidewireServer.builder().build().start();
+        TidewireServer serverB = TidewireServer.builder().build().start();
+        try (TidewireClient a = TidewireClient.builder().address(serverA.address()).maxConnections(1)
+                .callbackExecutor(Runnable::run).requestTimeout(Duration.ofSeconds(5)).build();
+             TidewireClient b = TidewireClient.builder().address(serverB.address()).maxConnections(1)
+                .callbackExecutor(Runnable::run).requestTimeout(Duration.ofSeconds(5)).build()) {
+            CountDownLatch done = new CountDownLatch(chains);
+            ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
+            for (int c = 0; c < chains; c++) {
+                crossNext(new TidewireClient[] {a, b}, c, 0, perChain, done, problems);
+            }
+            assertTrue(done.await(120, TimeUnit.SECONDS), "chains finished");
+            assertEquals(List.of(), new ArrayList<>(problems));
+            assertEquals(0, a.poolStats().active());
+            assertEquals(0, b.poolStats().active());
+        } finally {
+            serverA.close();
+            serverB.close();
+        }
+    }
+
+    private static void crossNext(TidewireClient[] clients, int chain, int i, int perChain, CountDownLatch done,
+            ConcurrentLinkedQueue<String> problems) {
+        Message request = new Message("cross-" + chain + "-" + i, Integer.toString(i));
+        // which client: mixed, so a reader holding one client's lease may need the other's next
+        clients[Integer.bitCount(chain * 31 + i * 17) % 2].callAsync("echo", request, Message.class).whenComplete((reply, error) -> {
+            if (error != null || !request.equals(reply)) {
+                problems.add("chain " + chain + " call " + i + ": " + (error != null ? error : reply));
+                done.countDown();
+            } else if (i + 1 < perChain) {
+                crossNext(clients, chain, i + 1, perChain, done, problems);
+            } else {
+                done.countDown();
+            }
+        });
+    }
+
     private static void next(TidewireClient client, int chain, int i, int perChain, CountDownLatch done,
             ConcurrentLinkedQueue<String> problems) {
         Message request = new Message("chain-" + chain + "-" + i, Integer.toString(i));

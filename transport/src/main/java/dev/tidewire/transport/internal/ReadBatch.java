@@ -67,6 +67,22 @@ public final class ReadBatch {
         return true;
     }
 
+    /**
+     * Called by code about to block on a reader thread inside a read (a wait at a pool's gate, a
+     * blocking call made from a reply callback): flushes the writers deferred so far and runs the
+     * end actions registered so far, now instead of at the end of the read; the read goes on.
+     * So requests queued by this read are on the wire before the thread waits, and a thread that
+     * waits holds no read lease: two readers can never each hold what the other waits for. End
+     * actions must therefore be safe to run early (the pool's are). Does nothing elsewhere.
+     */
+    public static void beforeBlocking() {
+        ReadBatch b = CURRENT.get();
+        if (b != null && b.open) {
+            b.flushPending();
+            b.runEndActions();
+        }
+    }
+
     void begin() {
         open = true;
     }
@@ -74,10 +90,18 @@ public final class ReadBatch {
     /** Ends the batch: flushes every writer that asked, once each, then runs the end actions. */
     void end() {
         open = false;
+        flushPending();
+        runEndActions();
+    }
+
+    private void flushPending() {
         for (int i = 0; i < pending.size(); i++) {
             pending.get(i).flush();
         }
         pending.clear();
+    }
+
+    private void runEndActions() {
         for (int i = 0; i < atEnd.size(); i++) {
             try {
                 atEnd.get(i).run();
