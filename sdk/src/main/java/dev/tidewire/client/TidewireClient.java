@@ -625,7 +625,10 @@ public final class TidewireClient implements AutoCloseable {
          * callbacks run on Tidewire's reader and timer threads: they must be quick and must never
          * block. A callback that makes a new call is fine while connections are free, but may wait
          * for one if the pool is busy, and that wait then stalls the reader (or, after a timeout,
-         * the timer that runs every deadline of the client).
+         * the timer that runs every deadline of the client). Calls made from callbacks on a reader
+         * thread share one pool lease per socket read, held until the read is done (or until the
+         * thread is about to wait for a connection or a reply): a callback that blocks on anything
+         * else keeps that lease from other callers meanwhile.
          */
         public Builder callbackExecutor(Executor executor) {
             this.callbackExecutor = Objects.requireNonNull(executor, "callbackExecutor");
