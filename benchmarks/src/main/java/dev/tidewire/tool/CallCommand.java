@@ -53,11 +53,8 @@ final class CallCommand {
     int run(PrintStream out, PrintStream err) {
         TidewireClient client;
         try {
-            TidewireClient.Builder b = TidewireClient.builder().address(address).maxConnections(1).requestTimeout(timeout);
-            if (tls.enabled()) {
-                b.tls(tls.clientConfig());
-            }
-            client = b.build();
+            client = tls.applyTo(TidewireClient.builder().address(address).maxConnections(1).requestTimeout(timeout))
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -67,19 +67,14 @@ final class DemoCommand {
     }
 
     private TidewireClient.Builder client(String address) {
-        TidewireClient.Builder b = TidewireClient.builder().address(address);
-        return tls.enabled() ? b.tls(tls.clientConfig()) : b;
+        return tls.applyTo(TidewireClient.builder().address(address));
     }
 
     /** Runs the demo, printing to {@code out}; {@code live} overwrites the progress line in place (a terminal). */
     int run(PrintStream out, boolean live) {
         out.println("Tidewire demo");
         out.println("=============");
-        TidewireServer.Builder serverBuilder = TidewireServer.builder().port(0);
-        if (tls.enabled()) {
-            serverBuilder.tls(tls.serverConfig(), tls.clientAuth());
-        }
-        TidewireServer server = serverBuilder.build().start();
+        TidewireServer server = tls.applyTo(TidewireServer.builder().port(0)).build().start();
         try {
             String address = server.address().getAddress().getHostAddress() + ":" + server.port();
             out.println("server listening on " + address + (!tls.enabled() ? " (plain TCP)"

@@ -1,5 +1,7 @@
 package dev.tidewire.tool;
 
+import dev.tidewire.client.TidewireClient;
+import dev.tidewire.server.TidewireServer;
 import dev.tidewire.transport.TlsConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +29,8 @@ public final class TlsFlags {
     private final Path trustStore;
     private final char[] password;
     private final boolean clientAuth;
+    private TlsConfig client;       // built on first use: loading a key store is not free
+    private TlsConfig server;
 
     private TlsFlags(Path keyStore, Path trustStore, char[] password, boolean clientAuth) {
         this.keyStore = keyStore;
@@ -61,8 +65,25 @@ public final class TlsFlags {
         return keyStore != null || trustStore != null;
     }
 
+    /** {@code b} with these flags' client TLS settings; unchanged when no TLS flag was given. */
+    public TidewireClient.Builder applyTo(TidewireClient.Builder b) {
+        return enabled() ? b.tls(clientConfig()) : b;
+    }
+
+    /** {@code b} with these flags' server TLS settings; unchanged when no TLS flag was given. */
+    public TidewireServer.Builder applyTo(TidewireServer.Builder b) {
+        return enabled() ? b.tls(serverConfig(), clientAuth) : b;
+    }
+
     /** For a client: trust the trust store (else the JDK's), present the key store if given (mutual TLS). */
     public TlsConfig clientConfig() {
+        if (client == null) {
+            client = buildClientConfig();
+        }
+        return client;
+    }
+
+    private TlsConfig buildClientConfig() {
         TlsConfig.Builder b = TlsConfig.builder();
         if (trustStore != null) {
             b.trustStore(trustStore, password);
@@ -75,6 +96,13 @@ public final class TlsFlags {
 
     /** For a server: present the key store; with client auth, trust clients signed by the trust store. */
     public TlsConfig serverConfig() {
+        if (server == null) {
+            server = buildServerConfig();
+        }
+        return server;
+    }
+
+    private TlsConfig buildServerConfig() {
         if (keyStore == null) {
             throw new UsageException("a TLS server needs --tls-keystore");
         }

@@ -161,11 +161,7 @@ public final class LoadCommand {
         TidewireServer server = null;
         String target = address;
         if (address == null) {
-            TidewireServer.Builder sb = TidewireServer.builder().port(0);
-            if (tls.enabled()) {
-                sb.tls(tls.serverConfig(), tls.clientAuth());
-            }
-            server = sb.build().start();
+            server = tls.applyTo(TidewireServer.builder().port(0)).build().start();
             target = server.address().getAddress().getHostAddress() + ":" + server.port();
         }
         ObjectNode report = JsonNodeFactory.instance.objectNode();
@@ -281,10 +277,7 @@ public final class LoadCommand {
         if (async) {
             b.callbackExecutor(Runnable::run); // completions run on the connection's reader thread
         }
-        if (tls.enabled()) {
-            b.tls(tls.clientConfig());
-        }
-        return b.build();
+        return tls.applyTo(b).build();
     }
 
     private static void print(Result r, PrintStream out) {
