@@ -28,10 +28,11 @@ public final class ClientOptions {
     private final Executor callbackExecutor;
     private final int callbackThreads;
     private final Duration timerTick;
+    private final int maxPendingCalls;
 
     ClientOptions(String name, InetSocketAddress address, Duration requestTimeout, Duration closeGracePeriod, PoolOptions pool,
             ConnectionOptions connection, ObjectMapper objectMapper, MeterRegistry meterRegistry,
-            Executor callbackExecutor, int callbackThreads, Duration timerTick) {
+            Executor callbackExecutor, int callbackThreads, Duration timerTick, int maxPendingCalls) {
         this.name = name;
         this.address = address;
         this.requestTimeout = requestTimeout;
@@ -43,6 +44,7 @@ public final class ClientOptions {
         this.callbackExecutor = callbackExecutor;
         this.callbackThreads = callbackThreads;
         this.timerTick = timerTick;
+        this.maxPendingCalls = maxPendingCalls;
     }
 
     /** The client's name, the {@code client} tag of its meters. */
@@ -115,9 +117,17 @@ public final class ClientOptions {
         return timerTick;
     }
 
+    /**
+     * Most calls started and not yet ended (in flight, or waiting for a connection or an
+     * in-flight slot); a call beyond it fails at once with {@code TooManyPendingCallsException}.
+     */
+    public int maxPendingCalls() {
+        return maxPendingCalls;
+    }
+
     @Override
     public String toString() {
         return "ClientOptions[name=" + name + ", address=" + address + ", requestTimeout=" + requestTimeout + ", closeGracePeriod="
-                + closeGracePeriod + ", " + pool + ", " + connection + ", metrics=" + (meterRegistry != null) + "]";
+                + closeGracePeriod + ", maxPendingCalls=" + maxPendingCalls + ", " + pool + ", " + connection + ", metrics=" + (meterRegistry != null) + "]";
     }
 }

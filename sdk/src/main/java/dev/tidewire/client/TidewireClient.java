@@ -7,6 +7,7 @@ import dev.tidewire.ClientClosedException;
 import dev.tidewire.RequestTimeoutException;
 import dev.tidewire.ResponseDecodingException;
 import dev.tidewire.TidewireException;
+import dev.tidewire.TooManyPendingCallsException;
 import dev.tidewire.client.internal.ClientCall;
 import dev.tidewire.client.internal.ClientMetrics;
 import dev.tidewire.client.internal.Outcome;
@@ -76,6 +77,7 @@ public final class TidewireClient implements AutoCloseable {
     private final ConnectionPool pool;
     private final ClientMetrics metrics;
     private final long defaultTimeoutNanos;
+    private final int maxPendingCalls;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
@@ -85,6 +87,7 @@ public final class TidewireClient implements AutoCloseable {
         this.options = options;
         this.mapper = options.objectMapper();
         this.defaultTimeoutNanos = options.requestTimeout().toNanos();
+        this.maxPendingCalls = options.maxPendingCalls();
         this.resources = TransportResources.create(options.timerTick(), options.callbackThreads());
         this.callbackExecutor = options.callbackExecutor() != null ? options.callbackExecutor()
                 : resources.callbackExecutor();
@@ -133,7 +136,7 @@ public final class TidewireClient implements AutoCloseable {
         byte[] body = encode(op, request);
         try {
             enter(op);
-        } catch (ClientClosedException e) {
+        } catch (ClientClosedException | TooManyPendingCallsException e) {
             record(op, e, start);
             throw e;
         }
@@ -173,7 +176,7 @@ public final class TidewireClient implements AutoCloseable {
         byte[] body = encode(op, request);
         try {
             enter(op);
-        } catch (ClientClosedException e) {
+        } catch (ClientClosedException | TooManyPendingCallsException e) {
             record(op, e, start);
             return CompletableFuture.failedFuture(e);
         }
@@ -313,12 +316,30 @@ public final class TidewireClient implements AutoCloseable {
         return new Deadline(start, t == null ? defaultTimeoutNanos : t.toNanos());
     }
 
+    /**
+     * Counts a call in, never past {@code maxPendingCalls}; refuses it if the client is at that
+     * limit or closed. Counting in before reading {@code closing} (and close setting
+     * {@code closing} before reading the count) means close never misses a call it must wait for.
+     */
     private void enter(String op) {
-        inFlight.incrementAndGet();
-        if (closing.get()) {
-            exit(op, null, -1);
-            throw new ClientClosedException("op '" + op + "' refused: the client is closed");
+        for (;;) {
+            int pending = inFlight.get();
+            if (pending >= maxPendingCalls) {
+                if (closing.get()) {
+                    break; // report the close, not the limit
+                }
+                throw new TooManyPendingCallsException("op '" + op + "' refused: " + maxPendingCalls
+                        + " calls already pending on the client (maxPendingCalls); nothing was sent", maxPendingCalls);
+            }
+            if (inFlight.compareAndSet(pending, pending + 1)) {
+                if (!closing.get()) {
+                    return;
+                }
+                exit(op, null, -1);
+                break;
+            }
         }
+        throw new ClientClosedException("op '" + op + "' refused: the client is closed");
     }
 
     private void exit(String op, Throwable failure, long start) {
@@ -408,6 +429,8 @@ public final class TidewireClient implements AutoCloseable {
         private static final AtomicInteger CLIENT_NUMBERS = new AtomicInteger();
         /** Default call timeout: 5 s. */
         public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(5);
+        /** Default {@link #maxPendingCalls(int)}: 65,536. */
+        public static final int DEFAULT_MAX_PENDING_CALLS = 65_536;
         /** Default grace period of {@link TidewireClient#close()}: 10 s. */
         public static final Duration DEFAULT_CLOSE_GRACE_PERIOD = Duration.ofSeconds(10);
 
@@ -422,6 +445,7 @@ public final class TidewireClient implements AutoCloseable {
         private Executor callbackExecutor;
         private int callbackThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private Duration timerTick = TransportResources.DEFAULT_TIMER_TICK;
+        private int maxPendingCalls = DEFAULT_MAX_PENDING_CALLS;
 
         private Builder() {
         }
@@ -654,6 +678,22 @@ public final class TidewireClient implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Most calls this client has started and not yet ended, blocking and async together: in
+         * flight on a connection, or waiting for a connection or for an in-flight slot. A call
+         * beyond it fails at once with {@link TooManyPendingCallsException}, without being sent.
+         * At least 1; default {@value #DEFAULT_MAX_PENDING_CALLS}, a bound on memory under
+         * overload (each pending call holds its request). To bound latency instead, set it near
+         * throughput x acceptable wait (Little's law; {@code docs/tuning.md}).
+         */
+        public Builder maxPendingCalls(int maxPendingCalls) {
+            if (maxPendingCalls < 1) {
+                throw new IllegalArgumentException("maxPendingCalls must be at least 1, got " + maxPendingCalls);
+            }
+            this.maxPendingCalls = maxPendingCalls;
+            return this;
+        }
+
         /** The options these settings make, validated. */
         public ClientOptions buildOptions() {
             if (address == null) {
@@ -668,7 +708,7 @@ public final class TidewireClient implements AutoCloseable {
             String clientName = name != null ? name : "tidewire-" + CLIENT_NUMBERS.incrementAndGet();
             return new ClientOptions(clientName, address, requestTimeout, closeGracePeriod, p, c,
                     objectMapper != null ? objectMapper : JsonLimits.newObjectMapper(), meterRegistry, callbackExecutor,
-                    callbackThreads, timerTick);
+                    callbackThreads, timerTick, maxPendingCalls);
         }
 
         /**

@@ -10,6 +10,7 @@ import dev.tidewire.RemoteException;
 import dev.tidewire.RequestTimeoutException;
 import dev.tidewire.RequestTooLargeException;
 import dev.tidewire.ResponseDecodingException;
+import dev.tidewire.TooManyPendingCallsException;
 import java.util.concurrent.CancellationException;
 
 /** How a call ended, as the {@code outcome} tag of the request timer. */
@@ -20,6 +21,7 @@ public enum Outcome {
     CONNECTION_LOST("connection_lost"),
     CONNECT_FAILED("connect_failed"),
     POOL_EXHAUSTED("pool_exhausted"),
+    TOO_MANY_PENDING("too_many_pending"),
     CLIENT_CLOSED("client_closed"),
     REQUEST_TOO_LARGE("request_too_large"),
     RESPONSE_DECODING("response_decoding"),
@@ -56,6 +58,9 @@ public enum Outcome {
         }
         if (error instanceof PoolExhaustedException) {
             return POOL_EXHAUSTED;
+        }
+        if (error instanceof TooManyPendingCallsException) {
+            return TOO_MANY_PENDING;
         }
         if (error instanceof ClientClosedException) {
             return CLIENT_CLOSED;
