@@ -39,12 +39,13 @@ public final class LoadCommand {
     public static final String USAGE = String.join(System.lineSeparator(),
             "  load  [--address HOST:PORT | --embedded] [--op echo] [--payload-bytes 100] [--seconds 10]",
             "        [--warmup-seconds 2] [--connections 4] [--callers 64 | --rate R | --rates R1,R2,..]",
-            "        [--api blocking|async] [--matrix] [--timeout-ms 5000] [--json FILE]",
+            "        [--api blocking|async] [--matrix] [--timeout-ms 5000] [--max-pending N] [--json FILE]",
             "        " + TlsFlags.USAGE,
             "        load a server (default: an embedded one on 127.0.0.1) through the Tidewire client;",
             "        closed loop: C blocking caller threads, or C outstanding async calls; open loop:",
             "        R calls/s (latency from the intended send time); --matrix: every --connections",
-            "        K1,K2,.. with every --callers C1,C2,..; prints throughput, p50..max, errors");
+            "        K1,K2,.. with every --callers C1,C2,..; --max-pending: the client's maxPendingCalls",
+            "        (default 65536); prints throughput, p50..max, errors");
 
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -65,6 +66,7 @@ public final class LoadCommand {
     private final Mode mode;
     private final Duration timeout;
     private final Path json;
+    private int maxPendingCalls = TidewireClient.Builder.DEFAULT_MAX_PENDING_CALLS; // set by parse
     private TlsFlags tls;           // set by parse
 
     private LoadCommand(String address, String op, int payloadBytes, int seconds, int warmupSeconds,
@@ -97,7 +99,7 @@ public final class LoadCommand {
 
     static LoadCommand parse(List<String> args) {
         Args f = Args.parse("load", args, TlsFlags.with(Set.of("address", "op", "payload-bytes", "seconds",
-                "warmup-seconds", "connections", "callers", "rate", "rates", "api", "timeout-ms", "json")),
+                "warmup-seconds", "connections", "callers", "rate", "rates", "api", "timeout-ms", "max-pending", "json")),
                 Set.of("embedded", "matrix", TlsFlags.CLIENT_AUTH));
         TlsFlags tls = TlsFlags.parse(f);
         f.noPositional();
@@ -154,6 +156,8 @@ public final class LoadCommand {
                 Duration.ofMillis(f.integer("timeout-ms", (int) DEFAULT_TIMEOUT.toMillis(), 1, 600_000)),
                 jsonPath == null ? null : Path.of(jsonPath));
         command.tls = tls;
+        command.maxPendingCalls = f.integer("max-pending", TidewireClient.Builder.DEFAULT_MAX_PENDING_CALLS, 1,
+                Integer.MAX_VALUE);
         return command;
     }
 
@@ -273,7 +277,8 @@ public final class LoadCommand {
     }
 
     private TidewireClient client(String target, int k) {
-        TidewireClient.Builder b = TidewireClient.builder().address(target).maxConnections(k).requestTimeout(timeout);
+        TidewireClient.Builder b = TidewireClient.builder().address(target).maxConnections(k).requestTimeout(timeout)
+                .maxPendingCalls(maxPendingCalls);
         if (async) {
             b.callbackExecutor(Runnable::run); // completions run on the connection's reader thread
         }
@@ -285,6 +290,9 @@ public final class LoadCommand {
                 r.windowNanos() / 1e9);
         out.printf("   latency     %s%n", r.latencyLine());
         out.printf("   errors      %s%n", r.errorLine());
+        if (r.errorCount() > 0) {
+            out.printf("   ok latency  %s%n", r.okLatencyLine());
+        }
         if (r.unfinished() > 0) {
             out.printf("   UNFINISHED  %,d calls had not ended when the run stopped waiting%n", r.unfinished());
         }
@@ -333,6 +341,7 @@ public final class LoadCommand {
         c.put("api", async ? "async" : "blocking");
         c.put("tls", tls.enabled());
         c.put("timeoutMs", timeout.toMillis());
+        c.put("maxPendingCalls", maxPendingCalls);
         connections.forEach(c.putArray("connections")::add);
         if (mode != Mode.OPEN) {
             callers.forEach(c.putArray("callers")::add);

@@ -13,11 +13,13 @@ import org.HdrHistogram.Histogram;
  * @param windowNanos length of the measurement window (warm-up excluded)
  * @param latency     latency of every call that finished in the window or in the drain after it,
  *                    nanoseconds; in the open loop measured from the call's intended send time
+ * @param okLatency   the same for the successful calls only
  * @param errors      failed calls (window and drain) by exception type
  * @param unfinished  calls still outstanding when the run gave up waiting for them (0 normally)
  * @param open        open-loop schedule statistics, or null for a closed loop
  */
-public record Result(long calls, long windowNanos, Histogram latency, Map<String, Long> errors, long unfinished,
+public record Result(long calls, long windowNanos, Histogram latency, Histogram okLatency, Map<String, Long> errors,
+        long unfinished,
         OpenLoopStats open) {
 
     /**
@@ -44,6 +46,17 @@ public record Result(long calls, long windowNanos, Histogram latency, Map<String
     /** Latency at {@code percentile}, milliseconds (0 when nothing was recorded). */
     public double ms(double percentile) {
         return latency.getTotalCount() == 0 ? 0 : latency.getValueAtPercentile(percentile) / 1e6;
+    }
+
+    /** Latency of the successful calls at {@code percentile}, milliseconds (0 when none succeeded). */
+    public double okMs(double percentile) {
+        return okLatency.getTotalCount() == 0 ? 0 : okLatency.getValueAtPercentile(percentile) / 1e6;
+    }
+
+    /** {@code p50 ... p99 ... max ...} of the successful calls, and their count. */
+    public String okLatencyLine() {
+        return String.format("p50 %s   p99 %s   max %s   (%,d calls)", fmt(okMs(50)), fmt(okMs(99)),
+                fmt(okLatency.getTotalCount() == 0 ? 0 : okLatency.getMaxValue() / 1e6), okLatency.getTotalCount());
     }
 
     public double maxMs() {
@@ -77,6 +90,13 @@ public record Result(long calls, long windowNanos, Histogram latency, Map<String
         l.put("max", round(maxMs(), 3));
         l.put("mean", round(latency.getTotalCount() == 0 ? 0 : latency.getMean() / 1e6, 3));
         l.put("count", latency.getTotalCount());
+        if (errorCount() > 0) { // with errors, all calls' latencies mix instant failures and slow successes
+            ObjectNode k = o.putObject("okLatencyMs");
+            k.put("p50", round(okMs(50), 3));
+            k.put("p99", round(okMs(99), 3));
+            k.put("max", round(okLatency.getTotalCount() == 0 ? 0 : okLatency.getMaxValue() / 1e6, 3));
+            k.put("count", okLatency.getTotalCount());
+        }
         o.put("errorCount", errorCount());
         ObjectNode e = o.putObject("errors");
         errors.forEach(e::put);

@@ -52,6 +52,8 @@ public final class Runner {
 
     // pre-sized, so recording never pays for a resize of the concurrent histogram
     private final Recorder recorder = new Recorder(1, MAX_LATENCY_NANOS, 3);
+    // successful calls only: when a run has errors, what the calls that worked experienced
+    private final Recorder okRecorder = new Recorder(1, MAX_LATENCY_NANOS, 3);
     private final LongAdder windowCalls = new LongAdder();
     private final LongAdder errorTotal = new LongAdder();
     private final ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
@@ -292,7 +294,11 @@ public final class Runner {
     // ------------------------------------------------------------------ recording and supervision
 
     private void record(long nanos, Throwable failure) {
-        recorder.recordValue(Math.min(MAX_LATENCY_NANOS, Math.max(1, nanos)));
+        long value = Math.min(MAX_LATENCY_NANOS, Math.max(1, nanos));
+        recorder.recordValue(value);
+        if (failure == null) {
+            okRecorder.recordValue(value);
+        }
         Phase p = phase;
         if (p == Phase.MEASURE) {
             windowCalls.increment();
@@ -309,6 +315,7 @@ public final class Runner {
      */
     private Result supervise(CountDownLatch workers, java.util.function.LongSupplier outstanding, OpenSender sender) {
         Histogram total = new Histogram(3);
+        Histogram totalOk = new Histogram(3);
         long windowStart = phase == Phase.MEASURE ? start : -1;
         long lastTickAt = start;
         int tick = 0;
@@ -329,8 +336,10 @@ public final class Runner {
                 tick++;
                 Histogram h = recorder.getIntervalHistogram();
                 boolean measuring = phase == Phase.MEASURE && now > windowStart;
+                Histogram ok = okRecorder.getIntervalHistogram();
                 if (measuring && h.getTotalCount() > 0) {
                     total.add(h);
+                    totalOk.add(ok);
                 }
                 long errs = errorTotal.sum();
                 double perSecond = h.getTotalCount() * 1e9 / Math.max(1, now - lastTickAt);
@@ -342,6 +351,7 @@ public final class Runner {
             }
             if (phase == Phase.WARMUP && now >= warmEnd) {
                 recorder.getIntervalHistogram(); // the warm-up's latencies are discarded
+                okRecorder.getIntervalHistogram();
                 windowStart = now;
                 phase = Phase.MEASURE;
             }
@@ -352,12 +362,14 @@ public final class Runner {
         if (windowStart < 0) {
             windowStart = System.nanoTime(); // the workers ended during the warm-up
             recorder.getIntervalHistogram();
+            okRecorder.getIntervalHistogram();
         }
         long windowEnd = System.nanoTime();
         phase = Phase.DRAIN;
         stop = true;
         long calls = windowCalls.sum();
         total.add(recorder.getIntervalHistogram());
+        totalOk.add(okRecorder.getIntervalHistogram());
         // drain: the workers end by themselves (their calls have deadlines); wait at most until hardStop
         if (!early) {
             await(workers, hardStop);
@@ -366,10 +378,11 @@ public final class Runner {
             LockSupport.parkNanos(1_000_000L);
         }
         total.add(recorder.getIntervalHistogram());
+        totalOk.add(okRecorder.getIntervalHistogram());
         progress.end();
         Map<String, Long> byType = new TreeMap<>();
         errors.forEach((type, n) -> byType.put(type, n.sum()));
-        return new Result(calls, windowEnd - windowStart, total, Collections.unmodifiableMap(byType),
+        return new Result(calls, windowEnd - windowStart, total, totalOk, Collections.unmodifiableMap(byType),
                 Math.max(0, outstanding.getAsLong()), sender == null ? null : sender.stats());
     }
 

@@ -67,12 +67,30 @@ class LoadCommandTest {
     }
 
     @Test
+    void maxPendingRefusalsAreReportedByType() throws IOException {
+        Path json = dir.resolve("pending.json");
+        int code = LoadCommand.main(List.of("--embedded", "--seconds", "1", "--warmup-seconds", "0", "--api", "async",
+                "--callers", "8", "--max-pending", "2", "--json", json.toString()), ps(stdout), ps(stderr), false);
+        assertEquals(1, code, "a run with errors exits 1");
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        assertEquals(2, report.path("config").path("maxPendingCalls").asInt());
+        JsonNode r = onlyRun(report);
+        assertTrue(r.path("errors").path("TooManyPendingCallsException").asLong() > 0, r::toString);
+        assertEquals(r.path("errorCount").asLong(), r.path("errors").path("TooManyPendingCallsException").asLong(),
+                () -> "no other error: " + r);
+        assertTrue(r.path("okLatencyMs").path("count").asLong() > 0, () -> "two calls at a time succeed: " + r);
+        assertTrue(r.path("okLatencyMs").path("p50").asDouble() <= r.path("okLatencyMs").path("max").asDouble(), r::toString);
+        assertTrue(stdout.toString(StandardCharsets.UTF_8).contains("ok latency"), stdout::toString);
+    }
+
+    @Test
     void badCommandLinesExitTwo() {
         assertEquals(2, LoadCommand.main(List.of("--callers", "4", "--rate", "10"), ps(stdout), ps(stderr), false));
         assertTrue(stderr.toString(StandardCharsets.UTF_8).contains("exclude each other"), stderr::toString);
         assertEquals(2, LoadCommand.main(List.of("--api", "sideways"), ps(stdout), ps(stderr), false));
         assertEquals(2, LoadCommand.main(List.of("--callers", "1,2"), ps(stdout), ps(stderr), false));
         assertEquals(2, LoadCommand.main(List.of("--bogus", "1"), ps(stdout), ps(stderr), false));
+        assertEquals(2, LoadCommand.main(List.of("--max-pending", "0"), ps(stdout), ps(stderr), false));
     }
 
     private JsonNode run(String file, String... args) throws IOException {
