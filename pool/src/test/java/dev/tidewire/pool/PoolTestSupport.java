@@ -31,6 +31,7 @@ final class PoolTestSupport {
     static final class CountingListener implements PoolListener {
         final AtomicLong created = new AtomicLong();
         final AtomicLong connectFailed = new AtomicLong();
+        final AtomicLong borrows = new AtomicLong();
         final Map<DestroyReason, LongAdder> destroyed = new EnumMap<>(DestroyReason.class);
 
         CountingListener() {
@@ -42,6 +43,11 @@ final class PoolTestSupport {
         @Override
         public void connectionCreated() {
             created.incrementAndGet();
+        }
+
+        @Override
+        public void borrowed(long waitNanos) {
+            borrows.incrementAndGet();
         }
 
         @Override

@@ -10,7 +10,8 @@ import org.apache.commons.pool2.impl.EvictionPolicy;
  * Eviction that understands multiplexing. commons-pool2 sees a connection as idle as soon as the
  * caller who wrote a request returns it, while replies are still due on it. This policy never
  * evicts a connection with calls in flight; otherwise it evicts one that is closed, past its
- * lifetime, or unused for the idle timeout while more than {@code minIdle} remain.
+ * lifetime, or unused for the idle timeout (neither borrowed nor picked by the shared path) while
+ * more than {@code minIdle} remain.
  */
 public final class BusyAwareEvictionPolicy implements EvictionPolicy<PooledConnection> {
 
@@ -33,7 +34,10 @@ public final class BusyAwareEvictionPolicy implements EvictionPolicy<PooledConne
             pooled.retireReason(DestroyReason.LIFETIME);
             return true;
         }
-        if (underTest.getIdleDuration().compareTo(config.getIdleEvictDuration()) > 0 && idleCount > config.getMinIdle()) {
+        // idle for commons-pool2 (not borrowed) and for the shared path (not picked)
+        long idleTimeout = config.getIdleEvictDuration().toNanos();
+        if (underTest.getIdleDuration().toNanos() > idleTimeout && pooled.unusedNanos(System.nanoTime()) > idleTimeout
+                && idleCount > config.getMinIdle()) {
             pooled.retireReason(DestroyReason.IDLE);
             return true;
         }

@@ -50,6 +50,10 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
     private final PoolListener listener;
     private final ConnectBackoff backoff;
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
+    // The connections commons-pool2 holds now (made and not yet destroyed), and a count of changes
+    // to that set, so SharedConnections can tell at the cost of one read when its snapshot is stale.
+    private final Set<PooledConnection> pooled = ConcurrentHashMap.newKeySet();
+    private final AtomicLong generation = new AtomicLong();
     private final AtomicLong connectAttempts = new AtomicLong();
     private final AtomicLong created = new AtomicLong();
     private final AtomicLong destroyed = new AtomicLong();
@@ -115,7 +119,11 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
         listener.connectionCreated();
         long lifetime = poolOptions.maxLifetime().toNanos();
         long jitter = (long) (lifetime * poolOptions.lifetimeJitter() * ThreadLocalRandom.current().nextDouble());
-        return new DefaultPooledObject<>(new PooledConnection(c, System.nanoTime() + lifetime - jitter));
+        long opened = System.nanoTime();
+        PooledConnection p = new PooledConnection(c, opened, opened + lifetime - jitter);
+        pooled.add(p);
+        generation.incrementAndGet();
+        return new DefaultPooledObject<>(p);
     }
 
     /** Runs {@code borrow} with {@code deadline} bounding any connect it triggers on this thread. */
@@ -144,13 +152,16 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
 
     @Override
     public boolean validateObject(PooledObject<PooledConnection> p) {
-        PooledConnection pooled = p.getObject();
-        Connection c = pooled.connection();
-        if (c.state() != Connection.State.OPEN) {
+        return usable(p.getObject(), System.nanoTime());
+    }
+
+    /** Open and within its lifetime; if not, records why it must retire. Costs no I/O. */
+    public boolean usable(PooledConnection pooled, long nowNanos) {
+        if (pooled.connection().state() != Connection.State.OPEN) {
             pooled.retireReason(DestroyReason.BROKEN);
             return false;
         }
-        if (pooled.isExpired(System.nanoTime())) {
+        if (pooled.isExpired(nowNanos)) {
             pooled.retireReason(DestroyReason.LIFETIME);
             return false;
         }
@@ -160,6 +171,9 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
     @Override
     public void destroyObject(PooledObject<PooledConnection> p) {
         PooledConnection pooled = p.getObject();
+        if (this.pooled.remove(pooled)) {
+            generation.incrementAndGet();
+        }
         if (closing) {
             pooled.retireReason(DestroyReason.CLOSED);
         }
@@ -177,6 +191,16 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
     @Override
     public void passivateObject(PooledObject<PooledConnection> p) {
         // nothing to do
+    }
+
+    /** The connections the pool holds now (weakly consistent view). */
+    public Set<PooledConnection> pooled() {
+        return pooled;
+    }
+
+    /** Changes so far to {@link #pooled()}: a connection made or destroyed. */
+    public long generation() {
+        return generation.get();
     }
 
     /** Nanoseconds until a connect attempt is allowed again (0 when not backing off). */

@@ -2,18 +2,24 @@ package dev.tidewire.pool.internal;
 
 import dev.tidewire.pool.PoolListener.DestroyReason;
 import dev.tidewire.transport.Connection;
+import java.util.concurrent.TimeUnit;
 
 /**
- * What the commons-pool2 pool holds: a connection, when it must retire, and (once decided) why
- * it leaves the pool.
+ * What the commons-pool2 pool holds: a connection, when it must retire, when calls last used it,
+ * and (once decided) why it leaves the pool.
  */
 public final class PooledConnection {
+    /** {@link #touch} writes at most once per this interval, so calls on many threads rarely share a write. */
+    private static final long TOUCH_GRANULARITY_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
     private final Connection connection;
     private final long expiresAtNanos;
+    private volatile long lastUsedNanos;
     private volatile DestroyReason retireReason;
 
-    PooledConnection(Connection connection, long expiresAtNanos) {
+    PooledConnection(Connection connection, long createdNanos, long expiresAtNanos) {
         this.connection = connection;
+        this.lastUsedNanos = createdNanos;
         this.expiresAtNanos = expiresAtNanos;
     }
 
@@ -23,6 +29,21 @@ public final class PooledConnection {
 
     boolean isExpired(long nowNanos) {
         return nowNanos - expiresAtNanos >= 0;
+    }
+
+    /**
+     * Records a call sent on this connection without a pool lease (a shared pick); commons-pool2
+     * sees only borrows, so idle eviction also asks {@link #unusedNanos}.
+     */
+    public void touch(long nowNanos) {
+        if (nowNanos - lastUsedNanos > TOUCH_GRANULARITY_NANOS) {
+            lastUsedNanos = nowNanos;
+        }
+    }
+
+    /** How long no shared pick has used this connection (borrows are tracked by commons-pool2). */
+    long unusedNanos(long nowNanos) {
+        return nowNanos - lastUsedNanos;
     }
 
     DestroyReason retireReason() {
