@@ -128,6 +128,7 @@ public final class ClientOptions {
     @Override
     public String toString() {
         return "ClientOptions[name=" + name + ", address=" + address + ", requestTimeout=" + requestTimeout + ", closeGracePeriod="
-                + closeGracePeriod + ", maxPendingCalls=" + maxPendingCalls + ", " + pool + ", " + connection + ", metrics=" + (meterRegistry != null) + "]";
+                + closeGracePeriod + ", maxPendingCalls=" + maxPendingCalls + ", " + pool + ", " + connection
+                + ", metrics=" + (meterRegistry != null) + "]";
     }
 }
