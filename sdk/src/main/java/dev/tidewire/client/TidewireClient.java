@@ -37,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * The Tidewire client: calls a Tidewire server over a pool of multiplexed TCP connections,
@@ -133,7 +134,35 @@ public final class TidewireClient implements AutoCloseable {
         Objects.requireNonNull(type, "type");
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
-        byte[] body = encode(op, request);
+        return blockingCall(op, encode(op, request), start, deadline, reply -> decode(op, reply, type));
+    }
+
+    /** Calls {@code op} with a JSON tree and returns the reply as a tree. */
+    public JsonNode callJson(String op, JsonNode request) {
+        return call(op, request, JsonNode.class);
+    }
+
+    /**
+     * Calls {@code op} with a body that is already JSON and returns the reply's JSON unparsed: for
+     * applications that hold JSON as bytes (a pass-through, their own serializer), with no Jackson
+     * on either side. The bytes must be UTF-8 JSON text (not checked: the server's handler sees
+     * them untouched, and the reference server answers {@code BAD_REQUEST} if it cannot parse what
+     * it needs); an empty array sends JSON {@code null}, and an empty reply means {@code null}.
+     * The array is copied, so the caller may reuse it at once. Errors as for
+     * {@link #call(String, Object, Class)}.
+     */
+    public byte[] callRaw(String op, byte[] jsonBody) {
+        return callRaw(op, jsonBody, CallOptions.DEFAULT);
+    }
+
+    /** {@link #callRaw(String, byte[])} with per-call options. */
+    public byte[] callRaw(String op, byte[] jsonBody, CallOptions callOptions) {
+        long start = System.nanoTime();
+        Deadline deadline = deadline(start, callOptions);
+        return blockingCall(op, rawBody(op, jsonBody), start, deadline, reply -> reply);
+    }
+
+    private <T> T blockingCall(String op, byte[] body, long start, Deadline deadline, Function<byte[], T> decoder) {
         try {
             enter(op);
         } catch (ClientClosedException | TooManyPendingCallsException e) {
@@ -142,19 +171,13 @@ public final class TidewireClient implements AutoCloseable {
         }
         Throwable failure = null;
         try {
-            byte[] reply = await(op, pool.call(op, body, deadline, null), deadline);
-            return decode(op, reply, type);
+            return decoder.apply(await(op, pool.call(op, body, deadline, null), deadline));
         } catch (RuntimeException e) {
             failure = e;
             throw e;
         } finally {
             exit(op, failure, start);
         }
-    }
-
-    /** Calls {@code op} with a JSON tree and returns the reply as a tree. */
-    public JsonNode callJson(String op, JsonNode request) {
-        return call(op, request, JsonNode.class);
     }
 
     // ------------------------------------------------------------------ async calls
@@ -173,7 +196,28 @@ public final class TidewireClient implements AutoCloseable {
         Objects.requireNonNull(type, "type");
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
-        byte[] body = encode(op, request);
+        return asyncCall(op, encode(op, request), start, deadline, reply -> decode(op, reply, type));
+    }
+
+    /** The async form of {@link #callJson(String, JsonNode)}. */
+    public CompletableFuture<JsonNode> callJsonAsync(String op, JsonNode request) {
+        return callAsync(op, request, JsonNode.class);
+    }
+
+    /** The async form of {@link #callRaw(String, byte[])}: the future completes on the callback executor. */
+    public CompletableFuture<byte[]> callRawAsync(String op, byte[] jsonBody) {
+        return callRawAsync(op, jsonBody, CallOptions.DEFAULT);
+    }
+
+    /** {@link #callRawAsync(String, byte[])} with per-call options. */
+    public CompletableFuture<byte[]> callRawAsync(String op, byte[] jsonBody, CallOptions callOptions) {
+        long start = System.nanoTime();
+        Deadline deadline = deadline(start, callOptions);
+        return asyncCall(op, rawBody(op, jsonBody), start, deadline, reply -> reply);
+    }
+
+    private <T> CompletableFuture<T> asyncCall(String op, byte[] body, long start, Deadline deadline,
+            Function<byte[], T> decoder) {
         try {
             enter(op);
         } catch (ClientClosedException | TooManyPendingCallsException e) {
@@ -195,7 +239,7 @@ public final class TidewireClient implements AutoCloseable {
                 Throwable failure = unwrap(error);
                 if (failure == null) {
                     try {
-                        value = decode(op, reply, type);
+                        value = decoder.apply(reply);
                     } catch (RuntimeException e) {
                         failure = e;
                     }
@@ -214,11 +258,6 @@ public final class TidewireClient implements AutoCloseable {
             }
         });
         return result;
-    }
-
-    /** The async form of {@link #callJson(String, JsonNode)}. */
-    public CompletableFuture<JsonNode> callJsonAsync(String op, JsonNode request) {
-        return callAsync(op, request, JsonNode.class);
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -390,6 +429,12 @@ public final class TidewireClient implements AutoCloseable {
             e = e.getCause();
         }
         return e;
+    }
+
+    /** A copy of a caller's JSON bytes, after the op name is checked (before any connection is needed). */
+    private static byte[] rawBody(String op, byte[] jsonBody) {
+        RequestPayload.opBytes(op);
+        return Objects.requireNonNull(jsonBody, "jsonBody").clone();
     }
 
     private byte[] encode(String op, Object request) {

@@ -1,6 +1,7 @@
 package dev.tidewire.client;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -19,6 +20,7 @@ import dev.tidewire.RequestTimeoutException;
 import dev.tidewire.ResponseDecodingException;
 import dev.tidewire.server.TidewireServer;
 import dev.tidewire.testing.Leaks;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,6 +66,38 @@ class TidewireClientTest {
         assertTrue(ms >= 250 && ms < 450, "timed out after " + ms + " ms");
         assertEquals(Duration.ofMillis(250), e.limit());
         assertTrue(e.getMessage().contains("sleep"), e.getMessage());
+    }
+
+    @Test
+    void rawCallsSendJsonBytesUntouchedAndReturnTheReplyUnparsed() throws Exception {
+        byte[] body = "{\"Uid\":\"raw-1\",  \"Val\":\"bytes as they are\"}".getBytes(StandardCharsets.UTF_8);
+        assertArrayEquals(body, client.callRaw("echo", body), "echo returns the request byte for byte");
+        // the same bytes through the typed API decode to the same value
+        assertEquals(new Message("raw-1", "bytes as they are"),
+                client.call("echo", new ObjectMapper().readTree(body), Message.class));
+
+        // async: the array is copied, so the caller may reuse it at once
+        byte[] reused = "{\"n\":1}".getBytes(StandardCharsets.UTF_8);
+        CompletableFuture<byte[]> first = client.callRawAsync("sleep", "{\"millis\":50,\"n\":1}".getBytes(StandardCharsets.UTF_8));
+        CompletableFuture<byte[]> second = client.callRawAsync("echo", reused);
+        reused[5] = '2';
+        assertEquals("{\"n\":1}", new String(second.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+        assertEquals("{\"millis\":50,\"n\":1}", new String(first.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+
+        // an empty body is JSON null, and so is an empty reply
+        assertEquals(0, client.callRaw("echo", new byte[0]).length);
+
+        // bad input fails before anything is sent, typed
+        assertThrows(NullPointerException.class, () -> client.callRaw("echo", null));
+        assertThrows(IllegalArgumentException.class, () -> client.callRaw("", body));
+        assertThrows(IllegalArgumentException.class, () -> client.callRawAsync("x".repeat(256), body));
+        // server-side errors and timeouts as for typed calls
+        RemoteException e = assertThrows(RemoteException.class,
+                () -> client.callRaw("fail", "{\"code\":1234}".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(1234, e.code());
+        assertThrows(RequestTimeoutException.class, () -> client.callRaw("sleep",
+                "{\"millis\":2000}".getBytes(StandardCharsets.UTF_8), CallOptions.timeout(Duration.ofMillis(100))));
+        assertEquals(0, client.inFlight());
     }
 
     @Test

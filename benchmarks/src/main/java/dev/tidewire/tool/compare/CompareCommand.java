@@ -128,10 +128,16 @@ public final class CompareCommand {
         List<SystemUnderTest> s = new ArrayList<>();
         s.add(new SystemUnderTest("tidewire-blocking", TIDEWIRE, false,
                 "Tidewire client.call, C caller threads, maxConnections " + tidewireConnections,
-                c -> c.tidewire(false)));
+                c -> c.tidewire(false, false)));
         s.add(new SystemUnderTest("tidewire-async", TIDEWIRE, true,
                 "Tidewire client.callAsync, C outstanding, direct callback executor, maxConnections "
-                        + tidewireConnections, c -> c.tidewire(true)));
+                        + tidewireConnections, c -> c.tidewire(true, false)));
+        s.add(new SystemUnderTest("tidewire-blocking-raw", TIDEWIRE, false,
+                "Tidewire client.callRaw (JSON as bytes, no Jackson, like the peers), C caller threads,"
+                        + " maxConnections " + tidewireConnections, c -> c.tidewire(false, true)));
+        s.add(new SystemUnderTest("tidewire-async-raw", TIDEWIRE, true,
+                "Tidewire client.callRawAsync (JSON as bytes, no Jackson, like the peers), C outstanding,"
+                        + " direct callback executor, maxConnections " + tidewireConnections, c -> c.tidewire(true, true)));
         for (int n : grpcChannels) {
             s.add(new SystemUnderTest("grpc-blocking-" + n + "ch", "grpc", false,
                     "gRPC blockingUnaryCall, C caller threads, " + n + " channel(s), default executors",
@@ -156,7 +162,7 @@ public final class CompareCommand {
         return s.stream().filter(x -> only.contains(x.name())).toList();
     }
 
-    private Started tidewire(boolean async) {
+    private Started tidewire(boolean async, boolean raw) {
         TidewireServer server = TidewireServer.builder().port(0).build().start();
         TidewireClient client;
         try {
@@ -174,12 +180,14 @@ public final class CompareCommand {
         return new Started() {
             @Override
             public BlockingTarget blocking(int c) {
-                return TidewireTargets.blocking(client, "echo", payloadBytes, c);
+                return raw ? TidewireTargets.blockingRaw(client, "echo", payloadBytes, c)
+                        : TidewireTargets.blocking(client, "echo", payloadBytes, c);
             }
 
             @Override
             public AsyncTarget async(int c) {
-                return TidewireTargets.async(client, "echo", payloadBytes, c);
+                return raw ? TidewireTargets.asyncRaw(client, "echo", payloadBytes, c)
+                        : TidewireTargets.async(client, "echo", payloadBytes, c);
             }
 
             @Override

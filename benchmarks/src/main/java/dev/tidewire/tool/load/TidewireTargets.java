@@ -3,11 +3,13 @@ package dev.tidewire.tool.load;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tidewire.client.TidewireClient;
+import java.util.Arrays;
 
 /**
- * Targets that call through the public {@link TidewireClient} API with a JSON tree body (as an
- * application would: Jackson encodes the request and decodes the reply). For {@code echo} each
- * reply is checked to carry the caller and sequence number of its request.
+ * Targets that call through the public {@link TidewireClient} API: with a JSON tree body (as an
+ * application would: Jackson encodes the request and decodes the reply; for {@code echo} each
+ * reply is checked to carry the caller and sequence number of its request), or with the same JSON
+ * as bytes through {@code callRaw} (the reply compared byte for byte).
  */
 public final class TidewireTargets {
     /** An echo reply that did not match its request (replies crossed). */
@@ -57,6 +59,38 @@ public final class TidewireTargets {
                 done.complete(failure);
             });
         };
+    }
+
+    /**
+     * {@code client.callRaw(op, bytes)} per call: the same JSON text as bytes, no Jackson on the
+     * client, the reply compared byte for byte (as the gRPC and socket-pool systems do).
+     */
+    public static BlockingTarget blockingRaw(TidewireClient client, String op, int payloadBytes, int callers) {
+        byte[][] bodies = rawBodies(callers, payloadBytes);
+        boolean check = op.equals("echo");
+        return (caller, seq) -> {
+            byte[] reply = client.callRaw(op, bodies[caller]);
+            if (check && !Arrays.equals(reply, bodies[caller])) {
+                throw new MismatchedReply("raw echo of caller " + caller + " came back different");
+            }
+        };
+    }
+
+    /** {@code client.callRawAsync(op, bytes)} per call; see {@link #blockingRaw} and {@link #async}. */
+    public static AsyncTarget asyncRaw(TidewireClient client, String op, int payloadBytes, int slots) {
+        byte[][] bodies = rawBodies(slots, payloadBytes);
+        boolean check = op.equals("echo");
+        return (slot, seq, done) -> client.callRawAsync(op, bodies[slot]).whenComplete((reply, error) ->
+                done.complete(error != null ? error : !check || Arrays.equals(reply, bodies[slot]) ? null
+                        : new MismatchedReply("raw echo of slot " + slot + " came back different")));
+    }
+
+    private static byte[][] rawBodies(int n, int payloadBytes) {
+        byte[][] bodies = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            bodies[i] = Payloads.bytes(i, payloadBytes);
+        }
+        return bodies;
     }
 
     private static ObjectNode[] bodies(int n, int payloadBytes) {

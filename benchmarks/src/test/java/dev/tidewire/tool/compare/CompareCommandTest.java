@@ -39,7 +39,8 @@ class CompareCommandTest {
         JsonNode report = new ObjectMapper().readTree(json.toFile());
         Set<String> systems = new HashSet<>();
         report.path("systems").forEach(s -> systems.add(s.path("name").asText()));
-        assertEquals(Set.of("tidewire-blocking", "tidewire-async", "grpc-blocking-1ch", "grpc-blocking-4ch",
+        assertEquals(Set.of("tidewire-blocking", "tidewire-async", "tidewire-blocking-raw", "tidewire-async-raw",
+                "grpc-blocking-1ch", "grpc-blocking-4ch",
                 "grpc-async-default-1ch", "grpc-async-default-4ch", "grpc-async-direct-1ch", "grpc-async-direct-4ch",
                 "exclusive-pool"), systems);
         assertEquals(systems.size(), report.path("results").size(), report::toString);
@@ -52,8 +53,8 @@ class CompareCommandTest {
             assertTrue(l.path("p50").asDouble() <= l.path("p99").asDouble()
                     && l.path("p99").asDouble() <= l.path("max").asDouble(), r::toString);
         }
-        // ratios: each Tidewire API against each of the 7 peers
-        assertEquals(2 * 7, report.path("ratios").size(), report::toString);
+        // ratios: each of the 4 Tidewire systems against each of the 7 peers
+        assertEquals(4 * 7, report.path("ratios").size(), report::toString);
         assertEquals(0, report.path("leftoverThreads").size(), report::toString);
         assertTrue(out.contains("Tidewire / peer"), out);
 
