@@ -42,9 +42,10 @@ public final class CompareCommand {
             "  compare [--callers 1,16,64,256] [--seconds 5] [--warmup-seconds 2] [--json FILE]",
             "        [--tidewire-connections 4] [--grpc-channels 1,4] [--pool-size 8] [--payload-bytes 100]",
             "        [--systems NAME,..] [--timeout-ms 5000]",
-            "        the same echo load through Tidewire (blocking, async), gRPC-java (blocking, async",
-            "        default executor, async direct executor) and an exclusive-lease socket pool, one",
-            "        system after another, each on its own loopback server; prints a table and ratios");
+            "        the same echo load through Tidewire (blocking, async; JSON trees, or raw bytes like the",
+            "        peers), gRPC-java (blocking, async default executor, async direct executor) and an",
+            "        exclusive-lease socket pool, one system after another, each on its own loopback",
+            "        server; prints a table and ratios");
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     static final String TIDEWIRE = "tidewire";

@@ -19,8 +19,7 @@ import org.HdrHistogram.Histogram;
  * @param open        open-loop schedule statistics, or null for a closed loop
  */
 public record Result(long calls, long windowNanos, Histogram latency, Histogram okLatency, Map<String, Long> errors,
-        long unfinished,
-        OpenLoopStats open) {
+        long unfinished, OpenLoopStats open) {
 
     /**
      * How the open-loop schedule went.
