@@ -136,6 +136,25 @@ class BenchmarksSmokeTest {
         assertTrue(loopback.client.isClosed());
     }
 
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    @Timeout(30)
+    void fanOutBenchmarkGetsEveryReply(boolean batched) throws Exception {
+        FanOutBenchmark b = new FanOutBenchmark();
+        FanOutBenchmark.Loopback loopback = new FanOutBenchmark.Loopback();
+        loopback.fan = 10;
+        loopback.batched = batched;
+        loopback.start();
+        try {
+            for (int i = 0; i < 5; i++) {
+                assertEquals(10, b.fanOut(loopback)); // every reply checked byte for byte
+            }
+            assertEquals(0, loopback.client.inFlight());
+        } finally {
+            loopback.stop();
+        }
+    }
+
     @Test
     void annotationProcessorListedEveryBenchmark() throws IOException {
         StringBuilder lists = new StringBuilder();
@@ -147,7 +166,8 @@ class BenchmarksSmokeTest {
         String all = lists.toString();
         for (String method : List.of("PoolBenchmark.borrowReturn_t01", "PoolBenchmark.borrowReturn_t64",
                 "CodecBenchmark.encodeResponse", "CodecBenchmark.encodeRequest", "CodecBenchmark.decodeResponses",
-                "CodecBenchmark.decodeRequests", "EndToEndBenchmark.call", "EndToEndBenchmark.callAsync")) {
+                "CodecBenchmark.decodeRequests", "EndToEndBenchmark.call", "EndToEndBenchmark.callAsync",
+                "FanOutBenchmark.fanOut")) {
             String generated = "dev.tidewire.bench.jmh_generated." + method.replace('.', '_') + "_jmhTest";
             assertTrue(all.contains(generated), method + " missing from META-INF/BenchmarkList:\n" + all);
         }

@@ -429,6 +429,16 @@ public final class ConnectionPool implements AutoCloseable {
         ReadBatch.beforeBlocking();
     }
 
+    /**
+     * Runs {@code calls} on this thread as one batch: the requests they queue are flushed once
+     * per connection when it returns (or throws). Leases are still returned call by call (the
+     * block runs application code, and must not hold a permit meanwhile). Nested batches (or a
+     * batch on a reader thread inside a read) join the outer one.
+     */
+    public static void batch(Runnable calls) {
+        ReadBatch.run(calls);
+    }
+
     /** Returns a read's lease, once: when the read is done, or earlier if its connection is no longer open. */
     private void endReadLease(ReadLease lease) {
         if (readLease.get() == lease) {

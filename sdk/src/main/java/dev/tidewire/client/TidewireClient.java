@@ -260,6 +260,28 @@ public final class TidewireClient implements AutoCloseable {
         return result;
     }
 
+    /**
+     * Runs {@code calls} with the socket writes of the requests they make batched: each
+     * {@code callAsync} / {@code callRawAsync} made inside on this thread is queued, and every
+     * connection used is written to once when {@code calls} returns (or throws), instead of once
+     * per call. For an application thread that sends many calls in a row (a fan-out, a bulk
+     * load); calls made from reply callbacks on a direct executor are batched like this already.
+     *
+     * <pre>{@code
+     * List<CompletableFuture<Item>> items = new ArrayList<>();
+     * client.batch(() -> ids.forEach(id -> items.add(client.callAsync("get", id, Item.class))));
+     * }</pre>
+     *
+     * <p>Do not wait for a call's result inside the block: its request is not sent before the
+     * block ends, so the wait lasts until the call's deadline. A blocking {@code call} inside is
+     * allowed (it sends what the block has queued first, then waits). Nesting is allowed; the
+     * outermost block sends.
+     */
+    public void batch(Runnable calls) {
+        Objects.requireNonNull(calls, "calls");
+        ConnectionPool.batch(calls);
+    }
+
     // ------------------------------------------------------------------ lifecycle
 
     /**

@@ -4,7 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Defers flushes requested on a connection's reader thread while it processes one read.
+ * Defers flushes requested on a connection's reader thread while it processes one read, or on
+ * any thread inside {@link #run} (an application's batch of calls).
  *
  * <p>When futures complete directly on a reader thread, the code they run often sends the next
  * request at once (a pipelining caller, a direct callback executor). Writing each of those on its
@@ -16,7 +17,10 @@ import java.util.List;
  * ({@link #whenReadEnds}): the connection pool uses it to keep one lease for all the calls a read
  * triggers instead of borrowing and returning once per call.
  *
- * <p>Thread-confined: each reader thread has its own batch (a thread-local).
+ * <p>An application thread gets the same by running its calls inside {@link #run}: their
+ * requests are queued, and each connection they went to is flushed once when the block ends.
+ *
+ * <p>Thread-confined: each thread has its own batch (a thread-local).
  */
 public final class ReadBatch {
     private static final ThreadLocal<ReadBatch> CURRENT = new ThreadLocal<>();
@@ -24,8 +28,9 @@ public final class ReadBatch {
     private final List<FrameWriter> pending = new ArrayList<>();
     private final List<Runnable> atEnd = new ArrayList<>();
     private boolean open;
+    private boolean acceptsEndActions; // a read accepts them; an application's batch does not
 
-    /** The batch of the calling thread, creating it for a reader thread on first use. */
+    /** The batch of the calling thread, creating it on first use. */
     static ReadBatch forReaderThread() {
         ReadBatch b = CURRENT.get();
         if (b == null) {
@@ -33,6 +38,30 @@ public final class ReadBatch {
             CURRENT.set(b);
         }
         return b;
+    }
+
+    /**
+     * Runs {@code body} with this thread's flushes deferred to its end, then flushes each writer
+     * that asked once, also when {@code body} throws. Unlike a read it takes no end actions
+     * ({@link #whenReadEnds} returns false), so no pool lease outlives the call that took it.
+     * Inside a batch already (nested, or on a reader thread inside a read) it just runs
+     * {@code body}: the outer batch flushes.
+     */
+    public static void run(Runnable body) {
+        ReadBatch b = forReaderThread();
+        if (b.open) {
+            body.run();
+            return;
+        }
+        // No end actions: the pool would keep a lease for the whole block, and the block runs
+        // application code that may take its time while other threads wait for that permit.
+        b.open = true;
+        b.acceptsEndActions = false;
+        try {
+            body.run();
+        } finally {
+            b.end();
+        }
     }
 
     /**
@@ -60,7 +89,7 @@ public final class ReadBatch {
      */
     public static boolean whenReadEnds(Runnable action) {
         ReadBatch b = CURRENT.get();
-        if (b == null || !b.open) {
+        if (b == null || !b.open || !b.acceptsEndActions) {
             return false;
         }
         b.atEnd.add(action);
@@ -85,6 +114,7 @@ public final class ReadBatch {
 
     void begin() {
         open = true;
+        acceptsEndActions = true;
     }
 
     /** Ends the batch: flushes every writer that asked, once each, then runs the end actions. */
