@@ -2,7 +2,6 @@ package dev.tidewire.bench;
 
 import dev.tidewire.client.TidewireClient;
 import dev.tidewire.server.TidewireServer;
-import java.net.InetAddress;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -69,35 +68,22 @@ public class EndToEndBenchmark {
         @Param({"1", "2", "4", "8", "16"})
         public int maxConnections;
 
-        TidewireServer server;
+        LoopbackPair pair;
         TidewireClient client;
 
         @Setup(Level.Trial)
         public void start() {
-            server = TidewireServer.builder().bindAddress(InetAddress.getLoopbackAddress()).port(0).build().start();
-            try {
-                client = TidewireClient.builder()
-                        .address(server.address())
-                        .maxConnections(maxConnections)
-                        .build();
+            pair = LoopbackPair.start(maxConnections, c -> {
                 Echo probe = new Echo(-1);
-                check(probe, client.call(OP, probe, Echo.class));
-            } catch (RuntimeException e) {
-                stop();
-                throw e;
-            }
+                check(probe, c.call(OP, probe, Echo.class));
+            });
+            client = pair.client;
         }
 
         @TearDown(Level.Trial)
         public void stop() {
-            try {
-                if (client != null) {
-                    client.close();
-                }
-            } finally {
-                if (server != null) {
-                    server.close();
-                }
+            if (pair != null) {
+                pair.close();
             }
         }
     }

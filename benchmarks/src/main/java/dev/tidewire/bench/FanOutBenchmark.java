@@ -1,8 +1,6 @@
 package dev.tidewire.bench;
 
 import dev.tidewire.client.TidewireClient;
-import dev.tidewire.server.TidewireServer;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
@@ -48,31 +46,19 @@ public class FanOutBenchmark {
         @Param({"false", "true"})
         public boolean batched;
 
-        TidewireServer server;
+        LoopbackPair pair;
         TidewireClient client;
 
         @Setup(Level.Trial)
         public void start() {
-            server = TidewireServer.builder().bindAddress(InetAddress.getLoopbackAddress()).port(0).build().start();
-            try {
-                client = TidewireClient.builder().address(server.address()).maxConnections(2).build();
-                check(client.callRaw("echo", BODY));
-            } catch (RuntimeException e) {
-                stop();
-                throw e;
-            }
+            pair = LoopbackPair.start(2, c -> check(c.callRaw("echo", BODY)));
+            client = pair.client;
         }
 
         @TearDown(Level.Trial)
         public void stop() {
-            try {
-                if (client != null) {
-                    client.close();
-                }
-            } finally {
-                if (server != null) {
-                    server.close();
-                }
+            if (pair != null) {
+                pair.close();
             }
         }
     }
