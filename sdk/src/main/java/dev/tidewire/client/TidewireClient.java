@@ -57,7 +57,12 @@ import java.util.function.Function;
  * <p>Share one client per server across the application: it is thread-safe and its connections
  * carry many calls each. Every call ends with exactly one outcome: its result, or one
  * {@link TidewireException} subclass (see {@code docs/failure-semantics.md}); none waits past its
- * timeout.
+ * timeout. At most {@link ClientOptions#maxPendingCalls()} calls are pending at once; beyond it a
+ * call is refused at once ({@link TooManyPendingCallsException}).
+ *
+ * <p>Besides the typed calls: {@link #callRaw} sends JSON the application already holds as bytes
+ * and returns the reply unparsed, and {@link #batch} lets one thread send many calls in one socket
+ * write per connection.
  *
  * <p>Threads: the connections' reader threads never run application code. {@code callAsync}
  * futures complete on {@link ClientOptions#callbackExecutor()} (by default the client's own small
