@@ -13,7 +13,7 @@ import org.HdrHistogram.Histogram;
  * @param windowNanos length of the measurement window (warm-up excluded)
  * @param latency     latency of every call that finished in the window or in the drain after it,
  *                    nanoseconds; in the open loop measured from the call's intended send time
- * @param okLatency   the same for the successful calls only
+ * @param okLatency   the same for the successful calls only (all calls minus the failed ones)
  * @param errors      failed calls (window and drain) by exception type
  * @param unfinished  calls still outstanding when the run gave up waiting for them (0 normally)
  * @param open        open-loop schedule statistics, or null for a closed loop

@@ -52,8 +52,9 @@ public final class Runner {
 
     // pre-sized, so recording never pays for a resize of the concurrent histogram
     private final Recorder recorder = new Recorder(1, MAX_LATENCY_NANOS, 3);
-    // successful calls only: when a run has errors, what the calls that worked experienced
-    private final Recorder okRecorder = new Recorder(1, MAX_LATENCY_NANOS, 3);
+    // failed calls only (rare), so the successful calls' latency is all minus these, and a
+    // successful call costs one recording, not two
+    private final Recorder failedRecorder = new Recorder(1, MAX_LATENCY_NANOS, 3);
     private final LongAdder windowCalls = new LongAdder();
     private final LongAdder errorTotal = new LongAdder();
     private final ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
@@ -295,10 +296,12 @@ public final class Runner {
 
     private void record(long nanos, Throwable failure) {
         long value = Math.min(MAX_LATENCY_NANOS, Math.max(1, nanos));
-        recorder.recordValue(value);
-        if (failure == null) {
-            okRecorder.recordValue(value);
+        // failed first: an interval swap between the two lands the failure no later than the call,
+        // so "all minus failed" never subtracts a value the total does not hold
+        if (failure != null) {
+            failedRecorder.recordValue(value);
         }
+        recorder.recordValue(value);
         Phase p = phase;
         if (p == Phase.MEASURE) {
             windowCalls.increment();
@@ -315,7 +318,7 @@ public final class Runner {
      */
     private Result supervise(CountDownLatch workers, java.util.function.LongSupplier outstanding, OpenSender sender) {
         Histogram total = new Histogram(3);
-        Histogram totalOk = new Histogram(3);
+        Histogram totalFailed = new Histogram(3);
         long windowStart = phase == Phase.MEASURE ? start : -1;
         long lastTickAt = start;
         int tick = 0;
@@ -336,10 +339,10 @@ public final class Runner {
                 tick++;
                 Histogram h = recorder.getIntervalHistogram();
                 boolean measuring = phase == Phase.MEASURE && now > windowStart;
-                Histogram ok = okRecorder.getIntervalHistogram();
+                Histogram failed = failedRecorder.getIntervalHistogram();
                 if (measuring && h.getTotalCount() > 0) {
                     total.add(h);
-                    totalOk.add(ok);
+                    totalFailed.add(failed);
                 }
                 long errs = errorTotal.sum();
                 double perSecond = h.getTotalCount() * 1e9 / Math.max(1, now - lastTickAt);
@@ -351,7 +354,7 @@ public final class Runner {
             }
             if (phase == Phase.WARMUP && now >= warmEnd) {
                 recorder.getIntervalHistogram(); // the warm-up's latencies are discarded
-                okRecorder.getIntervalHistogram();
+                failedRecorder.getIntervalHistogram();
                 windowStart = now;
                 phase = Phase.MEASURE;
             }
@@ -362,14 +365,14 @@ public final class Runner {
         if (windowStart < 0) {
             windowStart = System.nanoTime(); // the workers ended during the warm-up
             recorder.getIntervalHistogram();
-            okRecorder.getIntervalHistogram();
+            failedRecorder.getIntervalHistogram();
         }
         long windowEnd = System.nanoTime();
         phase = Phase.DRAIN;
         stop = true;
         long calls = windowCalls.sum();
         total.add(recorder.getIntervalHistogram());
-        totalOk.add(okRecorder.getIntervalHistogram());
+        totalFailed.add(failedRecorder.getIntervalHistogram());
         // drain: the workers end by themselves (their calls have deadlines); wait at most until hardStop
         if (!early) {
             await(workers, hardStop);
@@ -378,11 +381,13 @@ public final class Runner {
             LockSupport.parkNanos(1_000_000L);
         }
         total.add(recorder.getIntervalHistogram());
-        totalOk.add(okRecorder.getIntervalHistogram());
+        totalFailed.add(failedRecorder.getIntervalHistogram());
         progress.end();
         Map<String, Long> byType = new TreeMap<>();
         errors.forEach((type, n) -> byType.put(type, n.sum()));
-        return new Result(calls, windowEnd - windowStart, total, totalOk, Collections.unmodifiableMap(byType),
+        Histogram ok = total.copy();
+        ok.subtract(totalFailed);
+        return new Result(calls, windowEnd - windowStart, total, ok, Collections.unmodifiableMap(byType),
                 Math.max(0, outstanding.getAsLong()), sender == null ? null : sender.stats());
     }
 

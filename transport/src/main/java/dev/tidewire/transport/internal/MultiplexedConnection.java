@@ -457,7 +457,7 @@ public final class MultiplexedConnection implements Connection {
                 }
                 lastReadNanos = System.nanoTime();
                 view.clear().limit(n);
-                batch.begin();
+                batch.begin(true);
                 try {
                     decoder.decode(view, this::onFrame);
                 } finally {

@@ -55,8 +55,7 @@ public final class ReadBatch {
         }
         // No end actions: the pool would keep a lease for the whole block, and the block runs
         // application code that may take its time while other threads wait for that permit.
-        b.open = true;
-        b.acceptsEndActions = false;
+        b.begin(false);
         try {
             body.run();
         } finally {
@@ -112,9 +111,10 @@ public final class ReadBatch {
         }
     }
 
-    void begin() {
+    /** Opens the batch: a read accepts end actions ({@link #whenReadEnds}), an application's batch does not. */
+    void begin(boolean acceptEndActions) {
         open = true;
-        acceptsEndActions = true;
+        acceptsEndActions = acceptEndActions;
     }
 
     /** Ends the batch: flushes every writer that asked, once each, then runs the end actions. */
