@@ -29,9 +29,16 @@ import javax.net.ssl.TrustManagerFactory;
  */
 public final class TlsConfig {
     private final SSLContext sslContext;
+    private final KeyManagerFactory keyManagers;
+    private final TrustManagerFactory trustManagers;
+    private final boolean fromStores;
 
-    private TlsConfig(SSLContext sslContext) {
+    private TlsConfig(SSLContext sslContext, KeyManagerFactory keyManagers, TrustManagerFactory trustManagers,
+            boolean fromStores) {
         this.sslContext = sslContext;
+        this.keyManagers = keyManagers;
+        this.trustManagers = trustManagers;
+        this.fromStores = fromStores;
     }
 
     /** A builder with no stores. */
@@ -41,12 +48,34 @@ public final class TlsConfig {
 
     /** Settings that use this context as it is. */
     public static TlsConfig of(SSLContext sslContext) {
-        return new TlsConfig(Objects.requireNonNull(sslContext, "sslContext"));
+        return new TlsConfig(Objects.requireNonNull(sslContext, "sslContext"), null, null, false);
     }
 
-    /** The context that creates the TLS sockets. */
+    /**
+     * The JDK context these settings describe. When the settings were built from key and trust
+     * stores, connections use OpenSSL (BoringSSL) where it loads, with the same stores, and this
+     * context only where it does not; a context given with {@link #of} is always used as it is.
+     */
     public SSLContext sslContext() {
         return sslContext;
+    }
+
+    /**
+     * Whether the settings were built from key and trust stores (so the transport may run them on
+     * OpenSSL), rather than given as a ready {@link SSLContext}.
+     */
+    public boolean builtFromStores() {
+        return fromStores;
+    }
+
+    /** The key managers built from {@link Builder#keyStore}, or null when none was given. */
+    public KeyManagerFactory keyManagerFactory() {
+        return keyManagers;
+    }
+
+    /** The trust managers built from {@link Builder#trustStore}, or null (the JDK's default trust). */
+    public TrustManagerFactory trustManagerFactory() {
+        return trustManagers;
     }
 
     @Override
@@ -97,7 +126,7 @@ public final class TlsConfig {
                 if (trustStore != null || keyStore != null) {
                     throw new IllegalArgumentException("tls: give either sslContext or trustStore/keyStore, not both");
                 }
-                return new TlsConfig(sslContext);
+                return new TlsConfig(sslContext, null, null, false);
             }
             try {
                 KeyManagerFactory kmf = null;
@@ -112,7 +141,7 @@ public final class TlsConfig {
                 }
                 SSLContext context = SSLContext.getInstance("TLS");
                 context.init(kmf == null ? null : kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
-                return new TlsConfig(context);
+                return new TlsConfig(context, kmf, tmf, true);
             } catch (GeneralSecurityException e) {
                 throw new IllegalArgumentException("tls: cannot build an SSLContext: " + e.getMessage(), e);
             } finally {

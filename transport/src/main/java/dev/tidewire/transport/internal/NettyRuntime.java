@@ -1,0 +1,107 @@
+package dev.tidewire.transport.internal;
+
+import dev.tidewire.transport.TlsConfig;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.IdentityCipherSuiteFilter;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import javax.net.ssl.SSLException;
+
+/**
+ * The one place that decides which Netty transport and TLS engine Tidewire runs on, for the client
+ * and the reference server alike: epoll where its native library loads (Linux), NIO elsewhere;
+ * OpenSSL (BoringSSL, from {@code netty-tcnative-boringssl-static}) where it loads, the JDK's
+ * {@code SSLEngine} otherwise. The system property {@code tidewire.transport=nio} forces NIO, and
+ * {@code tidewire.tls=jdk} forces the JDK's engine (for comparisons and for platforms where a
+ * native library misbehaves).
+ */
+public final class NettyRuntime {
+    private static final boolean EPOLL = !"nio".equalsIgnoreCase(System.getProperty("tidewire.transport"))
+            && Epoll.isAvailable();
+    private static final boolean OPENSSL = !"jdk".equalsIgnoreCase(System.getProperty("tidewire.tls"))
+            && OpenSsl.isAvailable();
+
+    private NettyRuntime() {
+    }
+
+    /** "epoll" or "nio": what {@link #newEventLoopGroup} runs on. */
+    public static String transportName() {
+        return EPOLL ? "epoll" : "nio";
+    }
+
+    /** "openssl" or "jdk": the engine of contexts built from key and trust stores. */
+    public static String tlsEngineName() {
+        return OPENSSL ? "openssl" : "jdk";
+    }
+
+    /** An event-loop group of {@code threads} daemon threads named {@code namePrefix-<n>}. */
+    public static EventLoopGroup newEventLoopGroup(int threads, String namePrefix) {
+        IoHandlerFactory io = EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(namePrefix, true), io);
+    }
+
+    /** The client socket channel class matching {@link #newEventLoopGroup}. */
+    public static Class<? extends SocketChannel> socketChannelClass() {
+        return EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    /** The server socket channel class matching {@link #newEventLoopGroup}. */
+    public static Class<? extends ServerSocketChannel> serverSocketChannelClass() {
+        return EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /**
+     * A client-side Netty context for {@code tls}: OpenSSL with the same key and trust stores when
+     * the settings came from stores and OpenSSL loads; otherwise the settings' JDK context.
+     */
+    public static SslContext clientContext(TlsConfig tls) {
+        if (OPENSSL && tls.builtFromStores()) {
+            try {
+                return SslContextBuilder.forClient()
+                        .sslProvider(SslProvider.OPENSSL)
+                        .keyManager(tls.keyManagerFactory())
+                        .trustManager(tls.trustManagerFactory())
+                        .endpointIdentificationAlgorithm("HTTPS")
+                        .build();
+            } catch (SSLException e) {
+                throw new IllegalArgumentException("tls: cannot build an OpenSSL client context: " + e.getMessage(), e);
+            }
+        }
+        return new JdkSslContext(tls.sslContext(), true, null, IdentityCipherSuiteFilter.INSTANCE, null,
+                ClientAuth.NONE, null, false);
+    }
+
+    /** A server-side Netty context for {@code tls}; see {@link #clientContext}. */
+    public static SslContext serverContext(TlsConfig tls, boolean requireClientAuth) {
+        ClientAuth auth = requireClientAuth ? ClientAuth.REQUIRE : ClientAuth.NONE;
+        if (OPENSSL && tls.builtFromStores() && tls.keyManagerFactory() != null) {
+            try {
+                return SslContextBuilder.forServer(tls.keyManagerFactory())
+                        .sslProvider(SslProvider.OPENSSL)
+                        .trustManager(tls.trustManagerFactory())
+                        .clientAuth(auth)
+                        .build();
+            } catch (SSLException e) {
+                throw new IllegalArgumentException("tls: cannot build an OpenSSL server context: " + e.getMessage(), e);
+            }
+        }
+        return new JdkSslContext(tls.sslContext(), false, null, IdentityCipherSuiteFilter.INSTANCE, null,
+                auth, null, false);
+    }
+}
