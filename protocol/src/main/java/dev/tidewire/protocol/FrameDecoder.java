@@ -15,24 +15,37 @@ import java.util.function.Consumer;
  *   <li>the version byte must be {@link Protocol#VERSION} ({@link UnsupportedVersionException});</li>
  *   <li>the type byte must name a {@link FrameType} ({@link UnknownFrameTypeException});</li>
  *   <li>the declared payload length must not exceed {@link #maxFrameSize()}: it is checked before
- *       any payload buffer is allocated, so a hostile length costs nothing ({@link FrameTooLargeException});</li>
+ *       any payload buffer is allocated ({@link FrameTooLargeException});</li>
  *   <li>{@link #endOfStream()} in the middle of a frame raises {@link TruncatedFrameException}.</li>
  * </ul>
- * After an error the decoder is <em>failed</em>: the stream has lost framing and cannot be resumed,
+ * Memory follows the bytes that arrived, never the length a peer declares: a payload is gathered
+ * in chunks of at most {@link #CHUNK} bytes, each allocated only when bytes for it arrive, and
+ * joined into one array when the frame is complete. So a header declaring 16 MiB followed by
+ * silence costs at most one chunk, however many connections do it.
+ *
+ * <p>After an error the decoder is <em>failed</em>: the stream has lost framing and cannot be resumed,
  * so every later call rethrows the same exception.
  *
  * <p>Not thread-safe: one decoder belongs to one reader thread.
  */
 public final class FrameDecoder {
+    /** The largest buffer allocated for a payload before its bytes have arrived: 64 KiB. */
+    public static final int CHUNK = 64 * 1024;
+
     private final byte[] header = new byte[Protocol.HEADER_LENGTH];
     private int headerFilled;
     private FrameType type;
     private long requestId;
-    private byte[] payload;
+    private int payloadLength;          // declared length of the frame being read; 0 between frames
+    private byte[] chunk;               // the chunk being filled, or null between frames
+    private int chunkFilled;
+    private byte[][] fullChunks = new byte[4][];   // earlier chunks of a payload larger than CHUNK
+    private int fullChunkCount;
     private int payloadFilled;
     private int maxFrameSize;
     private ProtocolException failure;
     private int largestAllocation;
+    private long framesDecoded;
 
     /**
      * @param maxFrameSize the largest payload length accepted, in bytes
@@ -65,7 +78,7 @@ public final class FrameDecoder {
             throw failure;
         }
         while (in.hasRemaining()) {
-            if (payload == null) {
+            if (chunk == null) {
                 int n = Math.min(Protocol.HEADER_LENGTH - headerFilled, in.remaining());
                 in.get(header, headerFilled, n);
                 int before = headerFilled;
@@ -76,11 +89,15 @@ public final class FrameDecoder {
                 }
                 startPayload(sink);
             } else {
-                int n = Math.min(payload.length - payloadFilled, in.remaining());
-                in.get(payload, payloadFilled, n);
+                if (chunkFilled == chunk.length) {
+                    nextChunk();
+                }
+                int n = Math.min(chunk.length - chunkFilled, in.remaining());
+                in.get(chunk, chunkFilled, n);
+                chunkFilled += n;
                 payloadFilled += n;
-                if (payloadFilled == payload.length) {
-                    emit(sink, payload);
+                if (payloadFilled == payloadLength) {
+                    emit(sink, joinPayload());
                 }
             }
         }
@@ -96,9 +113,9 @@ public final class FrameDecoder {
             throw failure;
         }
         if (headerFilled > 0) {
-            String where = payload == null
+            String where = chunk == null
                     ? "after " + headerFilled + " of " + Protocol.HEADER_LENGTH + " header bytes"
-                    : "after " + payloadFilled + " of " + payload.length + " payload bytes of a " + type + " frame";
+                    : "after " + payloadFilled + " of " + payloadLength + " payload bytes of a " + type + " frame";
             throw fail(new TruncatedFrameException("stream ended mid-frame, " + where));
         }
     }
@@ -106,6 +123,16 @@ public final class FrameDecoder {
     /** Whether the decoder sits between frames (no partial frame buffered). */
     public boolean isIdle() {
         return headerFilled == 0 && failure == null;
+    }
+
+    /** Frames completed so far; with {@link #isIdle()} it tells whether a new frame began since a reading. */
+    public long framesDecoded() {
+        return framesDecoded;
+    }
+
+    /** Payload bytes received of the frame being read, 0 between frames. */
+    public int partialPayloadBytes() {
+        return payloadFilled;
     }
 
     /** The largest payload buffer this decoder has allocated so far, in bytes (for tests). */
@@ -150,19 +177,56 @@ public final class FrameDecoder {
             emit(sink, null);
             return;
         }
-        // Allocation happens only here, after the length passed the limit check.
-        payload = new byte[(int) length];
-        largestAllocation = Math.max(largestAllocation, payload.length);
+        // Allocation happens only after the length passed the limit check, and never more than
+        // one chunk ahead of the bytes that arrived.
+        payloadLength = (int) length;
         payloadFilled = 0;
+        fullChunkCount = 0;
+        chunk = allocate(Math.min(payloadLength, CHUNK));
+        chunkFilled = 0;
+    }
+
+    private void nextChunk() {
+        if (fullChunkCount == fullChunks.length) {
+            fullChunks = java.util.Arrays.copyOf(fullChunks, fullChunkCount * 2);
+        }
+        fullChunks[fullChunkCount++] = chunk;
+        chunk = allocate(Math.min(payloadLength - payloadFilled, CHUNK));
+        chunkFilled = 0;
+    }
+
+    private byte[] allocate(int size) {
+        largestAllocation = Math.max(largestAllocation, size);
+        return new byte[size];
+    }
+
+    /** The payload as one array: the only chunk as it is, or every chunk copied into one. */
+    private byte[] joinPayload() {
+        if (fullChunkCount == 0) {
+            return chunk;
+        }
+        byte[] whole = new byte[payloadLength];
+        int at = 0;
+        for (int i = 0; i < fullChunkCount; i++) {
+            System.arraycopy(fullChunks[i], 0, whole, at, fullChunks[i].length);
+            at += fullChunks[i].length;
+            fullChunks[i] = null;
+        }
+        System.arraycopy(chunk, 0, whole, at, chunkFilled);
+        return whole;
     }
 
     private void emit(Consumer<? super Frame> sink, byte[] body) {
         Frame frame = new Frame(type, requestId, body);
         // Reset before calling out, so a sink that throws leaves the decoder between frames.
         headerFilled = 0;
-        payload = null;
+        chunk = null;
+        chunkFilled = 0;
+        fullChunkCount = 0;
+        payloadLength = 0;
         payloadFilled = 0;
         type = null;
+        framesDecoded++;
         sink.accept(frame);
     }
 

@@ -130,6 +130,34 @@ class FrameCodecTest {
     }
 
     @Test
+    void aDeclaredLengthCostsNoMoreThanOneChunkUntilItsBytesArrive() {
+        ByteBuffer header = ByteBuffer.allocate(Protocol.HEADER_LENGTH + 10);
+        FrameEncoder.writeHeader(header, FrameType.RESPONSE, 1, 16 * 1024 * 1024);
+        FrameDecoder decoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
+        decoder.decode(ByteBuffer.wrap(header.array()), f -> { });
+        assertEquals(FrameDecoder.CHUNK, decoder.largestAllocation(), "one chunk, not the declared 16 MiB");
+        assertEquals(10, decoder.partialPayloadBytes());
+    }
+
+    @Test
+    void aPayloadOfManyChunksArrivesWhole() {
+        byte[] payload = new byte[5 * FrameDecoder.CHUNK + 123];
+        new java.util.Random(7).nextBytes(payload);
+        Frame frame = new Frame(FrameType.RESPONSE, 9, payload);
+        for (int split : new int[] {1000, FrameDecoder.CHUNK, FrameDecoder.CHUNK + 1, 1 << 20}) {
+            FrameDecoder decoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
+            List<Frame> out = new ArrayList<>();
+            byte[] wire = FrameEncoder.encode(frame);
+            for (int at = 0; at < wire.length; at += split) {
+                decoder.decode(ByteBuffer.wrap(wire, at, Math.min(split, wire.length - at)), out::add);
+            }
+            assertEquals(List.of(frame), out, "split " + split);
+            assertEquals(FrameDecoder.CHUNK, decoder.largestAllocation(), "split " + split);
+            assertEquals(1, decoder.framesDecoded());
+        }
+    }
+
+    @Test
     void lengthExactlyAtTheLimitIsAccepted() {
         Frame frame = new Frame(FrameType.RESPONSE, 3, new byte[LIMIT]);
         assertEquals(List.of(frame), decodeAll(FrameEncoder.encode(frame), 1000));
