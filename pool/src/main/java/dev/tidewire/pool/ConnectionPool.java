@@ -14,7 +14,8 @@ import dev.tidewire.transport.Connection;
 import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.Deadline;
 import dev.tidewire.transport.TransportResources;
-import dev.tidewire.transport.internal.ReadBatch;
+import dev.tidewire.transport.internal.Completions;
+import dev.tidewire.transport.internal.WriteBatch;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -59,12 +60,11 @@ import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
  * handing every permit through the queue would cost a thread wake-up per call (measured: about a
  * third of the pool's throughput with 64 callers on 2 cores).
  *
- * <p><b>Read leases.</b> A call made on a connection's reader thread during a read (a reply's
- * callback sending the next request) keeps its lease until the read's frames are done, and the
- * read's later calls reuse it: one borrow per socket read instead of one per call. A lease whose
- * connection is no longer open is returned before anything else is borrowed, and a reader thread
- * that must wait at any pool's gate first returns every read lease it holds, so readers calling
- * each other's clients never wait for one another.
+ * <p><b>Event loops never borrow.</b> A call made on an event loop (a reply's callback with a
+ * direct executor, sending the next request) takes the shared path below when it can; otherwise
+ * its attempt is handed to the callback pool, because borrowing may wait at the gate or for a
+ * connect, and an event loop must never wait. So two clients' loops calling each other's clients
+ * can never wait for one another.
  *
  * <p><b>The shared path.</b> Once the pool holds all {@code maxConnections} connections, a
  * borrow can neither open a connection nor refuse one, so calls take no lease at all: they pick
@@ -95,12 +95,6 @@ public final class ConnectionPool implements AutoCloseable {
     private final Executor retryExecutor;
     private final TransportResources resources;
     private final ConcurrentHashMap<PoolCall, TidewireException> waitingRetry = new ConcurrentHashMap<>();
-    /**
-     * Read leases: on a connection's reader thread, inside one read, the first call borrows and
-     * keeps the lease, later calls of the same read reuse it, and the read's end returns it
-     * ({@link ReadBatch#whenReadEnds}). Only the reader thread touches its own entry.
-     */
-    private final ThreadLocal<ReadLease> readLease = new ThreadLocal<>();
     private final SharedConnections shared;
     private static final Duration REPLACE_DELAY = Duration.ofMillis(5);
     private volatile boolean closed;
@@ -176,37 +170,26 @@ public final class ConnectionPool implements AutoCloseable {
         }
         CompletableFuture<byte[]> reply;
         try {
-            ReadLease held = readLease.get();
-            if (held != null && held.pooled.connection().state() != Connection.State.OPEN) {
-                endReadLease(held); // draining or closed: give it back now, never wait for our own permit
-                held = null;
-            }
-            PooledConnection pooled;
-            if (held != null) {
-                // a reader thread inside a read: the lease taken by an earlier call of this read
-                pooled = held.pooled;
-                reply = pooled.connection().enqueue(op, body, deadline, null);
-            } else if ((pooled = pickShared(op)) != null) {
+            PooledConnection pooled = pickShared(op);
+            if (pooled != null) {
                 // the pool is full: send on a shared connection, no lease (SharedConnections)
                 reply = pooled.connection().enqueue(op, body, deadline, null);
+            } else if (resources.inEventLoop()) {
+                // an event loop must not wait at the gate or for a connect: borrow elsewhere
+                handOff(result, op, body, deadline, completion, attemptNo);
+                return;
             } else {
                 pooled = borrow(op, deadline);
-                ReadLease lease = new ReadLease(pooled);
-                if (ReadBatch.whenReadEnds(() -> endReadLease(lease))) {
-                    readLease.set(lease);
-                    reply = pooled.connection().enqueue(op, body, deadline, null);
-                } else {
-                    Connection connection = pooled.connection();
-                    try {
-                        // Under the lease only queue the request; the socket write happens after the
-                        // connection is back in the pool, so leases last well under a microsecond.
-                        reply = connection.enqueue(op, body, deadline, null);
-                    } finally {
-                        giveBack(pooled);
-                    }
+                Connection connection = pooled.connection();
+                try {
+                    // Under the lease only queue the request; the event loop writes it after the
+                    // connection is back in the pool, so leases last well under a microsecond.
+                    reply = connection.enqueue(op, body, deadline, null);
+                } finally {
+                    giveBack(pooled);
                 }
             }
-            pooled.connection().flush(); // deferred to the end of the read on a reader thread
+            pooled.connection().flush(); // deferred to the end of the block inside batch()
         } catch (TidewireException e) {
             retryOrFail(result, e, op, body, deadline, completion, attemptNo);
             return;
@@ -232,53 +215,66 @@ public final class ConnectionPool implements AutoCloseable {
         boolean safe = e instanceof NotProcessedException || e instanceof ConnectFailedException;
         if (safe && attemptNo < MAX_ATTEMPTS && !closed && !result.isDone()) {
             long delay = e instanceof ConnectFailedException ? Math.max(1_000_000L, factory.backoffNanos()) : 0;
-            if (deadline.remainingNanos() > delay) {
-                // Never retry on a transport thread: borrowing may wait.
-                Runnable again = () -> {
-                    try {
-                        attempt(result, op, body, deadline, completion, attemptNo + 1);
-                    } catch (RuntimeException | Error unexpected) {
-                        complete(result, null, unexpected, completion); // never leave the caller waiting
-                    }
-                };
-                // Tracked until it runs, so closing the pool can end a call whose retry never will.
-                waitingRetry.put(result, e);
-                Runnable handOff = () -> {
-                    if (waitingRetry.remove(result) == null) {
-                        return; // ended by close meanwhile
-                    }
-                    try {
-                        retryExecutor.execute(again);
-                    } catch (RejectedExecutionException rejected) {
-                        complete(result, null, e, completion);
-                    }
-                };
-                try {
-                    if (delay == 0) {
-                        handOff.run();
-                    } else {
-                        resources.schedule(handOff, Duration.ofNanos(delay));
-                    }
-                    return;
-                } catch (RejectedExecutionException rejected) {
-                    waitingRetry.remove(result); // shutting down: report the error we have
-                }
+            if (deadline.remainingNanos() > delay
+                    && runElsewhere(result, op, body, deadline, completion, attemptNo + 1, delay, e)) {
+                return;
             }
         }
         complete(result, null, e, completion);
     }
 
-    private static void complete(PoolCall result, byte[] value, Throwable error, Executor completion) {
-        Runnable done = error == null ? () -> result.complete(value) : () -> result.completeExceptionally(error);
-        if (completion == null) {
-            done.run();
-            return;
-        }
+    /**
+     * Makes attempt {@code attemptNo} on the callback pool after {@code delayNanos} (0: now), never
+     * on a transport thread: borrowing may wait. Tracked until it runs, so closing the pool can end
+     * the call with {@code ifClosed} when the attempt never will.
+     *
+     * @return false if the attempt cannot be scheduled (shutting down)
+     */
+    private boolean runElsewhere(PoolCall result, String op, byte[] body, Deadline deadline, Executor completion,
+            int attemptNo, long delayNanos, TidewireException ifClosed) {
+        Runnable again = () -> {
+            try {
+                attempt(result, op, body, deadline, completion, attemptNo);
+            } catch (RuntimeException | Error unexpected) {
+                complete(result, null, unexpected, completion); // never leave the caller waiting
+            }
+        };
+        waitingRetry.put(result, ifClosed);
+        Runnable handOff = () -> {
+            if (waitingRetry.remove(result) == null) {
+                return; // ended by close meanwhile
+            }
+            try {
+                retryExecutor.execute(again);
+            } catch (RejectedExecutionException rejected) {
+                complete(result, null, ifClosed, completion);
+            }
+        };
         try {
-            completion.execute(done);
-        } catch (RejectedExecutionException e) {
-            done.run();
+            if (delayNanos == 0) {
+                handOff.run();
+            } else {
+                resources.schedule(handOff, Duration.ofNanos(delayNanos));
+            }
+            return true;
+        } catch (RejectedExecutionException rejected) {
+            waitingRetry.remove(result); // shutting down: report the error we have
+            return false;
         }
+    }
+
+    /** An attempt an event loop may not make (it may wait): made on the callback pool instead. */
+    private void handOff(PoolCall result, String op, byte[] body, Deadline deadline, Executor completion,
+            int attemptNo) {
+        ClientClosedException ifClosed = new ClientClosedException("op '" + op
+                + "' refused: the connection pool closed before it was sent");
+        if (!runElsewhere(result, op, body, deadline, completion, attemptNo, 0, ifClosed)) {
+            complete(result, null, ifClosed, completion);
+        }
+    }
+
+    private void complete(PoolCall result, byte[] value, Throwable error, Executor completion) {
+        Completions.complete(result, value, error, completion, retryExecutor, "a pooled call");
     }
 
     /**
@@ -371,9 +367,8 @@ public final class ConnectionPool implements AutoCloseable {
         long start = System.nanoTime();
         try {
             if (!permits.tryAcquire()) {
-                // A reader thread gives back its read leases (of every pool) before it waits, so it
-                // never waits while holding a permit another waiting reader needs.
-                ReadBatch.beforeBlocking();
+                // inside batch(): what the block queued so far goes out before this thread waits
+                WriteBatch.beforeBlocking();
                 if (!permits.tryAcquire(Math.max(0, deadline.remainingNanos(start)), TimeUnit.NANOSECONDS)) {
                     throw exhausted(op, deadline, start);
                 }
@@ -422,11 +417,11 @@ public final class ConnectionPool implements AutoCloseable {
 
     /**
      * To be called before the calling thread blocks (e.g. a blocking call waiting for its reply):
-     * on a connection's reader thread inside a read, sends the requests that read has queued and
-     * gives back its read leases, so a blocked reader holds no pool permit. Elsewhere a no-op.
+     * inside {@link #batch}, sends the requests the block has queued so far, so the reply being
+     * waited for is not held back by the wait itself. Elsewhere a no-op.
      */
     public static void beforeBlocking() {
-        ReadBatch.beforeBlocking();
+        WriteBatch.beforeBlocking();
     }
 
     /**
@@ -436,28 +431,7 @@ public final class ConnectionPool implements AutoCloseable {
      * batch on a reader thread inside a read) join the outer one.
      */
     public static void batch(Runnable calls) {
-        ReadBatch.run(calls);
-    }
-
-    /** Returns a read's lease, once: when the read is done, or earlier if its connection is no longer open. */
-    private void endReadLease(ReadLease lease) {
-        if (readLease.get() == lease) {
-            readLease.remove();
-        }
-        if (!lease.returned) {
-            lease.returned = true;
-            giveBack(lease.pooled);
-        }
-    }
-
-    /** A lease held by a reader thread for the rest of its current read; confined to that thread. */
-    private static final class ReadLease {
-        final PooledConnection pooled;
-        boolean returned;
-
-        ReadLease(PooledConnection pooled) {
-            this.pooled = pooled;
-        }
+        WriteBatch.run(calls);
     }
 
     private void giveBack(PooledConnection pooled) {

@@ -424,8 +424,7 @@ public final class TidewireClient implements AutoCloseable {
     }
 
     private byte[] await(String op, CompletableFuture<byte[]> reply, Deadline deadline) {
-        // a blocking call made from a reply callback on a reader thread: send what that read has
-        // queued and give back its pool leases before blocking
+        // a blocking call inside batch(): send what the block has queued before blocking
         ConnectionPool.beforeBlocking();
         try {
             // The transport ends every call by its deadline; the extra second only guards against a bug.

@@ -25,9 +25,12 @@ import java.util.concurrent.Executor;
  *
  * <p>Thread-safe. Calls beyond the in-flight limit (the lower of
  * {@link ConnectionOptions#maxInFlight()} and the server's HELLO) wait, in order, within their
- * deadline. The connection's reader thread never runs application code: futures complete on the
- * executor passed to {@link #call(String, byte[], Deadline, Executor)}, or on
- * {@link ConnectionOptions#callbackExecutor()}.
+ * deadline, as do calls made while the connection's outbound byte budget is full. Socket I/O
+ * happens only on the connection's event loop (see {@link TransportResources}); a caller never
+ * writes to the socket and never waits for it. The event loop never runs application code: futures
+ * complete on the executor passed to {@link #call(String, byte[], Deadline, Executor)}, or on
+ * {@link ConnectionOptions#callbackExecutor()}; only a {@code null} executor completes them on the
+ * loop, for callers that block on the future.
  */
 public interface Connection extends AutoCloseable {
 
@@ -62,8 +65,8 @@ public interface Connection extends AutoCloseable {
      * @param body       request body, JSON bytes (not copied: do not change it afterwards)
      * @param deadline   when the call must end
      * @param completion where the returned future completes; {@code null} completes it directly
-     *                   on the connection's reader or timer thread: only for callers that block on
-     *                   the future or attach nothing slow to it
+     *                   on the connection's event loop: only for callers that block on the future
+     *                   or attach nothing slow to it
      * @return a future that ends with exactly one outcome; cancelling it sends CANCEL
      * @throws IllegalArgumentException if the op name is empty or too long
      */
@@ -77,7 +80,10 @@ public interface Connection extends AutoCloseable {
      */
     CompletableFuture<byte[]> enqueue(String op, byte[] body, Deadline deadline, Executor completion);
 
-    /** Writes every queued request unless another thread is writing (then that thread sends them). */
+    /**
+     * Has the connection's event loop write every queued request; returns at once. Many flushes
+     * before the loop runs share one socket write.
+     */
     void flush();
 
     /** A call with a timeout from now, completing on {@link ConnectionOptions#callbackExecutor()} (or the resources' pool). */
@@ -95,7 +101,16 @@ public interface Connection extends AutoCloseable {
     /** The effective in-flight cap: the lower of the option and the server's HELLO. */
     int maxInFlight();
 
-    /** {@link System#nanoTime()} when a frame last arrived from the server. */
+    /**
+     * Whether the connection is within its outbound byte budget
+     * ({@link ConnectionOptions#outboundBudget()}): false while so many bytes wait for the socket
+     * that new calls would have to wait. A pool prefers writable connections.
+     */
+    default boolean isWritable() {
+        return true;
+    }
+
+    /** {@link System#nanoTime()} when bytes last arrived from the server. */
     long lastReadNanos();
 
     /** Counters for this connection. */
@@ -111,8 +126,9 @@ public interface Connection extends AutoCloseable {
 
     /**
      * Closes now: every call still pending fails ({@link dev.tidewire.ClientClosedException} if it
-     * was written, {@link dev.tidewire.NotProcessedException} if not), the socket closes and the
-     * reader thread ends. Idempotent.
+     * was written, {@link dev.tidewire.NotProcessedException} if not) and the socket closes.
+     * Idempotent. Waits up to 5 s for the event loop to finish the close, never for the peer, and
+     * not at all on an event loop.
      */
     @Override
     void close();

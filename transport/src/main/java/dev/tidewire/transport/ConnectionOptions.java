@@ -37,6 +37,12 @@ public final class ConnectionOptions {
     public static final int DEFAULT_MAX_IN_FLIGHT = 1024;
     /** Default size of the write-coalescing buffer: 64 KiB. */
     public static final int DEFAULT_WRITE_BUFFER_SIZE = 64 * 1024;
+    /** Default outbound byte budget per connection (bytes queued for the socket): 1 MiB. */
+    public static final int DEFAULT_OUTBOUND_BUDGET = 1024 * 1024;
+    /** Default time a connection may make no write progress while bytes wait for the socket: 10 s. */
+    public static final Duration DEFAULT_WRITE_STALL_TIMEOUT = Duration.ofSeconds(10);
+    /** Default time within which a frame that has started arriving must finish: 10 s. */
+    public static final Duration DEFAULT_FRAME_READ_TIMEOUT = Duration.ofSeconds(10);
 
     private final Duration connectTimeout;
     private final Duration keepAliveIdle;
@@ -47,6 +53,9 @@ public final class ConnectionOptions {
     private final int maxFrameSize;
     private final int maxInFlight;
     private final int writeBufferSize;
+    private final int outboundBudget;
+    private final Duration writeStallTimeout;
+    private final Duration frameReadTimeout;
     private final Executor callbackExecutor;
     private final Map<String, String> credentials;
     private final TlsConfig tls;
@@ -61,6 +70,9 @@ public final class ConnectionOptions {
         maxFrameSize = b.maxFrameSize;
         maxInFlight = b.maxInFlight;
         writeBufferSize = b.writeBufferSize;
+        outboundBudget = b.outboundBudget;
+        writeStallTimeout = b.writeStallTimeout;
+        frameReadTimeout = b.frameReadTimeout;
         callbackExecutor = b.callbackExecutor;
         credentials = b.credentials;
         tls = b.tls;
@@ -88,6 +100,9 @@ public final class ConnectionOptions {
         b.maxFrameSize = maxFrameSize;
         b.maxInFlight = maxInFlight;
         b.writeBufferSize = writeBufferSize;
+        b.outboundBudget = outboundBudget;
+        b.writeStallTimeout = writeStallTimeout;
+        b.frameReadTimeout = frameReadTimeout;
         b.callbackExecutor = callbackExecutor;
         b.credentials = credentials;
         b.tls = tls;
@@ -134,9 +149,30 @@ public final class ConnectionOptions {
         return maxInFlight;
     }
 
-    /** Bytes in the write-coalescing buffer. */
+    /** Largest buffer that small frames are gathered into before they are handed to the socket. */
     public int writeBufferSize() {
         return writeBufferSize;
+    }
+
+    /**
+     * Outbound byte budget: once this many bytes wait for the socket, new calls on this connection
+     * wait (within their deadlines) until it has drained to half, and a pool sends them elsewhere.
+     */
+    public int outboundBudget() {
+        return outboundBudget;
+    }
+
+    /**
+     * How long a connection may make no write progress while bytes wait for the socket before it is
+     * failed: a peer that stops reading is detected even when it still answers PINGs.
+     */
+    public Duration writeStallTimeout() {
+        return writeStallTimeout;
+    }
+
+    /** Time within which a frame that has started arriving must finish, else the connection fails. */
+    public Duration frameReadTimeout() {
+        return frameReadTimeout;
     }
 
     /** Where futures returned by {@link Connection#call(String, byte[], Duration)} complete; null means the resources' pool. */
@@ -162,7 +198,8 @@ public final class ConnectionOptions {
         return "ConnectionOptions[connectTimeout=" + connectTimeout + ", keepAlive=" + keepAliveIdle + "/"
                 + keepAliveInterval + "x" + keepAliveCount + ", heartbeat=" + heartbeatInterval + "/" + heartbeatTimeout
                 + ", maxFrameSize=" + maxFrameSize + ", maxInFlight=" + maxInFlight + ", writeBufferSize="
-                + writeBufferSize + (credentials.isEmpty() ? "" : ", credentials=<redacted>")
+                + writeBufferSize + ", outboundBudget=" + outboundBudget + ", writeStallTimeout=" + writeStallTimeout
+                + ", frameReadTimeout=" + frameReadTimeout + (credentials.isEmpty() ? "" : ", credentials=<redacted>")
                 + ", tls=" + (tls != null) + "]";
     }
 
@@ -177,6 +214,9 @@ public final class ConnectionOptions {
         private int maxFrameSize = DEFAULT_MAX_FRAME_SIZE;
         private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
         private int writeBufferSize = DEFAULT_WRITE_BUFFER_SIZE;
+        private int outboundBudget = DEFAULT_OUTBOUND_BUDGET;
+        private Duration writeStallTimeout = DEFAULT_WRITE_STALL_TIMEOUT;
+        private Duration frameReadTimeout = DEFAULT_FRAME_READ_TIMEOUT;
         private Executor callbackExecutor;
         private Map<String, String> credentials = Map.of();
         private TlsConfig tls;
@@ -253,6 +293,32 @@ public final class ConnectionOptions {
                 throw new IllegalArgumentException("writeBufferSize must be in 1024..16777216 bytes, got " + writeBufferSize);
             }
             this.writeBufferSize = writeBufferSize;
+            return this;
+        }
+
+        /**
+         * Outbound byte budget per connection, bytes, 64 KiB..1 GiB. Default 1 MiB. Above it new
+         * calls wait for the connection to drain to half (within their deadlines); one frame larger
+         * than the budget is still sent, alone.
+         */
+        public Builder outboundBudget(int outboundBudget) {
+            if (outboundBudget < 64 * 1024 || outboundBudget > (1 << 30)) {
+                throw new IllegalArgumentException("outboundBudget must be in 65536..1073741824 bytes, got "
+                        + outboundBudget);
+            }
+            this.outboundBudget = outboundBudget;
+            return this;
+        }
+
+        /** No write progress for this long while bytes are queued fails the connection; &gt; 0. Default 10 s. */
+        public Builder writeStallTimeout(Duration writeStallTimeout) {
+            this.writeStallTimeout = positive("writeStallTimeout", writeStallTimeout);
+            return this;
+        }
+
+        /** A frame that has started arriving must finish within this; &gt; 0. Default 10 s. */
+        public Builder frameReadTimeout(Duration frameReadTimeout) {
+            this.frameReadTimeout = positive("frameReadTimeout", frameReadTimeout);
             return this;
         }
 

@@ -1,13 +1,21 @@
 package dev.tidewire.transport;
 
+import dev.tidewire.transport.internal.NettyRuntime;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -15,20 +23,27 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongConsumer;
 
 /**
- * Threads shared by many connections: one timer thread that drives every deadline and heartbeat,
- * and a small pool that completes futures handed to users (so the reader threads never run user
- * code). Create one per client, share it among all its connections, close it last.
+ * The threads every connection of a client shares: Netty event loops that do all socket I/O and
+ * every timer (deadlines, heartbeats), and a small pool that completes futures handed to users
+ * (so application code never runs on an event loop). Create one per client, or share one among
+ * several clients (each connection is bound to one loop for its life; the number of threads does
+ * not grow with the number of connections), and close it last.
  *
  * <pre>{@code
- * try (TransportResources resources = TransportResources.create();
+ * try (TransportResources resources = TransportResources.builder().ioThreads(2).build();
  *      Connection c = Connection.open(address, ConnectionOptions.defaults(), resources)) {
  *     ...
  * }
  * }</pre>
  *
+ * <p>Threads: {@code tidewire-io-<k>-<n>}, {@link #ioThreads()} event loops (epoll where its
+ * native library loads, NIO elsewhere), and {@code tidewire-callback-<k>-<n>}, up to
+ * {@code callbackThreads}, started on demand, idle ones exit after 30 s. There is no timer thread:
+ * each loop runs one periodic tick every {@link #timerTick()} for the connections it owns.
+ *
  * <p>Why one periodic tick instead of a timer task per call: scheduling and cancelling a task for
- * each of ~10^5 calls per second costs a contended heap operation on every call; a tick every
- * {@link #timerTick()} that walks the pending calls costs nothing per call and bounds how late a
+ * each of ~10^5 calls per second costs a heap operation on every call; a tick every
+ * {@link #timerTick()} that walks the calls in flight costs nothing per call and bounds how late a
  * timeout fires to one tick.
  */
 public final class TransportResources implements AutoCloseable {
@@ -39,31 +54,25 @@ public final class TransportResources implements AutoCloseable {
     private static final AtomicInteger INSTANCES = new AtomicInteger();
 
     private final Duration timerTick;
-    private final ScheduledThreadPoolExecutor timer;
+    private final int ioThreads;
+    private final EventLoopGroup loops;
     private final ThreadPoolExecutor callbacks;
-    private final Set<LongConsumer> tickers = ConcurrentHashMap.newKeySet();
-    private volatile Thread timerThread;
+    private final Map<EventExecutor, LoopTicker> tickers = new ConcurrentHashMap<>();
+    private volatile boolean closed;
 
-    private TransportResources(Duration timerTick, int callbackThreads) {
+    private TransportResources(Duration timerTick, int callbackThreads, int ioThreads) {
         int id = INSTANCES.incrementAndGet();
         this.timerTick = timerTick;
-        ThreadFactory timerThreads = daemonThreads("tidewire-timer-" + id);
-        this.timer = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = timerThreads.newThread(r);
-            timerThread = t;
-            return t;
-        });
-        this.timer.setRemoveOnCancelPolicy(true);
+        this.ioThreads = ioThreads;
+        this.loops = NettyRuntime.newEventLoopGroup(ioThreads, "tidewire-io-" + id);
         this.callbacks = new ThreadPoolExecutor(callbackThreads, callbackThreads, 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), daemonThreads("tidewire-callback-" + id));
         this.callbacks.allowCoreThreadTimeOut(true);
-        long tick = timerTick.toNanos();
-        timer.scheduleAtFixedRate(this::tick, tick, tick, TimeUnit.NANOSECONDS);
     }
 
-    /** Resources with the default tick and {@code max(2, cores)} callback threads. */
+    /** Resources with the default tick, {@code max(2, cores)} callback threads and one event loop per core. */
     public static TransportResources create() {
-        return create(DEFAULT_TIMER_TICK, Math.max(2, Runtime.getRuntime().availableProcessors()));
+        return builder().build();
     }
 
     /**
@@ -71,19 +80,22 @@ public final class TransportResources implements AutoCloseable {
      * @param callbackThreads threads completing user futures, 1 .. 1024 (started on demand, idle ones exit after 30 s)
      */
     public static TransportResources create(Duration timerTick, int callbackThreads) {
-        Objects.requireNonNull(timerTick, "timerTick");
-        if (timerTick.compareTo(Duration.ofMillis(1)) < 0 || timerTick.compareTo(Duration.ofSeconds(1)) > 0) {
-            throw new IllegalArgumentException("timerTick must be in 1 ms .. 1 s, got " + timerTick);
-        }
-        if (callbackThreads < 1 || callbackThreads > 1024) {
-            throw new IllegalArgumentException("callbackThreads must be in 1..1024, got " + callbackThreads);
-        }
-        return new TransportResources(timerTick, callbackThreads);
+        return builder().timerTick(timerTick).callbackThreads(callbackThreads).build();
+    }
+
+    /** A builder with every default. */
+    public static Builder builder() {
+        return new Builder();
     }
 
     /** The timer resolution. */
     public Duration timerTick() {
         return timerTick;
+    }
+
+    /** The number of event-loop threads. */
+    public int ioThreads() {
+        return ioThreads;
     }
 
     /** The pool that completes user-facing futures. */
@@ -92,43 +104,84 @@ public final class TransportResources implements AutoCloseable {
     }
 
     /**
-     * Runs {@code ticker} on the timer thread every tick with the current {@link System#nanoTime()},
-     * until the returned handle is closed. The ticker must be quick and must not block.
+     * The event loops; connections register their channels here. For the transport's own use:
+     * anything run on a loop must never block.
      */
-    public AutoCloseable onTick(LongConsumer ticker) {
+    public EventLoopGroup eventLoops() {
+        return loops;
+    }
+
+    /**
+     * Runs {@code ticker} on {@code loop} every tick with the current {@link System#nanoTime()},
+     * until the returned handle is closed. The ticker must be quick and must not block.
+     *
+     * @throws IllegalStateException if the resources are closed
+     */
+    public AutoCloseable onTick(EventLoop loop, LongConsumer ticker) {
+        Objects.requireNonNull(loop, "loop");
         Objects.requireNonNull(ticker, "ticker");
-        if (timer.isShutdown()) {
+        if (closed) {
             throw new IllegalStateException("transport resources are closed");
         }
-        tickers.add(ticker);
-        return () -> tickers.remove(ticker);
+        LoopTicker t = tickers.computeIfAbsent(loop, l -> new LoopTicker((EventLoop) l));
+        t.tickers.add(ticker);
+        return () -> t.tickers.remove(ticker);
     }
 
-    /** Runs {@code task} once on the timer thread after {@code delay}. */
+    /**
+     * Runs {@code task} once after {@code delay} on an event loop. The task must be quick and must
+     * not block; hand anything longer to {@link #callbackExecutor()}.
+     *
+     * @throws RejectedExecutionException if the resources are closed
+     */
     public void schedule(Runnable task, Duration delay) {
-        timer.schedule(task, Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
+        if (closed) {
+            throw new RejectedExecutionException("transport resources are closed");
+        }
+        loops.next().schedule(task, Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
     }
 
-    /** Whether the calling thread is the timer thread, which must never block. */
+    /** Whether the calling thread is one of these event loops, which must never block. */
+    public boolean inEventLoop() {
+        for (EventExecutor e : loops) {
+            if (e.inEventLoop()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the calling thread is one of these event loops (the old name: the loops now run the
+     * timer too).
+     */
     public boolean isTimerThread() {
-        return Thread.currentThread() == timerThread;
+        return inEventLoop();
     }
 
     /** Whether {@link #close()} has been called. */
     public boolean isClosed() {
-        return timer.isShutdown();
+        return closed;
     }
 
     /**
-     * Stops the timer and the callback pool. Close every connection first: calls still pending on
-     * a live connection then lose their timeouts. Idempotent; waits up to 5 s for the threads.
+     * Stops the event loops and the callback pool. Close every connection first: calls still
+     * pending on a live connection then lose their timeouts. Idempotent. Waits up to 5 s for the
+     * threads, and not at all when called from one of the loops (which cannot wait for itself).
      */
     @Override
     public void close() {
-        timer.shutdownNow();
+        closed = true;
+        for (LoopTicker t : tickers.values()) {
+            t.cancel();
+        }
+        Future<?> stopped = loops.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         callbacks.shutdown();
+        if (inEventLoop()) {
+            return;
+        }
         try {
-            timer.awaitTermination(5, TimeUnit.SECONDS);
+            stopped.await(5, TimeUnit.SECONDS);
             if (!callbacks.awaitTermination(5, TimeUnit.SECONDS)) {
                 callbacks.shutdownNow();
             }
@@ -138,15 +191,10 @@ public final class TransportResources implements AutoCloseable {
         }
     }
 
-    private void tick() {
-        long now = System.nanoTime();
-        for (LongConsumer t : tickers) {
-            try {
-                t.accept(now);
-            } catch (Throwable e) {
-                LOG.log(Level.ERROR, "timer task failed; it keeps running on the next tick", e);
-            }
-        }
+    @Override
+    public String toString() {
+        return "TransportResources[ioThreads=" + ioThreads + ", transport=" + NettyRuntime.transportName()
+                + ", timerTick=" + timerTick + ", closed=" + closed + "]";
     }
 
     static ThreadFactory daemonThreads(String prefix) {
@@ -156,5 +204,82 @@ public final class TransportResources implements AutoCloseable {
             t.setDaemon(true);
             return t;
         };
+    }
+
+    /** One periodic task per loop that runs every ticker registered on that loop. Loop-confined but for the list. */
+    private final class LoopTicker implements Runnable {
+        private final List<LongConsumer> tickers = new CopyOnWriteArrayList<>();
+        private final Future<?> task;
+
+        LoopTicker(EventLoop loop) {
+            long tick = timerTick.toNanos();
+            this.task = loop.scheduleAtFixedRate(this, tick, tick, TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public void run() {
+            long now = System.nanoTime();
+            for (LongConsumer t : tickers) {
+                try {
+                    t.accept(now);
+                } catch (Throwable e) {
+                    LOG.log(Level.ERROR, "timer task failed; it keeps running on the next tick", e);
+                }
+            }
+        }
+
+        void cancel() {
+            task.cancel(false);
+        }
+    }
+
+    /** Builds {@link TransportResources}. Not thread-safe. */
+    public static final class Builder {
+        private Duration timerTick = DEFAULT_TIMER_TICK;
+        private int callbackThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        private int ioThreads = Runtime.getRuntime().availableProcessors();
+
+        private Builder() {
+        }
+
+        /** Timer resolution, 1 ms .. 1 s; default 10 ms. */
+        public Builder timerTick(Duration timerTick) {
+            Objects.requireNonNull(timerTick, "timerTick");
+            if (timerTick.compareTo(Duration.ofMillis(1)) < 0 || timerTick.compareTo(Duration.ofSeconds(1)) > 0) {
+                throw new IllegalArgumentException("timerTick must be in 1 ms .. 1 s, got " + timerTick);
+            }
+            this.timerTick = timerTick;
+            return this;
+        }
+
+        /** Threads completing user futures, 1 .. 1024; default {@code max(2, cores)}. */
+        public Builder callbackThreads(int callbackThreads) {
+            if (callbackThreads < 1 || callbackThreads > 1024) {
+                throw new IllegalArgumentException("callbackThreads must be in 1..1024, got " + callbackThreads);
+            }
+            this.callbackThreads = callbackThreads;
+            return this;
+        }
+
+        /** Event-loop threads doing all socket I/O and timers, 1 .. 256; default the number of cores. */
+        public Builder ioThreads(int ioThreads) {
+            if (ioThreads < 1 || ioThreads > 256) {
+                throw new IllegalArgumentException("ioThreads must be in 1..256, got " + ioThreads);
+            }
+            this.ioThreads = ioThreads;
+            return this;
+        }
+
+        /** Starts the event loops (the callback threads start on demand). */
+        public TransportResources build() {
+            return new TransportResources(timerTick, callbackThreads, ioThreads);
+        }
+    }
+
+    // Kept for callers that list the loops' threads (tests): unused otherwise.
+    List<EventExecutor> executors() {
+        List<EventExecutor> all = new ArrayList<>();
+        loops.forEach(all::add);
+        return all;
     }
 }

@@ -1,7 +1,13 @@
 package dev.tidewire.transport.internal;
 
 import dev.tidewire.transport.TlsConfig;
+import io.netty.bootstrap.AbstractBootstrap;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.socket.nio.NioChannelOption;
+import java.time.Duration;
+import jdk.net.ExtendedSocketOptions;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -64,6 +70,28 @@ public final class NettyRuntime {
     /** The server socket channel class matching {@link #newEventLoopGroup}. */
     public static Class<? extends ServerSocketChannel> serverSocketChannelClass() {
         return EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /**
+     * TCP keepalive on every channel {@code bootstrap} makes: SO_KEEPALIVE with the idle time,
+     * probe interval and probe count (whole seconds); an idle time of zero leaves keepalive off.
+     */
+    public static void keepAlive(AbstractBootstrap<?, ?> bootstrap, Duration idle, Duration interval, int count) {
+        if (idle.isZero()) {
+            return;
+        }
+        bootstrap.option(ChannelOption.SO_KEEPALIVE, true);
+        int idleSeconds = (int) idle.toSeconds();
+        int intervalSeconds = (int) interval.toSeconds();
+        if (EPOLL) {
+            bootstrap.option(EpollChannelOption.TCP_KEEPIDLE, idleSeconds)
+                    .option(EpollChannelOption.TCP_KEEPINTVL, intervalSeconds)
+                    .option(EpollChannelOption.TCP_KEEPCNT, count);
+        } else {
+            bootstrap.option(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), idleSeconds)
+                    .option(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), intervalSeconds)
+                    .option(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), count);
+        }
     }
 
     /**

@@ -1,0 +1,168 @@
+package dev.tidewire.transport.internal;
+
+import dev.tidewire.ConnectionLostException;
+import dev.tidewire.NotProcessedException;
+import dev.tidewire.ProtocolException;
+import dev.tidewire.RemoteException;
+import dev.tidewire.TlsException;
+import dev.tidewire.protocol.ErrorCode;
+import dev.tidewire.protocol.ErrorPayload;
+import dev.tidewire.protocol.Frame;
+import dev.tidewire.protocol.FrameDecoder;
+import dev.tidewire.protocol.FrameType;
+import dev.tidewire.protocol.GoAwayPayload;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.nio.ByteBuffer;
+import javax.net.ssl.SSLException;
+
+/**
+ * The inbound side of one connection, on its event loop: feeds every received buffer to the
+ * {@link FrameDecoder} (which copies the bytes out, so the buffer is released at once), settles
+ * calls by the id of each reply, answers PING, handles GOAWAY, and fails the connection on a
+ * protocol violation or an error from the channel.
+ *
+ * <p>Liveness: {@code lastReadNanos} is the time any bytes last arrived (the heartbeat reads it);
+ * {@code frameStartNanos} is when the frame now being received began (0 between frames), for the
+ * bound on how long one frame may take ({@link ConnectionTimer}).
+ */
+final class CallReader extends ChannelInboundHandlerAdapter {
+    private final MultiplexedConnection c;
+    private final FrameDecoder decoder;
+    private volatile long lastReadNanos = System.nanoTime();
+    private long frameStartNanos;
+    private volatile long framesRead;
+    private volatile long lateResponses;
+
+    CallReader(MultiplexedConnection c, FrameDecoder decoder) {
+        this.c = c;
+        this.decoder = decoder;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf buf = (ByteBuf) msg;
+        long now = System.nanoTime();
+        lastReadNanos = now;
+        long framesBefore = decoder.framesDecoded();
+        boolean wasIdle = decoder.isIdle();
+        try {
+            if (buf.nioBufferCount() == 1) {
+                decoder.decode(buf.nioBuffer(), this::onFrame);
+            } else {
+                for (ByteBuffer b : buf.nioBuffers()) {
+                    decoder.decode(b, this::onFrame);
+                }
+            }
+        } catch (RuntimeException e) {
+            c.readFailed(e);
+        } finally {
+            buf.release();
+        }
+        if (decoder.isIdle()) {
+            frameStartNanos = 0;
+        } else if (wasIdle || decoder.framesDecoded() != framesBefore) {
+            frameStartNanos = now; // a new frame began in this read
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        c.afterRead(); // PONGs, CANCELs and admitted calls of this read: one flush
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            c.writer.admitWaiting();
+            c.writer.flushIfDirty();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable root = cause.getCause() instanceof SSLException ? cause.getCause() : cause;
+        if (root instanceof SSLException) {
+            c.failConnection(new TlsException("TLS on the connection to " + c.address + " failed: "
+                    + root.getMessage(), root));
+        } else {
+            c.failConnection(new ConnectionLostException("connection to " + c.address + " failed: "
+                    + cause.getMessage(), cause));
+        }
+    }
+
+    void onFrame(Frame frame) {
+        framesRead++;
+        switch (frame.type()) {
+            case RESPONSE -> onReply(frame, null);
+            case ERROR -> {
+                ErrorPayload error = ErrorPayload.decode(frame.payload());
+                if (frame.requestId() == 0) {
+                    throw new ProtocolException("server " + c.address + " reported a connection error "
+                            + ErrorCode.describe(error.code()) + ": " + error.message());
+                }
+                onReply(frame, error);
+            }
+            case PING -> c.writer.writeControl(FrameType.PONG, frame.requestId());
+            case PONG -> {
+                // any bytes prove the peer alive; lastReadNanos is already updated
+            }
+            case GOAWAY -> c.onGoAway(frame.requestId(), GoAwayPayload.decode(frame.payload()).reason());
+            default -> throw new ProtocolException("server " + c.address + " sent an unexpected " + frame.type()
+                    + " frame after the handshake");
+        }
+    }
+
+    private void onReply(Frame frame, ErrorPayload error) {
+        long id = frame.requestId();
+        PendingCall call = c.writer.take(id);
+        if (call == null) {
+            long last = c.writer.lastIssuedId();
+            if (id <= 0 || id > last) {
+                throw new ProtocolException("server " + c.address + " replied to request id " + id
+                        + ", which was never issued (last issued: " + last + ")");
+            }
+            lateResponses++;
+            return;
+        }
+        boolean delivered;
+        if (error == null) {
+            delivered = call.succeed(frame.payload());
+        } else if (error.code() == ErrorCode.NOT_PROCESSED) {
+            delivered = call.fail(new NotProcessedException("op '" + call.op() + "' (request " + id
+                    + ") was not processed by " + c.address + ": " + error.message(), null));
+        } else {
+            delivered = call.fail(new RemoteException(call.op(), id, error.code(), error.message()));
+        }
+        if (!delivered) {
+            lateResponses++;
+        }
+    }
+
+    boolean midFrame() {
+        return !decoder.isIdle();
+    }
+
+    long frameStartNanos() {
+        return frameStartNanos;
+    }
+
+    int partialPayloadBytes() {
+        return decoder.partialPayloadBytes();
+    }
+
+    long lastReadNanos() {
+        return lastReadNanos;
+    }
+
+    long framesRead() {
+        return framesRead;
+    }
+
+    long lateResponses() {
+        return lateResponses;
+    }
+}

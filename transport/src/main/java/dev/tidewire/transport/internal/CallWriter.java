@@ -1,0 +1,303 @@
+package dev.tidewire.transport.internal;
+
+import dev.tidewire.NotProcessedException;
+import dev.tidewire.TidewireException;
+import dev.tidewire.protocol.Frame;
+import dev.tidewire.protocol.FrameType;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.util.collection.LongObjectHashMap;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Admission and writing for one connection, confined to its event loop.
+ *
+ * <p>A call taken from the submission queue is written at once if an in-flight slot is free, the
+ * channel is within its outbound byte budget (Netty's write-buffer water marks) and no call waits
+ * ahead of it; otherwise it joins {@code waiting}, in order, with a timer for its deadline. Slots
+ * coming back and the channel becoming writable again admit waiting calls.
+ *
+ * <p>Writing a call assigns the next request id (ids rise strictly on the wire) and registers the
+ * call in {@code inFlight} <em>before</em> its bytes are handed to the channel, so a reply always
+ * finds it. Small frames are gathered into one buffer of up to {@code writeBufferSize} bytes; a
+ * larger frame goes out as its header and the caller's body array, not copied here. Nothing is
+ * flushed until the batch ends ({@link #flushIfDirty}): one flush per batch of frames.
+ *
+ * <p>Buffer ownership: {@code gather} belongs to this writer until it is handed to
+ * {@link Channel#write}, which takes it over (and releases it, written or failed).
+ */
+final class CallWriter {
+    private final MultiplexedConnection c;
+    private final Channel channel;
+    private final int gatherSize;
+    private final LongObjectHashMap<PendingCall> inFlight = new LongObjectHashMap<>();
+    private final ArrayDeque<PendingCall> waiting = new ArrayDeque<>();
+    private ByteBuf gather;
+    private boolean dirty;
+    private boolean closed;
+    private long nextId;
+    private int slotsTaken;
+    private volatile long lastIssuedId;
+    private volatile int waitingCount;
+    private volatile int registered;
+    private volatile long framesWritten;
+    private volatile long flushes;
+
+    CallWriter(MultiplexedConnection c) {
+        this.c = c;
+        this.channel = c.channel;
+        this.gatherSize = c.options.writeBufferSize();
+    }
+
+    // ------------------------------------------------------------ admission
+
+    /** Moves every submitted call to the wire or to the waiting line. */
+    void drainSubmitted() {
+        long now = System.nanoTime();
+        for (PendingCall call; (call = c.submitted.poll()) != null; ) {
+            if (call.isClaimed()) {
+                continue; // cancelled while queued: nothing was sent, nothing is held
+            }
+            TidewireException refusal = refusalBeforeWrite(call);
+            if (refusal != null) {
+                call.fail(refusal);
+            } else if (call.isExpired(now)) {
+                call.timeout(now, "waited for the connection's event loop");
+            } else if (!waiting.isEmpty() || !canAdmit()) {
+                await(call, now);
+            } else {
+                write(call);
+            }
+        }
+    }
+
+    private boolean canAdmit() {
+        return slotsTaken < c.maxInFlight && channel.isWritable();
+    }
+
+    private void await(PendingCall call, long now) {
+        waiting.addLast(call);
+        waitingCount = waiting.size();
+        call.waitTimer = c.loop.schedule(() -> call.timeout(System.nanoTime(), waitingFor()),
+                Math.max(0, call.deadlineNanos() - now), TimeUnit.NANOSECONDS);
+    }
+
+    private String waitingFor() {
+        return slotsTaken >= c.maxInFlight ? "waited for a free in-flight slot (limit " + c.maxInFlight + ")"
+                : "waited for the connection's outbound budget (" + c.options.outboundBudget()
+                        + " bytes queued for the socket)";
+    }
+
+    /** Admits waiting calls while slots and budget allow. */
+    void admitWaiting() {
+        while (!waiting.isEmpty() && canAdmit()) {
+            PendingCall next = waiting.pollFirst();
+            if (next.waitTimer != null) {
+                next.waitTimer.cancel(false);
+                next.waitTimer = null;
+            }
+            if (next.isClaimed()) {
+                continue;
+            }
+            TidewireException refusal = refusalBeforeWrite(next);
+            if (refusal != null) {
+                next.fail(refusal);
+            } else {
+                write(next);
+            }
+        }
+        dropClaimedHead();
+        waitingCount = waiting.size();
+    }
+
+    private void dropClaimedHead() {
+        while (!waiting.isEmpty() && waiting.peekFirst().isClaimed()) {
+            waiting.pollFirst();
+        }
+    }
+
+    /** Why a call must not be written now, or null to write it. */
+    private TidewireException refusalBeforeWrite(PendingCall call) {
+        if (c.goAwayReceived) {
+            return new NotProcessedException("op '" + call.op() + "' was not sent: server " + c.address
+                    + " sent GOAWAY", null);
+        }
+        if (c.state() == dev.tidewire.transport.Connection.State.CLOSED) {
+            return c.failureFor(call, false);
+        }
+        return null;
+    }
+
+    /**
+     * What a claimed call gives back: its registration, its slot, and, if it was written but its
+     * reply never came, a CANCEL. The CANCEL goes out before the slot admits a waiting call.
+     */
+    void release(PendingCall call, int prior) {
+        if (call.waitTimer != null) {
+            call.waitTimer.cancel(false);
+            call.waitTimer = null;
+        }
+        if (prior != PendingCall.SENT) {
+            return;
+        }
+        boolean wasRegistered = inFlight.remove(call.id) != null;
+        registered = inFlight.size();
+        if (wasRegistered && !closed) {
+            // still registered, so no reply took it: the caller gave up (timeout, cancel)
+            writeControl(FrameType.CANCEL, call.id);
+        }
+        slotsTaken--;
+        admitWaiting();
+    }
+
+    // ------------------------------------------------------------ writing
+
+    private void write(PendingCall call) {
+        long id = ++nextId;
+        call.id = id;
+        inFlight.put(id, call);
+        if (!call.markSent()) {
+            inFlight.remove(id); // claimed meanwhile: never written
+            call.id = 0;
+            return;
+        }
+        lastIssuedId = id;
+        registered = inFlight.size();
+        call.sent = true;
+        slotsTaken++;
+        byte[] op = call.opBytes();
+        byte[] body = call.body();
+        int length = Frames.requestLength(op, body);
+        if (length <= gatherSize) {
+            Frames.writeRequest(gatherFor(length), id, op, body);
+        } else {
+            ByteBuf head = gatherFor(length - body.length);
+            Frames.writeHeader(head, FrameType.REQUEST, id, length - dev.tidewire.protocol.Protocol.HEADER_LENGTH);
+            head.writeByte(op.length);
+            head.writeBytes(op);
+            writeGather();
+            channel.write(Unpooled.wrappedBuffer(body), channel.voidPromise());
+        }
+        framesWritten++;
+        dirty = true;
+    }
+
+    /** Writes a control frame (PING, PONG, CANCEL); flushed with the batch. */
+    void writeControl(FrameType type, long id) {
+        if (closed) {
+            return;
+        }
+        Frames.write(gatherFor(dev.tidewire.protocol.Protocol.HEADER_LENGTH), Frame.of(type, id));
+        framesWritten++;
+        dirty = true;
+    }
+
+    private ByteBuf gatherFor(int bytes) {
+        if (gather != null && gather.writableBytes() < bytes) {
+            writeGather();
+        }
+        if (gather == null) {
+            gather = channel.alloc().ioBuffer(Math.max(bytes, Math.min(gatherSize, 4096)), Math.max(bytes, gatherSize));
+        }
+        return gather;
+    }
+
+    private void writeGather() {
+        if (gather != null) {
+            ByteBuf out = gather;
+            gather = null;
+            channel.write(out, channel.voidPromise());
+        }
+    }
+
+    /** Ends a batch: hands the gathered frames to the channel and flushes once. */
+    void flushIfDirty() {
+        if (!dirty || closed) {
+            return;
+        }
+        dirty = false;
+        writeGather();
+        channel.flush();
+        flushes++;
+    }
+
+    // ------------------------------------------------------------ replies and failure
+
+    /** Removes and returns the call registered under {@code id}, or null. */
+    PendingCall take(long id) {
+        PendingCall call = inFlight.remove(id);
+        if (call != null) {
+            registered = inFlight.size();
+        }
+        return call;
+    }
+
+    long lastIssuedId() {
+        return lastIssuedId;
+    }
+
+    /** Calls in flight whose deadline has passed, collected into {@code out}. */
+    void expired(long now, List<PendingCall> out) {
+        for (PendingCall call : inFlight.values()) {
+            if (call.isExpired(now)) {
+                out.add(call);
+            }
+        }
+    }
+
+    /** Fails every waiting call with {@code error} (after GOAWAY). */
+    void failWaiting(Function<PendingCall, TidewireException> error) {
+        for (PendingCall w; (w = waiting.pollFirst()) != null; ) {
+            if (w.waitTimer != null) {
+                w.waitTimer.cancel(false);
+                w.waitTimer = null;
+            }
+            w.fail(error.apply(w));
+        }
+        waitingCount = 0;
+    }
+
+    /** The connection failed: every call, written or not, ends now; buffers are released. */
+    void failAll() {
+        closed = true;
+        if (gather != null) {
+            gather.release();
+            gather = null;
+        }
+        dirty = false;
+        List<PendingCall> written = new ArrayList<>(inFlight.values());
+        for (PendingCall call : written) {
+            call.fail(c.failureFor(call, true));
+        }
+        inFlight.clear();
+        registered = 0;
+        failWaiting(w -> c.failureFor(w, false));
+    }
+
+    /** Nothing in flight, waiting or submitted. */
+    boolean isEmpty() {
+        dropClaimedHead();
+        return inFlight.isEmpty() && waiting.isEmpty() && c.submitted.isEmpty();
+    }
+
+    int registeredCount() {
+        return registered;
+    }
+
+    int waitingCount() {
+        return waitingCount;
+    }
+
+    long framesWritten() {
+        return framesWritten;
+    }
+
+    long flushes() {
+        return flushes;
+    }
+}
