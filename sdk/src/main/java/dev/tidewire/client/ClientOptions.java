@@ -3,6 +3,7 @@ package dev.tidewire.client;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidewire.pool.PoolOptions;
 import dev.tidewire.transport.ConnectionOptions;
+import dev.tidewire.transport.TransportResources;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -29,10 +30,13 @@ public final class ClientOptions {
     private final int callbackThreads;
     private final Duration timerTick;
     private final int maxPendingCalls;
+    private final int ioThreads;
+    private final TransportResources transportResources;
 
     ClientOptions(String name, InetSocketAddress address, Duration requestTimeout, Duration closeGracePeriod, PoolOptions pool,
             ConnectionOptions connection, ObjectMapper objectMapper, MeterRegistry meterRegistry,
-            Executor callbackExecutor, int callbackThreads, Duration timerTick, int maxPendingCalls) {
+            Executor callbackExecutor, int callbackThreads, Duration timerTick, int maxPendingCalls, int ioThreads,
+            TransportResources transportResources) {
         this.name = name;
         this.address = address;
         this.requestTimeout = requestTimeout;
@@ -45,6 +49,8 @@ public final class ClientOptions {
         this.callbackThreads = callbackThreads;
         this.timerTick = timerTick;
         this.maxPendingCalls = maxPendingCalls;
+        this.ioThreads = ioThreads;
+        this.transportResources = transportResources;
     }
 
     /** The client's name, the {@code client} tag of its meters. */
@@ -123,6 +129,19 @@ public final class ClientOptions {
      */
     public int maxPendingCalls() {
         return maxPendingCalls;
+    }
+
+    /** Event-loop threads of the client's own transport resources (unused with shared resources). */
+    public int ioThreads() {
+        return ioThreads;
+    }
+
+    /**
+     * Transport resources shared with other clients, or null when the client makes (and closes)
+     * its own from {@link #ioThreads()}, {@link #callbackThreads()} and {@link #timerTick()}.
+     */
+    public TransportResources transportResources() {
+        return transportResources;
     }
 
     @Override

@@ -79,6 +79,7 @@ public final class TidewireClient implements AutoCloseable {
     private final ClientOptions options;
     private final ObjectMapper mapper;
     private final TransportResources resources;
+    private final boolean ownsResources;
     private final Executor callbackExecutor;
     private final ConnectionPool pool;
     private final ClientMetrics metrics;
@@ -94,7 +95,11 @@ public final class TidewireClient implements AutoCloseable {
         this.mapper = options.objectMapper();
         this.defaultTimeoutNanos = options.requestTimeout().toNanos();
         this.maxPendingCalls = options.maxPendingCalls();
-        this.resources = TransportResources.create(options.timerTick(), options.callbackThreads());
+        this.ownsResources = options.transportResources() == null;
+        this.resources = ownsResources
+                ? TransportResources.builder().timerTick(options.timerTick()).callbackThreads(options.callbackThreads())
+                        .ioThreads(options.ioThreads()).build()
+                : options.transportResources();
         this.callbackExecutor = options.callbackExecutor() != null ? options.callbackExecutor()
                 : resources.callbackExecutor();
         String address = options.address().getHostString() + ":" + options.address().getPort();
@@ -104,7 +109,9 @@ public final class TidewireClient implements AutoCloseable {
             this.pool = ConnectionPool.create(options.address(), options.pool(), options.connection(), resources,
                     metrics == null ? PoolListener.NONE : metrics);
         } catch (RuntimeException e) {
-            resources.close();
+            if (ownsResources) {
+                resources.close();
+            }
             throw e;
         }
         if (metrics != null) {
@@ -129,6 +136,8 @@ public final class TidewireClient implements AutoCloseable {
      * @throws IllegalArgumentException if the op name is invalid or the request cannot be encoded
      * @throws CancellationException    if the calling thread was interrupted (the call is cancelled
      *                                  and the interrupt flag stays set)
+     * @throws IllegalStateException    if called on one of the client's event loops (from a callback
+     *                                  run by a direct {@code callbackExecutor})
      */
     public <T> T call(String op, Object request, Class<T> type) {
         return call(op, request, type, CallOptions.DEFAULT);
@@ -168,6 +177,11 @@ public final class TidewireClient implements AutoCloseable {
     }
 
     private <T> T blockingCall(String op, byte[] body, long start, Deadline deadline, Function<byte[], T> decoder) {
+        if (resources.inEventLoop()) {
+            // its reply would have to be read by this very thread
+            throw new IllegalStateException("op '" + op + "': a blocking call cannot be made on a Tidewire event loop"
+                    + " (a callback run by a direct callbackExecutor); use callAsync there");
+        }
         try {
             enter(op);
         } catch (ClientClosedException | TooManyPendingCallsException e) {
@@ -368,7 +382,9 @@ public final class TidewireClient implements AutoCloseable {
             if (terminated.isDone()) {
                 return;
             }
-            resources.close();
+            if (ownsResources) {
+                resources.close();
+            }
             if (metrics != null) {
                 metrics.close();
             }
@@ -517,6 +533,9 @@ public final class TidewireClient implements AutoCloseable {
         private int callbackThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private Duration timerTick = TransportResources.DEFAULT_TIMER_TICK;
         private int maxPendingCalls = DEFAULT_MAX_PENDING_CALLS;
+        private int ioThreads = Runtime.getRuntime().availableProcessors();
+        private TransportResources transportResources;
+        private boolean threadsSet;
 
         private Builder() {
         }
@@ -717,13 +736,16 @@ public final class TidewireClient implements AutoCloseable {
          * default the client's own pool of {@code callbackThreads} daemon threads.
          *
          * <p>A direct executor ({@code Runnable::run}) saves a thread hand-off per call, but then
-         * callbacks run on Tidewire's reader and timer threads: they must be quick and must never
-         * block. A callback that makes a new call is fine while connections are free, but may wait
-         * for one if the pool is busy, and that wait then stalls the reader (or, after a timeout,
-         * the timer that runs every deadline of the client). Calls made from callbacks on a reader
-         * thread share one pool lease per socket read, held until the read is done (or until the
-         * thread is about to wait for a connection or a reply): a callback that blocks on anything
-         * else keeps that lease from other callers meanwhile.
+         * callbacks run on Tidewire's event loops, which do the socket I/O and the timers of every
+         * connection bound to them: callbacks must be quick and must never block. A callback may
+         * make new calls with {@code callAsync} (when the pool must open or wait for a connection,
+         * that part runs on the callback pool, never on the loop); a blocking {@code call} from an
+         * event loop is refused with {@link IllegalStateException}, since its reply would have to
+         * be read by the very thread it blocks.
+         *
+         * <p>If the executor rejects a completion (shut down, or a bounded queue full), the call
+         * fails with {@link java.util.concurrent.RejectedExecutionException} delivered on the
+         * client's own callback pool, never on an event loop, and a warning is logged.
          */
         public Builder callbackExecutor(Executor executor) {
             this.callbackExecutor = Objects.requireNonNull(executor, "callbackExecutor");
@@ -736,6 +758,57 @@ public final class TidewireClient implements AutoCloseable {
                 throw new IllegalArgumentException("callbackThreads must be in 1..1024, got " + threads);
             }
             this.callbackThreads = threads;
+            this.threadsSet = true;
+            return this;
+        }
+
+        /**
+         * Event-loop threads of the client's own transport resources, 1..256; default the number
+         * of cores. They do all socket I/O and every timer of all the client's connections: the
+         * thread count does not grow with {@code maxConnections}.
+         */
+        public Builder ioThreads(int threads) {
+            if (threads < 1 || threads > 256) {
+                throw new IllegalArgumentException("ioThreads must be in 1..256, got " + threads);
+            }
+            this.ioThreads = threads;
+            this.threadsSet = true;
+            return this;
+        }
+
+        /**
+         * Share these transport resources (event loops, callback pool, timers) with other clients
+         * instead of making the client's own. The client does not close them: close them after
+         * every client that uses them. Excludes {@link #ioThreads}, {@link #callbackThreads} and
+         * {@link #timerTick}, which the resources already fix.
+         */
+        public Builder transportResources(TransportResources resources) {
+            this.transportResources = Objects.requireNonNull(resources, "transportResources");
+            return this;
+        }
+
+        /**
+         * Outbound byte budget per connection, 64 KiB..1 GiB; default 1 MiB. Once that many bytes
+         * wait for the socket, new calls go to another connection or wait (within their
+         * deadlines) for this one to drain.
+         */
+        public Builder outboundBudget(int bytes) {
+            connection.outboundBudget(bytes);
+            return this;
+        }
+
+        /**
+         * A connection that makes no write progress for this long while bytes wait for the socket
+         * (a server that stopped reading) is failed; &gt; 0, default 10 s.
+         */
+        public Builder writeStallTimeout(Duration timeout) {
+            connection.writeStallTimeout(timeout);
+            return this;
+        }
+
+        /** A frame that has started arriving must finish within this, else its connection fails; default 10 s. */
+        public Builder frameReadTimeout(Duration timeout) {
+            connection.frameReadTimeout(timeout);
             return this;
         }
 
@@ -746,6 +819,7 @@ public final class TidewireClient implements AutoCloseable {
                 throw new IllegalArgumentException("timerTick must be in 1 ms .. 1 s, got " + tick);
             }
             this.timerTick = tick;
+            this.threadsSet = true;
             return this;
         }
 
@@ -776,10 +850,17 @@ public final class TidewireClient implements AutoCloseable {
                 throw new IllegalArgumentException("heartbeat and keepAlive are both off: a silent server would"
                         + " never be detected; enable at least one");
             }
+            if (transportResources != null && threadsSet) {
+                throw new IllegalArgumentException("give either transportResources or ioThreads/callbackThreads/"
+                        + "timerTick: shared resources already fix their threads and tick");
+            }
+            if (transportResources != null && transportResources.isClosed()) {
+                throw new IllegalArgumentException("transportResources are closed");
+            }
             String clientName = name != null ? name : "tidewire-" + CLIENT_NUMBERS.incrementAndGet();
             return new ClientOptions(clientName, address, requestTimeout, closeGracePeriod, p, c,
                     objectMapper != null ? objectMapper : JsonLimits.newObjectMapper(), meterRegistry, callbackExecutor,
-                    callbackThreads, timerTick, maxPendingCalls);
+                    callbackThreads, timerTick, maxPendingCalls, ioThreads, transportResources);
         }
 
         /**

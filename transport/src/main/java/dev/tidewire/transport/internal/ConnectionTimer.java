@@ -58,6 +58,12 @@ final class ConnectionTimer {
             expired.get(i).timeout(now, "");
         }
         expired.clear();
+        // calls queued but not yet flushed (held by a batch): normally none, the loop drains them
+        for (PendingCall queued : c.submitted) {
+            if (queued.isExpired(now)) {
+                queued.timeout(now, "waited in a batch to be sent");
+            }
+        }
         if (c.drained()) {
             c.failConnection(new NotProcessedException("connection to " + c.address + " drained and closed", null));
             return;

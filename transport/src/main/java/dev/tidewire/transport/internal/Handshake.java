@@ -28,11 +28,13 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
@@ -55,13 +57,13 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     private final ConnectionOptions options;
     private final TransportResources resources;
     private final boolean ownsResources;
-    private final Promise<MultiplexedConnection> result;
+    private final CompletableFuture<MultiplexedConnection> result;
     private final FrameDecoder decoder =
             new FrameDecoder(Math.min(Protocol.HANDSHAKE_MAX_FRAME_SIZE, Protocol.DEFAULT_MAX_FRAME_SIZE));
     private MultiplexedConnection connection; // set on the loop when HELLO arrives
 
     private Handshake(InetSocketAddress address, ConnectionOptions options, TransportResources resources,
-            boolean ownsResources, Promise<MultiplexedConnection> result) {
+            boolean ownsResources, CompletableFuture<MultiplexedConnection> result) {
         this.address = address;
         this.options = options;
         this.resources = resources;
@@ -93,7 +95,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
                     null);
         }
         Deadline deadline = Deadline.after(options.connectTimeout());
-        Promise<MultiplexedConnection> result = resources.eventLoops().next().newPromise();
+        CompletableFuture<MultiplexedConnection> result = new CompletableFuture<>();
         SslContext ssl = options.tls() == null ? null : NettyRuntime.clientContext(options.tls());
         Bootstrap bootstrap = new Bootstrap()
                 .group(resources.eventLoops())
@@ -123,31 +125,41 @@ final class Handshake extends ChannelInboundHandlerAdapter {
         Channel channel = connect.channel();
         connect.addListener(f -> {
             if (!f.isSuccess()) {
-                result.tryFailure(connectFailure(address, options, f.cause()));
+                result.completeExceptionally(connectFailure(address, options, f.cause()));
             }
         });
-        channel.closeFuture().addListener(f -> result.tryFailure(new ConnectFailedException("server " + address
-                + " closed the connection during the handshake", null)));
+        // after the current task: an error the close came with (a TLS alert) is reported first
+        channel.closeFuture().addListener(f -> {
+            Runnable closed = () -> result.completeExceptionally(new ConnectFailedException("server " + address
+                    + " closed the connection during the handshake", null));
+            try {
+                channel.eventLoop().execute(closed);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                closed.run();
+            }
+        });
         channel.eventLoop().schedule(() -> {
-            if (result.tryFailure(timedOut(address, options))) {
+            if (result.completeExceptionally(timedOut(address, options))) {
                 channel.close();
             }
         }, Math.max(1, deadline.remainingNanos()), TimeUnit.NANOSECONDS);
+        Throwable cause;
         try {
             // the loop enforces the deadline; the slack only covers a loop that is late
-            if (!result.await(Math.max(1, deadline.remainingNanos()) + TimeUnit.MILLISECONDS.toNanos(500),
-                    TimeUnit.NANOSECONDS)) {
-                result.tryFailure(timedOut(address, options));
-            }
+            return result.get(Math.max(1, deadline.remainingNanos()) + TimeUnit.MILLISECONDS.toNanos(500),
+                    TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            result.tryFailure(new ConnectFailedException("interrupted while connecting to " + address, e));
+            cause = new ConnectFailedException("interrupted while connecting to " + address, e);
+        } catch (TimeoutException e) {
+            cause = timedOut(address, options);
+        } catch (ExecutionException e) {
+            cause = e.getCause();
         }
-        if (result.isSuccess()) {
-            return result.getNow();
+        if (!result.completeExceptionally(cause) && !result.isCompletedExceptionally()) {
+            return result.join(); // the handshake finished just as the wait gave up
         }
         channel.close();
-        Throwable cause = result.cause();
         if (cause instanceof TidewireException t) {
             throw t;
         }
@@ -181,7 +193,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
             if (done.isSuccess()) {
                 sendHello(ctx);
             } else {
-                result.tryFailure(tlsFailure(address, done.cause()));
+                result.completeExceptionally(tlsFailure(address, done.cause()));
                 ctx.close();
             }
             return;
@@ -234,7 +246,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
             decoder.maxFrameSize(options.maxFrameSize());
             MultiplexedConnection c = new MultiplexedConnection(address, options, resources, ownsResources,
                     ctx.channel(), decoder, hello);
-            if (!result.trySuccess(c)) {
+            if (!result.complete(c)) {
                 c.close(); // the opener gave up meanwhile
                 return;
             }
@@ -256,7 +268,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     }
 
     private void fail(ChannelHandlerContext ctx, RuntimeException e) {
-        result.tryFailure(e);
+        result.completeExceptionally(e);
         ctx.close();
     }
 
@@ -294,7 +306,19 @@ final class Handshake extends ChannelInboundHandlerAdapter {
         if (e instanceof io.netty.handler.ssl.SslHandshakeTimeoutException) {
             return new ConnectFailedException("TLS handshake with " + address + " timed out: " + e.getMessage(), e);
         }
-        return new TlsException("TLS handshake with " + address + " failed: " + e.getMessage(), e);
+        return new TlsException("TLS handshake with " + address + " failed: " + describe(e), e);
+    }
+
+    /** The message of {@code e} and of each distinct cause: OpenSSL's own message is often generic. */
+    static String describe(Throwable e) {
+        StringBuilder out = new StringBuilder(String.valueOf(e.getMessage()));
+        for (Throwable cause = e.getCause(); cause != null && cause != cause.getCause(); cause = cause.getCause()) {
+            String m = cause.getMessage();
+            if (m != null && out.indexOf(m) < 0) {
+                out.append(" (").append(m).append(')');
+            }
+        }
+        return out.toString();
     }
 
     static int millisLeft(Deadline deadline) {
