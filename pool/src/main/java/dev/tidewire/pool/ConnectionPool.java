@@ -97,6 +97,7 @@ public final class ConnectionPool implements AutoCloseable {
     private final ConcurrentHashMap<PoolCall, TidewireException> waitingRetry = new ConcurrentHashMap<>();
     private final SharedConnections shared;
     private static final Duration REPLACE_DELAY = Duration.ofMillis(5);
+    private final java.util.concurrent.atomic.AtomicBoolean growing = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean closed;
 
     private ConnectionPool(InetSocketAddress address, PoolOptions options, ConnectionOptions connectionOptions,
@@ -170,11 +171,12 @@ public final class ConnectionPool implements AutoCloseable {
         }
         CompletableFuture<byte[]> reply;
         try {
-            PooledConnection pooled = pickShared(op);
+            boolean onLoop = resources.inEventLoop();
+            PooledConnection pooled = pickShared(op, !onLoop);
             if (pooled != null) {
-                // the pool is full: send on a shared connection, no lease (SharedConnections)
+                // the pool is full (or we are on an event loop): a shared connection, no lease
                 reply = pooled.connection().enqueue(op, body, deadline, null);
-            } else if (resources.inEventLoop()) {
+            } else if (onLoop) {
                 // an event loop must not wait at the gate or for a connect: borrow elsewhere
                 handOff(result, op, body, deadline, completion, attemptNo);
                 return;
@@ -283,13 +285,16 @@ public final class ConnectionPool implements AutoCloseable {
      * (draining, closed, past its lifetime) sends its caller to the borrow path, whose validation
      * retires it without waiting for the evictor; a replacement then opens in the background.
      */
-    private PooledConnection pickShared(String op) {
+    private PooledConnection pickShared(String op, boolean requireFull) {
         if (closed) {
             throw new ClientClosedException("op '" + op + "' refused: the connection pool is closed");
         }
-        PooledConnection picked = shared.pick();
+        PooledConnection picked = shared.pick(requireFull);
         if (picked == null) {
             return null;
+        }
+        if (!requireFull && shared.pick() == null) {
+            grow(); // an event loop sends on what is open; the pool fills up in the background
         }
         long now = System.nanoTime();
         if (factory.usable(picked, now)) {
@@ -345,6 +350,27 @@ public final class ConnectionPool implements AutoCloseable {
                 listener.borrowed(waitNanos);
             }
         };
+    }
+
+    /**
+     * Opens one more connection in the background, one at a time, while calls from event loops
+     * (which never borrow) find the pool not yet full.
+     */
+    private void grow() {
+        if (closed || !growing.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            retryExecutor.execute(() -> {
+                try {
+                    replace();
+                } finally {
+                    growing.set(false);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            growing.set(false);
+        }
     }
 
     /** Opens one connection if the pool has room for it (commons-pool2 enforces maxConnections); best effort. */

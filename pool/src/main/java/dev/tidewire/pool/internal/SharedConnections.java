@@ -11,19 +11,19 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Invariants: the snapshot is an immutable array replaced whole; it is rebuilt when the
  * factory's generation (a count of connections made and destroyed) differs from the one it was
- * built at, and holds connections only while there are exactly {@code maxConnections} of them.
+ * built at, and says whether it holds exactly {@code maxConnections} of them (full).
  * Any thread may pick; none blocks. The pick of two random connections, the one with fewer calls
  * in flight ("power of two choices"), keeps a slow connection from collecting calls.
  */
 public final class SharedConnections {
     private static final PooledConnection[] NONE = new PooledConnection[0];
 
-    private record Snapshot(long generation, PooledConnection[] connections) {
+    private record Snapshot(long generation, PooledConnection[] connections, boolean full) {
     }
 
     private final ConnectionFactory factory;
     private final int maxConnections;
-    private volatile Snapshot snapshot = new Snapshot(-1, NONE);
+    private volatile Snapshot snapshot = new Snapshot(-1, NONE, false);
 
     public SharedConnections(ConnectionFactory factory, int maxConnections) {
         this.factory = factory;
@@ -35,6 +35,14 @@ public final class SharedConnections {
      * caller borrows). The caller still checks that it is usable.
      */
     public PooledConnection pick() {
+        return pick(true);
+    }
+
+    /**
+     * Like {@link #pick()}; with {@code requireFull} false any pooled connection may be picked
+     * before the pool is full: for an event loop, which must not borrow (a borrow may wait).
+     */
+    public PooledConnection pick(boolean requireFull) {
         Snapshot s = snapshot;
         long generation = factory.generation();
         if (s.generation != generation) {
@@ -42,7 +50,7 @@ public final class SharedConnections {
         }
         PooledConnection[] all = s.connections;
         int n = all.length;
-        if (n == 0) {
+        if (n == 0 || (requireFull && !s.full)) {
             return null;
         }
         ThreadLocalRandom random = ThreadLocalRandom.current();
@@ -54,7 +62,7 @@ public final class SharedConnections {
     private Snapshot rebuild(long generation) {
         PooledConnection[] now = factory.pooled().toArray(NONE);
         // a generation read before the copy: if the set changed meanwhile, the next pick rebuilds again
-        Snapshot s = new Snapshot(generation, now.length == maxConnections ? now : NONE);
+        Snapshot s = new Snapshot(generation, now, now.length == maxConnections);
         snapshot = s;
         return s;
     }
