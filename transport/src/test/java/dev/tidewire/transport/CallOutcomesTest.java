@@ -193,4 +193,30 @@ class CallOutcomesTest {
         closed.get(5, TimeUnit.SECONDS);
         assertEquals(Connection.State.CLOSED, c.state());
     }
+
+    /**
+     * An executor that rejects the completion: the outcome is delivered as a
+     * RejectedExecutionException on Tidewire's callback pool, never run on the event loop.
+     */
+    @Test
+    void aRejectingExecutorNeverMakesCallbacksRunOnTheEventLoop() throws Exception {
+        TidewireServer server = TidewireServer.builder().build().start();
+        try (TransportResources resources = TransportResources.create();
+             Connection c = Connection.open(server.address(), ConnectionOptions.defaults(), resources)) {
+            java.util.concurrent.Executor rejecting = r -> {
+                throw new java.util.concurrent.RejectedExecutionException("full");
+            };
+            CompletableFuture<byte[]> call = c.call("sleep", utf8("{\"millis\":100}"),
+                    Deadline.after(Duration.ofSeconds(5)), rejecting);
+            CompletableFuture<String> ranOn = call.handle((v, e) -> Thread.currentThread().getName());
+            String thread = ranOn.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(thread.startsWith("tidewire-callback-"), "the callback ran on " + thread);
+            java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> call.get(1, java.util.concurrent.TimeUnit.SECONDS));
+            assertInstanceOf(java.util.concurrent.RejectedExecutionException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().contains("op 'sleep'"), e.getCause().getMessage());
+        } finally {
+            server.close();
+        }
+    }
 }

@@ -164,6 +164,39 @@ class MisbehavingPeerTest {
         }
     }
 
+    /**
+     * A frame that starts and never finishes: its bytes trickle in, so the heartbeat (which hears
+     * bytes) stays content, but the frame read timeout fails the connection.
+     */
+    @Test
+    void aFrameThatNeverFinishesFailsTheConnectionWhileItsBytesTrickleIn() throws Exception {
+        ConnectionOptions options = ConnectionOptions.builder().frameReadTimeout(Duration.ofSeconds(1)).build();
+        try (ScriptedPeer peer = new ScriptedPeer()) {
+            CompletableFuture<Connection> opening = CompletableFuture.supplyAsync(() -> Connection.open(peer.address(), options));
+            peer.acceptAndHello(100);
+            Connection c = opening.get();
+            try {
+                CompletableFuture<byte[]> call = c.call("echo", utf8("{}"), Duration.ofSeconds(30));
+                long id = peer.nextFrame(FrameType.REQUEST).requestId();
+                ByteBuffer header = ByteBuffer.allocate(16);
+                dev.tidewire.protocol.FrameEncoder.writeHeader(header, FrameType.RESPONSE, id, 1024 * 1024);
+                peer.sendRaw(header.array());
+                long start = System.nanoTime();
+                for (int i = 0; i < 50 && c.state() != Connection.State.CLOSED; i++) {
+                    peer.sendRaw(new byte[10]);
+                    java.util.concurrent.TimeUnit.MILLISECONDS.sleep(100); // the peer's pace, not a wait for a condition
+                }
+                long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                assertEquals(Connection.State.CLOSED, c.state());
+                assertTrue(c.closeReason().getMessage().contains("still incomplete"), c.closeReason().getMessage());
+                assertTrue(ms < 2500, "failed after " + ms + " ms with a 1 s frame read timeout");
+                assertInstanceOf(ConnectionLostException.class, failure(call));
+            } finally {
+                c.close();
+            }
+        }
+    }
+
     @Test
     void aSilentPeerIsDetectedByTheHeartbeat() throws Exception {
         TidewireServer server = TidewireServer.builder().build().start();
