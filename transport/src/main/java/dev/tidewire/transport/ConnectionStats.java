@@ -4,8 +4,9 @@ package dev.tidewire.transport;
  * A snapshot of one connection's counters.
  *
  * @param framesWritten  frames handed to the socket
- * @param socketWrites   socket write calls; {@code framesWritten / socketWrites} shows how much
- *                       concurrent writes were coalesced
+ * @param socketWrites   flushes to the socket (each one write system call, or a few when the
+ *                       socket takes less than offered); {@code framesWritten / socketWrites} shows
+ *                       how much concurrent calls were coalesced
  * @param framesRead     frames received
  * @param lateResponses  replies that arrived after their call had timed out or been cancelled (dropped)
  * @param inFlight       calls in flight now

@@ -7,7 +7,6 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -274,12 +273,5 @@ public final class TransportResources implements AutoCloseable {
         public TransportResources build() {
             return new TransportResources(timerTick, callbackThreads, ioThreads);
         }
-    }
-
-    // Kept for callers that list the loops' threads (tests): unused otherwise.
-    List<EventExecutor> executors() {
-        List<EventExecutor> all = new ArrayList<>();
-        loops.forEach(all::add);
-        return all;
     }
 }

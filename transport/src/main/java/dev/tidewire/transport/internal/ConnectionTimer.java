@@ -59,9 +59,13 @@ final class ConnectionTimer {
         }
         expired.clear();
         // calls queued but not yet flushed (held by a batch): normally none, the loop drains them
-        for (PendingCall queued : c.submitted) {
+        for (var it = c.submitted.iterator(); it.hasNext(); ) {
+            PendingCall queued = it.next();
             if (queued.isExpired(now)) {
                 queued.timeout(now, "waited in a batch to be sent");
+            }
+            if (queued.isClaimed()) {
+                it.remove(); // ended (timed out, cancelled): nothing left to send
             }
         }
         if (c.drained()) {

@@ -1,7 +1,6 @@
 package dev.tidewire.transport.internal;
 
 import dev.tidewire.transport.TlsConfig;
-import io.netty.bootstrap.AbstractBootstrap;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollChannelOption;
@@ -73,10 +72,11 @@ public final class NettyRuntime {
     }
 
     /**
-     * TCP keepalive on every channel {@code bootstrap} makes: SO_KEEPALIVE with the idle time,
-     * probe interval and probe count (whole seconds); an idle time of zero leaves keepalive off.
+     * TCP keepalive on the channels a client {@code bootstrap} connects: SO_KEEPALIVE with the idle
+     * time, probe interval and probe count (whole seconds, TCP_KEEPIDLE / TCP_KEEPINTVL /
+     * TCP_KEEPCNT); an idle time of zero leaves keepalive off.
      */
-    public static void keepAlive(AbstractBootstrap<?, ?> bootstrap, Duration idle, Duration interval, int count) {
+    public static void keepAlive(io.netty.bootstrap.Bootstrap bootstrap, Duration idle, Duration interval, int count) {
         if (idle.isZero()) {
             return;
         }
