@@ -15,6 +15,7 @@ import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.Deadline;
 import dev.tidewire.transport.TransportResources;
 import dev.tidewire.transport.internal.Completions;
+import dev.tidewire.transport.internal.NettyRuntime;
 import dev.tidewire.transport.internal.WriteBatch;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
@@ -171,7 +172,7 @@ public final class ConnectionPool implements AutoCloseable {
         }
         CompletableFuture<byte[]> reply;
         try {
-            boolean onLoop = resources.inEventLoop();
+            boolean onLoop = NettyRuntime.onEventLoop();
             PooledConnection pooled = pickShared(op, !onLoop);
             if (pooled != null) {
                 // the pool is full (or we are on an event loop): a shared connection, no lease
@@ -453,8 +454,8 @@ public final class ConnectionPool implements AutoCloseable {
     /**
      * Runs {@code calls} on this thread as one batch: the requests they queue are flushed once
      * per connection when it returns (or throws). Leases are still returned call by call (the
-     * block runs application code, and must not hold a permit meanwhile). Nested batches (or a
-     * batch on a reader thread inside a read) join the outer one.
+     * block runs application code, and must not hold a permit meanwhile). Nested batches join
+     * the outer one.
      */
     public static void batch(Runnable calls) {
         WriteBatch.run(calls);
@@ -501,10 +502,15 @@ public final class ConnectionPool implements AutoCloseable {
     /**
      * Graceful close: new calls are refused, idle and busy connections alike drain (their calls
      * run to completion) and close; whatever is still open after {@code grace} is closed at once,
-     * failing its calls with {@link ClientClosedException}. Idempotent.
+     * failing its calls with {@link ClientClosedException}. Idempotent. Called on an event loop
+     * (which must not wait), it returns at once and the close goes on in a thread of its own.
      */
     public void close(Duration grace) {
         closed = true;
+        if (NettyRuntime.onEventLoop()) {
+            NettyRuntime.runOffLoop("tidewire-pool-close", () -> close(grace));
+            return;
+        }
         factory.closing();
         pool.close();
         List<CompletableFuture<Void>> closing = new ArrayList<>();

@@ -21,6 +21,8 @@ import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.Deadline;
 import dev.tidewire.transport.TlsConfig;
 import dev.tidewire.transport.TransportResources;
+import dev.tidewire.transport.internal.Completions;
+import dev.tidewire.transport.internal.NettyRuntime;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -64,10 +66,11 @@ import java.util.function.Function;
  * and returns the reply unparsed, and {@link #batch} lets one thread send many calls in one socket
  * write per connection.
  *
- * <p>Threads: the connections' reader threads never run application code. {@code callAsync}
- * futures complete on {@link ClientOptions#callbackExecutor()} (by default the client's own small
- * pool); blocking {@code call}s wake the caller directly. A caller may wait briefly for a free
- * connection, at most until its deadline.
+ * <p>Threads: the event loops that do the client's socket I/O and timers never run application
+ * code (unless a direct {@code callbackExecutor} is chosen). {@code callAsync} futures complete
+ * on {@link ClientOptions#callbackExecutor()} (by default the client's own small pool); blocking
+ * {@code call}s wake the caller directly, and work from virtual threads too. A caller never writes
+ * to a socket; it may wait for a free connection, at most until its deadline.
  *
  * <p>{@link #close()} is graceful and idempotent: new calls are refused, calls in flight get up to
  * {@link ClientOptions#closeGracePeriod()} to finish, then connections and threads are released.
@@ -177,8 +180,8 @@ public final class TidewireClient implements AutoCloseable {
     }
 
     private <T> T blockingCall(String op, byte[] body, long start, Deadline deadline, Function<byte[], T> decoder) {
-        if (resources.inEventLoop()) {
-            // its reply would have to be read by this very thread
+        if (NettyRuntime.onEventLoop()) {
+            // its reply would have to be read by this very thread (or by a loop it stalls)
             throw new IllegalStateException("op '" + op + "': a blocking call cannot be made on a Tidewire event loop"
                     + " (a callback run by a direct callbackExecutor); use callAsync there");
         }
@@ -273,7 +276,13 @@ public final class TidewireClient implements AutoCloseable {
             try {
                 callbackExecutor.execute(finish);
             } catch (RejectedExecutionException e) {
-                finish.run();
+                // never run the application's callbacks on the transport thread completing `raw`
+                RejectedExecutionException rejected = new RejectedExecutionException("the callback executor rejected"
+                        + " the completion of op '" + op + "'" + (error == null ? " (it had succeeded)" : ""),
+                        unwrap(error));
+                rejected.addSuppressed(e);
+                Completions.complete(result, null, rejected, resources.callbackExecutor(), null, "op '" + op + "'");
+                exit(op, rejected, start);
             }
         });
         return result;
@@ -307,14 +316,24 @@ public final class TidewireClient implements AutoCloseable {
      * Graceful close: new calls fail with {@link ClientClosedException}; calls in flight get up to
      * {@link ClientOptions#closeGracePeriod()} to finish; then every connection closes (calls still
      * running fail with {@link ClientClosedException}) and every thread the client started ends.
-     * Idempotent; a second call waits for the first to finish.
+     * Idempotent; a second call waits for the first to finish. Called on an event loop (from a
+     * callback under a direct executor), it returns at once and the close goes on in a thread of
+     * its own, since a loop must never wait.
      */
     @Override
     public void close() {
         if (!closing.compareAndSet(false, true)) {
-            awaitTermination(options.closeGracePeriod().plusSeconds(5));
+            if (!NettyRuntime.onEventLoop()) {
+                awaitTermination(options.closeGracePeriod().plusSeconds(5));
+            }
             return;
         }
+        // on an event loop (a callback under a direct executor) the loop must not wait out the
+        // grace period: the close goes on in a thread of its own
+        NettyRuntime.runOffLoop("tidewire-close-" + options.name(), this::drainAndRelease);
+    }
+
+    private void drainAndRelease() {
         long deadline = System.nanoTime() + options.closeGracePeriod().toNanos();
         if (inFlight.get() == 0) {
             drained.complete(null);

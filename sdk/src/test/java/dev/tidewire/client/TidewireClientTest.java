@@ -261,4 +261,34 @@ class TidewireClientTest {
         assertEquals(Duration.ofSeconds(3), o.connectTimeout());
         assertEquals(Duration.ofSeconds(1), o.keepAlive());
     }
+
+    /**
+     * A callback on an event loop (direct executor) may chain async calls but not block: a blocking
+     * call there is refused at once, and close() returns at once and finishes in the background.
+     */
+    @Test
+    void onAnEventLoopABlockingCallIsRefusedAndCloseDoesNotWait() throws Exception {
+        TidewireClient direct = TidewireClient.builder().address(server.address()).callbackExecutor(Runnable::run)
+                .closeGracePeriod(Duration.ofSeconds(10)).build();
+        CompletableFuture<String> refused = direct.callAsync("echo", "first", String.class).thenApply(first -> {
+            try {
+                direct.call("echo", "second", String.class);
+                return "a blocking call was allowed on " + Thread.currentThread().getName();
+            } catch (IllegalStateException e) {
+                return "refused on " + Thread.currentThread().getName();
+            }
+        });
+        String outcome = refused.get(5, TimeUnit.SECONDS);
+        assertTrue(outcome.startsWith("refused on tidewire-io-"), outcome);
+        CompletableFuture<String> chained = direct.callAsync("echo", "a", String.class)
+                .thenCompose(a -> direct.callAsync("echo", a + "b", String.class));
+        assertEquals("ab", chained.get(5, TimeUnit.SECONDS));
+        CompletableFuture<Long> closeTook = direct.callAsync("echo", "x", String.class).thenApply(x -> {
+            long start = System.nanoTime();
+            direct.close();
+            return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        });
+        assertTrue(closeTook.get(5, TimeUnit.SECONDS) < 500, "close on a loop waited " + closeTook.get() + " ms");
+        assertTrue(direct.awaitTermination(Duration.ofSeconds(5)), "the background close finished");
+    }
 }

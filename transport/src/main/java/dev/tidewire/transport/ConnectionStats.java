@@ -10,7 +10,7 @@ package dev.tidewire.transport;
  * @param framesRead     frames received
  * @param lateResponses  replies that arrived after their call had timed out or been cancelled (dropped)
  * @param inFlight       calls in flight now
- * @param waiting        calls waiting for an in-flight slot now
+ * @param waiting        calls waiting for an in-flight slot or for the outbound budget now
  */
 public record ConnectionStats(long framesWritten, long socketWrites, long framesRead, long lateResponses,
                               int inFlight, int waiting) {

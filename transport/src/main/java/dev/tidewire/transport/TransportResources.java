@@ -35,7 +35,8 @@ import java.util.function.LongConsumer;
  * }
  * }</pre>
  *
- * <p>Threads: {@code tidewire-io-<k>-<n>}, {@link #ioThreads()} event loops (epoll where its
+ * <p>Threads: {@code tidewire-io-<k>-<p>-<n>}, {@link #ioThreads()} event loops (started as
+ * connections are bound to them) (epoll where its
  * native library loads, NIO elsewhere), and {@code tidewire-callback-<k>-<n>}, up to
  * {@code callbackThreads}, started on demand, idle ones exit after 30 s. There is no timer thread:
  * each loop runs one periodic tick every {@link #timerTick()} for the connections it owns.

@@ -83,14 +83,17 @@ final class CallWriter {
     private void await(PendingCall call, long now) {
         waiting.addLast(call);
         waitingCount = waiting.size();
-        call.waitTimer = c.loop.schedule(() -> call.timeout(System.nanoTime(), waitingFor()),
-                Math.max(0, call.deadlineNanos() - now), TimeUnit.NANOSECONDS);
+        call.waitTimer = c.loop.schedule(() -> {
+            call.timeout(System.nanoTime(), waitingFor());
+            dropClaimedHead();
+            waitingCount = waiting.size();
+        }, Math.max(0, call.deadlineNanos() - now), TimeUnit.NANOSECONDS);
     }
 
     private String waitingFor() {
         return slotsTaken >= c.maxInFlight ? "waited for a free in-flight slot (limit " + c.maxInFlight + ")"
-                : "waited for the connection's outbound budget (" + c.options.outboundBudget()
-                        + " bytes queued for the socket)";
+                : "waited for the connection's outbound budget (" + c.queuedBytes() + " bytes queued for the"
+                        + " socket, budget " + c.options.outboundBudget() + ")";
     }
 
     /** Admits waiting calls while slots and budget allow. */

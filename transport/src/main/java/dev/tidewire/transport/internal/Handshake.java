@@ -44,7 +44,8 @@ import javax.net.ssl.SSLParameters;
  * Opening a connection: TCP connect, the TLS handshake when configured (with host name
  * verification), and the HELLO exchange, all within {@link ConnectionOptions#connectTimeout()},
  * all on the event loop the channel is bound to. The opening thread only waits for the outcome,
- * at most until the connect deadline (plus one timer tick of slack).
+ * at most until the connect deadline (plus 500 ms of slack for a late loop; the loop itself
+ * enforces the deadline).
  *
  * <p>The {@link MultiplexedConnection} is created on the loop the moment the server's HELLO is
  * decoded, so frames that follow HELLO in the same read, and every later read, go to it with the
@@ -75,8 +76,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     /**
      * Connects and waits for the handshake, at most until the connect deadline.
      *
-     * @throws IllegalStateException if called on one of the resources' event loops, which must
-     *                               never wait for a peer
+     * @throws IllegalStateException if called on a Tidewire event loop, which must never wait for a peer
      */
     static MultiplexedConnection open(InetSocketAddress address, ConnectionOptions options,
             TransportResources resources, boolean ownsResources) {
@@ -86,7 +86,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
         if (address.isUnresolved()) {
             throw new ConnectFailedException("cannot resolve host " + address.getHostString(), null);
         }
-        if (resources.inEventLoop()) {
+        if (NettyRuntime.onEventLoop()) {
             throw new IllegalStateException("a connection cannot be opened on a Tidewire event loop, which must never"
                     + " wait for a peer; open it from another thread");
         }

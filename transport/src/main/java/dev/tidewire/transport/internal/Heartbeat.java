@@ -3,9 +3,9 @@ package dev.tidewire.transport.internal;
 /**
  * The heartbeat decision, free of threads and clocks so it can be tested with plain numbers.
  *
- * <p>Liveness is judged by reads only: any frame from the peer proves it alive. After
- * {@code interval} without a frame the connection sends a PING (again at most once per interval);
- * after {@code timeout} without a frame the peer is declared dead. A silent peer is therefore
+ * <p>Liveness is judged by reads only: any bytes from the peer prove it alive. After
+ * {@code interval} without a read the connection sends a PING (again at most once per interval);
+ * after {@code timeout} without one the peer is declared dead. A silent peer is therefore
  * detected within {@code timeout} plus one timer tick.
  */
 public final class Heartbeat {
@@ -14,7 +14,7 @@ public final class Heartbeat {
 
     private final long intervalNanos;
     private final long timeoutNanos;
-    // Owned by the timer thread: the only caller of check().
+    // Owned by the connection's event loop, whose tick is the only caller of check().
     private long lastPingNanos;
     private boolean pinged;
 

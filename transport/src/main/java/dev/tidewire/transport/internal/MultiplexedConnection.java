@@ -115,7 +115,7 @@ public final class MultiplexedConnection implements Connection {
      * @throws dev.tidewire.TlsException            if the TLS handshake fails (untrusted or expired
      *                                              certificate, host name mismatch, client certificate
      *                                              required but missing)
-     * @throws IllegalStateException                if called on an event loop of {@code resources}
+     * @throws IllegalStateException                if called on a Tidewire event loop
      */
     public static MultiplexedConnection open(InetSocketAddress address, ConnectionOptions options,
             TransportResources resources, boolean ownsResources) {
@@ -301,7 +301,7 @@ public final class MultiplexedConnection implements Connection {
     @Override
     public void close() {
         failConnection(new ClientClosedException("connection to " + address + " closed by the client"));
-        if (!resources.inEventLoop()) {
+        if (!NettyRuntime.onEventLoop()) {
             try {
                 closeFuture.get(5, TimeUnit.SECONDS);
             } catch (InterruptedException e) {

@@ -26,6 +26,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.FastThreadLocalThread;
 import javax.net.ssl.SSLException;
 
 /**
@@ -55,10 +56,53 @@ public final class NettyRuntime {
         return OPENSSL ? "openssl" : "jdk";
     }
 
-    /** An event-loop group of {@code threads} daemon threads named {@code namePrefix-<n>}. */
+    /**
+     * An event-loop group of {@code threads} daemon threads named {@code namePrefix-<p>-<n>}
+     * (Netty adds a pool number), each recognisable by {@link #onEventLoop()}.
+     */
     public static EventLoopGroup newEventLoopGroup(int threads, String namePrefix) {
         IoHandlerFactory io = EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(namePrefix, true), io);
+        return new MultiThreadIoEventLoopGroup(threads, new LoopThreadFactory(namePrefix), io);
+    }
+
+    /**
+     * Whether the calling thread is an event loop of any Tidewire client or server, which must
+     * never wait: not for a connection, a reply, a connect or a close.
+     */
+    public static boolean onEventLoop() {
+        return Thread.currentThread() instanceof LoopThread;
+    }
+
+    /**
+     * Runs {@code task} now, or, on an event loop, on a new daemon thread named {@code name}: for
+     * work that may wait (a graceful close) asked for from a callback that runs on a loop.
+     */
+    public static void runOffLoop(String name, Runnable task) {
+        if (!onEventLoop()) {
+            task.run();
+            return;
+        }
+        Thread t = new Thread(task, name);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** The threads of Tidewire's event loops. */
+    private static final class LoopThread extends FastThreadLocalThread {
+        LoopThread(ThreadGroup group, Runnable task, String name) {
+            super(group, task, name);
+        }
+    }
+
+    private static final class LoopThreadFactory extends DefaultThreadFactory {
+        LoopThreadFactory(String prefix) {
+            super(prefix, true);
+        }
+
+        @Override
+        protected Thread newThread(Runnable task, String name) {
+            return new LoopThread(threadGroup, task, name);
+        }
     }
 
     /** The client socket channel class matching {@link #newEventLoopGroup}. */
