@@ -218,6 +218,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             }
             if (phase != Phase.CLOSED) {
                 channel.config().setAutoRead(true);
+                if (frameStartNanos != 0) {
+                    frameStartNanos = System.nanoTime(); // the frame's time ran only while we read
+                }
             }
         } else {
             // stop reading: the client is not reading its replies, so it must not make us queue more
@@ -435,7 +438,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
      * flushes once.
      */
     private void complete(ServerCall call, byte[] value, Throwable error) {
-        if (reading && loop.inEventLoop()) {
+        if (loop.inEventLoop() && reading) {
             finish(call, value, error);
             return;
         }
@@ -661,7 +664,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             closeNow();
             return;
         }
-        if (frameStartNanos != 0 && now - frameStartNanos >= server.frameTimeout().toNanos()) {
+        if (frameStartNanos != 0 && channel.config().isAutoRead()
+                && now - frameStartNanos >= server.frameTimeout().toNanos()) {
             LOG.log(Level.DEBUG, () -> "connection from " + remoteAddress + " did not finish a frame in "
                     + server.frameTimeout() + "; closing");
             closeNow();
