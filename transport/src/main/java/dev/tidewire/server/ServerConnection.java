@@ -94,10 +94,14 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     private boolean draining;
     private boolean drainFinished;
     private boolean discarding;          // after a connection-level ERROR: read and drop until EOF
+    private boolean authPending;         // the authenticator is deciding; bytes read meanwhile are held
+    private ByteBuf held;                // bytes after the HELLO, decoded once it is accepted
+    private boolean outputDone;          // the last frame is queued, FIN follows: write nothing more
     private boolean reading;             // between channelRead and the end of that read
     private boolean flushPending;
     private boolean handshakeDone;
     private boolean tlsFailureCounted;
+    private boolean tlsFailed;           // the handshake failed: the edge handler closes, lingering
     private boolean closedByServer;
     private long lastReadNanos = System.nanoTime();
     private long frameStartNanos;        // 0 between frames
@@ -156,39 +160,17 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             if (discarding || phase == Phase.CLOSED) {
                 return;
             }
+            lastReadNanos = System.nanoTime();
+            if (authPending) {
+                hold(buf.nioBuffers(), 0); // decoded once the authenticator has answered
+                return;
+            }
             if (!reading) {
                 reading = true;
                 // normally channelReadComplete ends the read first; this task is the safety net
                 loop.execute(this::endRead);
             }
-            long now = System.nanoTime();
-            lastReadNanos = now;
-            if (buf.isReadable()) {
-                boolean wasIdle = decoder.isIdle();
-                try {
-                    for (ByteBuffer b : buf.nioBuffers()) {
-                        decoder.decode(b, this::onFrame);
-                    }
-                } catch (Unauthenticated e) {
-                    server.authenticationFailed();
-                    LOG.log(Level.DEBUG, () -> "closing " + remoteAddress + ": authentication failed");
-                    failConnection(ErrorCode.UNAUTHENTICATED, "authentication failed");
-                    return;
-                } catch (ProtocolException e) {
-                    server.protocolError();
-                    int code = e instanceof FrameTooLargeException ? ErrorCode.FRAME_TOO_LARGE
-                            : e instanceof UnsupportedVersionException ? ErrorCode.UNSUPPORTED_VERSION
-                            : ErrorCode.PROTOCOL_ERROR;
-                    LOG.log(Level.DEBUG, () -> "closing " + remoteAddress + ": " + e.getMessage());
-                    failConnection(code, e.getMessage());
-                    return;
-                }
-                if (decoder.isIdle()) {
-                    frameStartNanos = 0;
-                } else if (wasIdle || frameStartNanos == 0) {
-                    frameStartNanos = now; // a frame has started: it must end within frameTimeout
-                }
-            }
+            decode(buf);
         } catch (RuntimeException e) {
             server.internalError();
             LOG.log(Level.ERROR, "server connection failed while reading", e);
@@ -196,6 +178,56 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         } finally {
             buf.release();
         }
+    }
+
+    /** Feeds the bytes to the decoder; a connection-level error answers and ends the connection. */
+    private void decode(ByteBuf buf) {
+        if (!buf.isReadable()) {
+            return;
+        }
+        boolean wasIdle = decoder.isIdle();
+        try {
+            ByteBuffer[] parts = buf.nioBuffers();
+            for (int i = 0; i < parts.length; i++) {
+                try {
+                    decoder.decode(parts[i], this::onFrame);
+                } catch (PauseDecoding p) {
+                    hold(parts, i); // the rest waits for the authenticator's answer
+                    return;
+                }
+            }
+        } catch (Unauthenticated e) {
+            refuseUnauthenticated();
+            return;
+        } catch (ProtocolException e) {
+            server.protocolError();
+            int code = e instanceof FrameTooLargeException ? ErrorCode.FRAME_TOO_LARGE
+                    : e instanceof UnsupportedVersionException ? ErrorCode.UNSUPPORTED_VERSION
+                    : ErrorCode.PROTOCOL_ERROR;
+            LOG.log(Level.DEBUG, () -> "closing " + remoteAddress + ": " + e.getMessage());
+            failConnection(code, e.getMessage());
+            return;
+        }
+        if (decoder.isIdle()) {
+            frameStartNanos = 0;
+        } else if (wasIdle || frameStartNanos == 0) {
+            frameStartNanos = System.nanoTime(); // a frame has started: it must end within frameTimeout
+        }
+    }
+
+    private void hold(ByteBuffer[] parts, int from) {
+        if (held == null) {
+            held = ctx.alloc().heapBuffer();
+        }
+        for (int i = from; i < parts.length; i++) {
+            held.writeBytes(parts[i]);
+        }
+    }
+
+    private void refuseUnauthenticated() {
+        server.authenticationFailed();
+        LOG.log(Level.DEBUG, () -> "closing " + remoteAddress + ": authentication failed");
+        failConnection(ErrorCode.UNAUTHENTICATED, "authentication failed");
     }
 
     @Override
@@ -216,7 +248,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
                 stallTimer.cancel(false);
                 stallTimer = null;
             }
-            if (phase != Phase.CLOSED) {
+            if (phase != Phase.CLOSED && !authPending) {
                 channel.config().setAutoRead(true);
                 if (frameStartNanos != 0) {
                     frameStartNanos = System.nanoTime(); // the frame's time ran only while we read
@@ -256,6 +288,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
                 }
                 // the SslHandler sends its alert and closes: close with a FIN and a lingering read
                 // instead, so the close does not reset the connection before the client reads the alert
+                tlsFailed = true;
                 edge.lingerOnClose();
             }
         }
@@ -264,6 +297,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (tlsFailed) {
+            return; // the failed handshake's exception: the lingering close is under way
+        }
         // I/O errors (reset), TLS record errors: nothing to answer
         LOG.log(Level.DEBUG, () -> "connection from " + remoteAddress + " failed: " + cause);
         closeNow();
@@ -309,9 +345,59 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             throw new UnsupportedVersionException("client asked for protocol version " + hello.version()
                     + "; this server speaks " + Protocol.VERSION);
         }
-        if (!authenticated(hello)) {
-            throw new Unauthenticated();
+        Authenticator authenticator = server.authenticator();
+        if (authenticator != Authenticator.ACCEPT_ALL) {
+            // an authenticator may block: ask it on the handler pool; meanwhile read nothing more
+            try {
+                server.handlerPool().execute(() -> {
+                    boolean ok = authenticated(hello);
+                    execute(() -> helloDecided(hello, ok));
+                });
+                authPending = true;
+                channel.config().setAutoRead(false);
+                throw new PauseDecoding();
+            } catch (RejectedExecutionException full) {
+                if (!authenticated(hello)) { // the pool is saturated: ask on the loop
+                    throw new Unauthenticated();
+                }
+            }
         }
+        helloAccepted(hello);
+    }
+
+    /** The authenticator's answer, on the loop: answer HELLO, then decode what arrived meanwhile. */
+    private void helloDecided(Hello hello, boolean ok) {
+        authPending = false;
+        ByteBuf rest = held;
+        held = null;
+        try {
+            if (phase != Phase.AWAIT_HELLO || discarding) {
+                return; // closed meanwhile (HELLO timeout, server closing)
+            }
+            if (!ok) {
+                refuseUnauthenticated();
+            } else {
+                helloAccepted(hello);
+                if (rest != null) {
+                    decode(rest);
+                }
+            }
+            if (phase != Phase.CLOSED && channel.isWritable()) {
+                channel.config().setAutoRead(true);
+            }
+            flushIfPending();
+        } catch (RuntimeException e) {
+            server.internalError();
+            LOG.log(Level.ERROR, "server connection failed after authentication", e);
+            closeNow();
+        } finally {
+            if (rest != null) {
+                rest.release();
+            }
+        }
+    }
+
+    private void helloAccepted(Hello hello) {
         peerMaxFrameSize = hello.maxFrameSize();
         decoder.maxFrameSize(server.maxFrameSize());
         Hello reply = new Hello(Protocol.VERSION, server.maxFrameSize(), server.maxInFlightPerConnection(),
@@ -332,6 +418,13 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             // the exception's text might quote the credentials: log only its type
             LOG.log(Level.WARNING, "authenticator threw " + e.getClass().getName() + "; refusing the client");
             return false;
+        }
+    }
+
+    /** Stops decoding after a HELLO whose authentication runs elsewhere. */
+    private static final class PauseDecoding extends RuntimeException {
+        PauseDecoding() {
+            super("authentication pending", null, false, false);
         }
     }
 
@@ -527,7 +620,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
 
     /** Writes a frame without flushing (the read's end or the batch's task flushes). Loop only. */
     private ChannelFuture send(Frame frame) {
-        if (phase == Phase.CLOSED || !channel.isActive()) {
+        if (phase == Phase.CLOSED || outputDone || !channel.isActive()) {
             return null;
         }
         ChannelFuture f = ctx.write(encode(ctx.alloc(), frame));
@@ -600,9 +693,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
 
     /** FIN after everything queued so far has been written (TLS: close_notify first). Loop only. */
     private void halfCloseAfterWrites() {
-        if (phase == Phase.CLOSED) {
+        if (phase == Phase.CLOSED || outputDone) {
             return;
         }
+        // nothing may follow: a frame queued behind the FIN could be cut in half by it
+        outputDone = true;
         flushPending = false;
         ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
@@ -633,8 +728,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
 
     private void helloTimedOut() {
         helloTimer = null;
-        if (phase != Phase.AWAIT_HELLO || closedByServer) {
-            return;
+        if (phase != Phase.AWAIT_HELLO || closedByServer || tlsFailed) {
+            return; // after a failed handshake the lingering close ends the connection
         }
         if (!handshakeDone && !tlsFailureCounted) {
             tlsFailureCounted = true;
@@ -775,6 +870,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             }
         }
         completions.clear();
+        if (held != null) {
+            held.release();
+            held = null;
+        }
         inFlightCount = 0;
         unanswered = 0;
         server.connectionClosed(this);

@@ -280,6 +280,46 @@ class ServerResourceLimitsTest {
     }
 
     @Test
+    void aBlockingAuthenticatorDelaysOnlyItsOwnConnection() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        start(TidewireServer.builder().ioThreads(1).handlerThreads(2).authenticator((credentials, remote) -> {
+            if (credentials.containsKey("block")) {
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return true;
+        }));
+        Socket blocked = new Socket();
+        sockets.add(blocked);
+        blocked.connect(server.address(), 2000);
+        blocked.setSoTimeout(5000);
+        // HELLO and a request right behind it: the request waits for the authenticator's answer
+        blocked.getOutputStream().write(encode(new Frame(FrameType.HELLO, 0,
+                new Hello(Protocol.VERSION, Protocol.DEFAULT_MAX_FRAME_SIZE, 0, "test", Map.of("block", "1")).encode())));
+        blocked.getOutputStream().write(encode(request(1, "echo", "{\"after\":\"hello\"}".getBytes(StandardCharsets.UTF_8))));
+        try (RawClient other = new RawClient(server.address())) {
+            other.hello(); // same event loop, served while the first connection's authenticator blocks
+            other.send(request(1, "echo", "{}".getBytes(StandardCharsets.UTF_8)));
+            assertEquals(FrameType.RESPONSE, other.next().type());
+        }
+        release.countDown();
+        FrameDecoder decoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
+        List<Frame> got = new ArrayList<>();
+        byte[] buf = new byte[8192];
+        InputStream in = blocked.getInputStream();
+        for (int i = 0; i < 100 && got.size() < 2; i++) {
+            int n = in.read(buf);
+            assertTrue(n > 0, "the server closed");
+            decoder.decode(ByteBuffer.wrap(buf, 0, n), got::add);
+        }
+        assertEquals(List.of(FrameType.HELLO, FrameType.RESPONSE), got.stream().map(Frame::type).toList());
+        assertEquals("{\"after\":\"hello\"}", new String(got.get(1).payload(), StandardCharsets.UTF_8));
+    }
+
+    @Test
     void manyConnectionsAreServedByAFewThreads() throws Exception {
         int ioThreads = 2;
         start(TidewireServer.builder().ioThreads(ioThreads));
