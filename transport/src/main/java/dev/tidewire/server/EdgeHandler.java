@@ -1,5 +1,6 @@
 package dev.tidewire.server;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -45,11 +46,17 @@ final class EdgeHandler extends ChannelDuplexHandler {
             return;
         }
         lingering = true;
-        ctx.flush();
-        d.shutdownOutput().addListener((ChannelFutureListener) f -> {
-            if (!f.isSuccess()) {
+        // FIN once the alert has been written, not before (a FIN now would discard it)
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) w -> {
+            if (!w.isSuccess() || !ctx.channel().isActive()) {
                 ctx.close(promise);
+                return;
             }
+            d.shutdownOutput().addListener((ChannelFutureListener) f -> {
+                if (!f.isSuccess()) {
+                    ctx.close(promise);
+                }
+            });
         });
         ctx.executor().schedule(() -> {
             ctx.close(promise);
