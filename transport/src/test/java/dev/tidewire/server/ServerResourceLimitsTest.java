@@ -51,7 +51,15 @@ class ServerResourceLimitsTest {
     private final List<Socket> sockets = new ArrayList<>();
 
     @TempDir
-    Path dir;
+    static Path dir;
+    private static TestCertificates certs;
+
+    private static synchronized TestCertificates certs() {
+        if (certs == null) {
+            certs = TestCertificates.generate(dir);
+        }
+        return certs;
+    }
 
     @AfterEach
     void stop() throws IOException {
@@ -256,7 +264,7 @@ class ServerResourceLimitsTest {
 
     @Test
     void closeIsPromptAndLeavesNoThreadWhenATlsClientStopsReading() throws Exception {
-        TestCertificates certs = TestCertificates.generate(dir);
+        TestCertificates certs = certs();
         start(TidewireServer.builder().outboundBufferBytes(64 * 1024)
                 .tls(TlsConfig.builder().keyStore(certs.server(), certs.password()).build(), false));
         TlsConfig trust = TlsConfig.builder().trustStore(certs.caTrustStore(), certs.password()).build();
@@ -277,6 +285,43 @@ class ServerResourceLimitsTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertEquals(List.of(), Leaks.tidewireThreads()));
         s.close();
         flooder.join(5000);
+    }
+
+    @Test
+    void aTlsHandshakeThatNeverStartsIsDroppedAtTheHelloTimeoutAndCounted() throws Exception {
+        start(TidewireServer.builder().helloTimeout(Duration.ofMillis(500))
+                .tls(TlsConfig.builder().keyStore(certs().server(), certs().password()).build(), false));
+        try (Socket s = new Socket()) {
+            s.connect(server.address(), 2000);
+            s.setSoTimeout(5000);
+            long t0 = System.nanoTime();
+            int read;
+            try {
+                read = s.getInputStream().read(); // no ClientHello: the server must not wait forever
+            } catch (java.net.SocketException reset) {
+                read = -1;
+            }
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertEquals(-1, read);
+            assertTrue(ms >= 400 && ms < 2000, "dropped after " + ms + " ms (helloTimeout 500 ms)");
+        }
+        await().atMost(Duration.ofSeconds(2)).until(() -> server.stats().tlsHandshakeFailures() == 1);
+        await().atMost(Duration.ofSeconds(2)).until(() -> server.stats().connectionsOpen() == 0);
+    }
+
+    @Test
+    void aFrameThatNeverFinishesIsDroppedAtTheFrameTimeout() throws Exception {
+        start(TidewireServer.builder().frameTimeout(Duration.ofMillis(500)));
+        try (RawClient c = new RawClient(server.address())) {
+            c.hello();
+            byte[] frame = encode(request(1, "echo", "{}".getBytes(StandardCharsets.UTF_8)));
+            long t0 = System.nanoTime();
+            c.sendRaw(Arrays.copyOf(frame, frame.length - 1)); // all but the last byte, ever
+            assertEquals(null, c.next(), "closed without a reply");
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(ms >= 400 && ms < 2000, "dropped after " + ms + " ms (frameTimeout 500 ms)");
+        }
+        assertEquals(0, server.stats().protocolErrors());
     }
 
     @Test
