@@ -105,6 +105,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     private boolean closedByServer;
     private long lastReadNanos = System.nanoTime();
     private long frameStartNanos;        // 0 between frames
+    private int framesDecoded;           // frames completed by the current decode call
     private int peerMaxFrameSize = Protocol.MIN_MAX_FRAME_SIZE;
     private ScheduledFuture<?> helloTimer;
     private ScheduledFuture<?> checkTimer;
@@ -186,6 +187,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         boolean wasIdle = decoder.isIdle();
+        framesDecoded = 0;
         try {
             ByteBuffer[] parts = buf.nioBuffers();
             for (int i = 0; i < parts.length; i++) {
@@ -210,8 +212,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         }
         if (decoder.isIdle()) {
             frameStartNanos = 0;
-        } else if (wasIdle || frameStartNanos == 0) {
-            frameStartNanos = System.nanoTime(); // a frame has started: it must end within frameTimeout
+        } else if (wasIdle || framesDecoded > 0 || frameStartNanos == 0) {
+            frameStartNanos = System.nanoTime(); // a new frame has started: it must end within frameTimeout
         }
     }
 
@@ -314,6 +316,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     // ---------------------------------------------------------------- frames
 
     private void onFrame(Frame frame) {
+        framesDecoded++;
         switch (frame.type()) {
             case HELLO -> onHello(frame);
             case REQUEST -> onRequest(frame);
