@@ -640,6 +640,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     private void flushIfPending() {
         if (flushPending) {
             flushPending = false;
+            server.flushed();
             ctx.flush();
         }
     }

@@ -100,6 +100,7 @@ public final class TidewireServer implements AutoCloseable {
     private final AtomicInteger maxObservedInFlight = new AtomicInteger();
     private final AtomicLong inFlightRequestBytes = new AtomicLong();
     private final AtomicLong maxQueuedReplyBytes = new AtomicLong();
+    private final AtomicLong flushes = new AtomicLong();
     private volatile EventLoopGroup boss;
     private volatile EventLoopGroup workers;
     private volatile Channel listener;
@@ -469,6 +470,15 @@ public final class TidewireServer implements AutoCloseable {
         if (bytes > maxQueuedReplyBytes.get()) {
             maxQueuedReplyBytes.accumulateAndGet(bytes, Math::max);
         }
+    }
+
+    void flushed() {
+        flushes.incrementAndGet();
+    }
+
+    /** Flushes of reply batches so far, all connections (for tests: replies share flushes). */
+    long flushes() {
+        return flushes.get();
     }
 
     void requestReceived() {

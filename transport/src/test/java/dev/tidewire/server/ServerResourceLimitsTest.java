@@ -365,6 +365,66 @@ class ServerResourceLimitsTest {
     }
 
     @Test
+    void repliesOfOneReadShareOneFlush() throws Exception {
+        start(TidewireServer.builder());
+        try (RawClient c = new RawClient(server.address())) {
+            c.hello();
+            await().atMost(Duration.ofSeconds(2)).until(() -> server.flushes() >= 1);
+            long before = server.flushes();
+            java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
+            for (int i = 1; i <= 50; i++) {
+                batch.writeBytes(encode(request(i, "echo", ("{\"i\":" + i + "}").getBytes(StandardCharsets.UTF_8))));
+            }
+            c.sendRaw(batch.toByteArray()); // about 1.5 KB in one write: one read on loopback
+            for (int i = 1; i <= 50; i++) {
+                assertEquals(i, c.next().requestId());
+            }
+            long flushes = server.flushes() - before;
+            System.out.println("50 inline replies to one write: " + flushes + " flush(es)");
+            assertTrue(flushes <= 3, flushes + " flushes for 50 replies read together");
+        }
+    }
+
+    @Test
+    void repliesFromHandlerThreadsAreWrittenByTheLoopInBatches() throws Exception {
+        int n = 20;
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<TidewireServer> self = new java.util.concurrent.atomic.AtomicReference<>();
+        start(TidewireServer.builder().ioThreads(1).handlerThreads(n)
+                .blockingHandler("wait", req -> {
+                    release.await(10, TimeUnit.SECONDS);
+                    return req.body();
+                })
+                // runs on the loop: lets the blocking handlers finish while the loop is busy here,
+                // so their replies queue up and must go out as one batch
+                .handler("release", req -> {
+                    release.countDown();
+                    java.util.concurrent.ThreadPoolExecutor pool =
+                            (java.util.concurrent.ThreadPoolExecutor) self.get().handlerPool();
+                    await().atMost(Duration.ofSeconds(5)).until(() -> pool.getCompletedTaskCount() >= n);
+                    return java.util.concurrent.CompletableFuture.completedFuture(req.body());
+                }));
+        self.set(server);
+        try (RawClient c = new RawClient(server.address())) {
+            c.hello();
+            for (int i = 1; i <= n; i++) {
+                c.send(request(i, "wait", "{}".getBytes(StandardCharsets.UTF_8)));
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.stats().requests() == n);
+            long before = server.flushes();
+            c.send(request(n + 1, "release", "{}".getBytes(StandardCharsets.UTF_8)));
+            List<Long> ids = new ArrayList<>();
+            for (int i = 0; i <= n; i++) {
+                ids.add(c.next().requestId());
+            }
+            assertEquals(n + 1, ids.get(0), "the loop's own reply first: " + ids);
+            long flushes = server.flushes() - before;
+            System.out.println(n + " replies from handler threads and 1 from the loop: " + flushes + " flush(es)");
+            assertTrue(flushes <= 3, flushes + " flushes");
+        }
+    }
+
+    @Test
     void manyConnectionsAreServedByAFewThreads() throws Exception {
         int ioThreads = 2;
         start(TidewireServer.builder().ioThreads(ioThreads));
