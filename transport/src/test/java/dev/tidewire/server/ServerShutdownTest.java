@@ -38,9 +38,10 @@ class ServerShutdownTest {
             try (RawClient c = new RawClient(server.address())) {
                 c.hello();
                 AtomicLong sent = new AtomicLong();
+                java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
                 Thread sender = new Thread(() -> {
                     try {
-                        for (long id = 1; id <= 64; id++) {
+                        for (long id = 1; id <= 64 && !stop.get(); id++) { // as a client would: none after GOAWAY
                             c.send(new Frame(FrameType.REQUEST, id, RequestPayload.encode("echo", body)));
                             sent.set(id);
                         }
@@ -60,6 +61,7 @@ class ServerShutdownTest {
                 for (Frame f; (f = c.next()) != null; ) {
                     if (f.type() == FrameType.GOAWAY) {
                         goAway = f.requestId();
+                        stop.set(true);
                     } else {
                         assertEquals(null, replies.put(f.requestId(), f), "answered twice: " + f);
                     }
