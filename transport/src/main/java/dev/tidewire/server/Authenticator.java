@@ -4,9 +4,11 @@ import java.net.SocketAddress;
 import java.util.Map;
 
 /**
- * Decides whether a client's HELLO credentials admit it. Called once per connection, on that
- * connection's reader thread, before the server answers HELLO; blocking here delays only that
- * connection, and the server's {@code helloTimeout} (counted from accept) still closes it. A refusal (false, or any exception) is answered with ERROR id 0 code 4
+ * Decides whether a client's HELLO credentials admit it. Called once per connection, on the
+ * server's handler pool (the connection reads nothing more meanwhile), before the server answers
+ * HELLO; blocking here delays only that connection (and takes a handler thread), and the server's
+ * {@code helloTimeout} (counted from accept) still closes it. Only when the handler pool's queue is
+ * full is it called on the connection's event loop. {@link #ACCEPT_ALL} is not called at all. A refusal (false, or any exception) is answered with ERROR id 0 code 4
  * {@code UNAUTHENTICATED} "authentication failed" and the connection is closed; the credentials
  * are never echoed or logged.
  *

@@ -3,7 +3,6 @@ package dev.tidewire.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidewire.protocol.ErrorCode;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -21,10 +20,11 @@ final class BuiltinHandlers {
     }
 
     /**
-     * {@code sleep}: body {@code {"millis": N, ...}}; waits N ms on the server's timer (no thread
-     * is held), then replies with the request body. Cancelling stops the wait.
+     * {@code sleep}: body {@code {"millis": N, ...}}; waits N ms on a timer task of the
+     * connection's event loop (no thread is held), then replies with the request body. Cancelling
+     * stops the wait.
      */
-    static Handler sleep(ScheduledExecutorService timer) {
+    static Handler sleep() {
         return request -> {
             JsonNode millisNode = request.json().path("millis");
             if (!millisNode.canConvertToLong() || millisNode.asLong() < 0 || millisNode.asLong() > MAX_SLEEP_MILLIS) {
@@ -32,7 +32,7 @@ final class BuiltinHandlers {
                         "sleep needs {\"millis\": N} with 0 <= N <= " + MAX_SLEEP_MILLIS);
             }
             CompletableFuture<byte[]> reply = new CompletableFuture<>();
-            ScheduledFuture<?> wake = timer.schedule(() -> reply.complete(request.body()),
+            ScheduledFuture<?> wake = request.timer().schedule(() -> reply.complete(request.body()),
                     millisNode.asLong(), TimeUnit.MILLISECONDS);
             reply.whenComplete((v, e) -> wake.cancel(false));
             return reply;

@@ -12,221 +12,311 @@ import dev.tidewire.protocol.Hello;
 import dev.tidewire.protocol.Protocol;
 import dev.tidewire.protocol.RequestPayload;
 import dev.tidewire.protocol.UnsupportedVersionException;
-import dev.tidewire.transport.internal.FrameOutbound;
-import dev.tidewire.transport.internal.FrameWriter;
-import java.io.IOException;
-import java.io.InputStream;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.lang.System.Logger.Level;
-import java.net.Socket;
+import java.net.InetAddress;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import javax.net.ssl.SSLSocket;
 
 /**
- * One accepted connection of a {@link TidewireServer}.
+ * One accepted connection of a {@link TidewireServer}: the last handler of the channel's pipeline.
  *
- * <p>The reader thread decodes frames, runs {@link Handler}s inline and hands
- * {@link BlockingHandler}s to the server's pool. Replies are written through a combining
- * {@link FrameWriter} by whichever thread completes the handler, so they go out in completion
- * order. A request is answered once: {@code inFlight.remove(id, call)} is the claim, taken by the
- * reply, a CANCEL, or the connection closing.
+ * <p>Thread confinement: every field without a comment saying otherwise belongs to the channel's
+ * event loop. Frames are decoded, requests accepted and counted, {@link Handler}s run, replies
+ * written and timers fired on that loop only. A reply made on another thread (a
+ * {@link BlockingHandler} on the handler pool, a stage completed elsewhere) is queued in
+ * {@link #completions} and handed to the loop by one task per batch, which writes every queued
+ * reply and flushes once. Replies made while a read is being processed are flushed once when the
+ * read ends ({@code channelReadComplete}).
  *
- * <p>GOAWAY: {@code lock} orders "accept request id" against "choose the last id", so every
- * request with an id up to the GOAWAY's id is answered and every later one is refused with
- * NOT_PROCESSED. Once drained, the server writes its last bytes, half-closes, and closes when the
- * client does (or after a linger timeout), so no reply is lost to a reset.
+ * <p>A request is answered once: {@code inFlight.remove(id)} is the claim, taken on the loop by the
+ * reply, a CANCEL, or the connection closing. Because accepting an id, counting it unanswered and
+ * choosing the GOAWAY's last id all happen on the loop, every request with an id up to the GOAWAY's
+ * id is answered and every later one refused with NOT_PROCESSED, and the drain cannot finish before
+ * an accepted request is counted.
+ *
+ * <p>Backpressure: when the channel turns unwritable (queued reply bytes above the server's
+ * outbound budget) the connection stops reading, so the client cannot make it queue more; it reads
+ * again once writable, and is closed if it stays unwritable for {@code writeStallTimeout}.
  */
-final class ServerConnection {
+final class ServerConnection extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger(ServerConnection.class.getName());
-    private static final long LINGER_MILLIS = 2000;
+    static final long LINGER_MILLIS = 2000;
     private static final int MAX_ERROR_MESSAGE = 1000;
 
     private enum Phase { AWAIT_HELLO, OPEN, CLOSED }
 
     private final TidewireServer server;
-    private final Socket socket;     // what frames are read from and written to (TLS or plain)
-    private final Socket transport;  // the TCP socket (the same as socket without TLS)
-    private final FrameWriter writer;
+    private final Channel channel;
+    private final EventLoop loop;
+    private final InetAddress remoteHost;
+    private final SocketAddress remoteAddress;
+    private final EdgeHandler edge;
+    private final SslHandler ssl; // null without TLS
     private final FrameDecoder decoder;
-    private final Thread reader;
-    private final long acceptedNanos = System.nanoTime();
-    private final Map<Long, ServerCall> inFlight = new ConcurrentHashMap<>();
-    // Requests counted against the in-flight limit: dropped before the reply is sent, so a client
-    // that sends its next request on receiving a reply never finds the slot still taken.
-    private final AtomicInteger inFlightCount = new AtomicInteger();
-    // Requests not yet answered: dropped after the reply is queued, so draining closes only after it.
-    private final AtomicInteger unanswered = new AtomicInteger();
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private final AtomicBoolean drainFinished = new AtomicBoolean();
-    private final Object lock = new Object();
+    private final Map<Long, ServerCall> inFlight = new HashMap<>();
+    // Replies completed off the loop, waiting for the loop (any thread adds; the loop drains).
+    private final Queue<Completion> completions = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private final AtomicBoolean closeRequested = new AtomicBoolean();
 
-    private volatile Phase phase = Phase.AWAIT_HELLO;
-    private volatile long lastReadNanos = System.nanoTime();
-    private volatile int peerMaxFrameSize = Protocol.MIN_MAX_FRAME_SIZE;
-    private long lastRequestId;          // guarded by lock
-    private boolean draining;            // guarded by lock
-    private long goAwayLastId;           // guarded by lock
+    private ChannelHandlerContext ctx;
+    private Phase phase = Phase.AWAIT_HELLO;
+    private int inFlightCount;           // counted against maxInFlightPerConnection
+    private int unanswered;              // accepted, reply not yet queued
+    private long lastRequestId;
+    private boolean draining;
+    private boolean drainFinished;
+    private boolean discarding;          // after a connection-level ERROR: read and drop until EOF
+    private boolean authPending;         // the authenticator is deciding; bytes read meanwhile are held
+    private ByteBuf held;                // bytes after the HELLO, decoded once it is accepted
+    private boolean outputDone;          // the last frame is queued, FIN follows: write nothing more
+    private boolean reading;             // between channelRead and the end of that read
+    private boolean flushPending;
+    private boolean handshakeDone;
+    private boolean tlsFailureCounted;
+    private boolean tlsFailed;           // the handshake failed: the edge handler closes, lingering
+    private boolean closedByServer;
+    private long lastReadNanos = System.nanoTime();
+    private long frameStartNanos;        // 0 between frames
+    private int framesDecoded;           // frames completed by the current decode call
+    private int peerMaxFrameSize = Protocol.MIN_MAX_FRAME_SIZE;
+    private ScheduledFuture<?> helloTimer;
+    private ScheduledFuture<?> checkTimer;
+    private ScheduledFuture<?> stallTimer;
 
-    ServerConnection(TidewireServer server, Socket transport, Socket socket, int number) throws IOException {
+    ServerConnection(TidewireServer server, Channel channel, InetAddress remoteHost, EdgeHandler edge, SslHandler ssl) {
         this.server = server;
-        this.transport = transport;
-        this.socket = socket;
-        this.writer = new FrameWriter(socket.getOutputStream(), server.writeBufferSize(), e -> close());
+        this.channel = channel;
+        this.loop = channel.eventLoop();
+        this.remoteHost = remoteHost;
+        this.remoteAddress = channel.remoteAddress();
+        this.edge = edge;
+        this.ssl = ssl;
+        this.handshakeDone = ssl == null;
         this.decoder = new FrameDecoder(Math.min(server.maxFrameSize(), Protocol.HANDSHAKE_MAX_FRAME_SIZE));
-        this.reader = new Thread(this::readLoop, "tidewire-server-conn-" + number);
-        this.reader.setDaemon(true);
     }
 
-    void start() {
-        reader.start();
+    InetAddress remoteHost() {
+        return remoteHost;
     }
 
-    Thread thread() {
-        return reader;
+    Channel channel() {
+        return channel;
     }
 
-    boolean isClosed() {
-        return closed.get();
+    /** Reply bytes queued on this connection and not yet written to the socket. Any thread. */
+    long queuedBytes() {
+        ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
     }
 
-    // ---------------------------------------------------------------- reading
+    // ---------------------------------------------------------------- channel events
 
-    private void readLoop() {
-        byte[] buf = new byte[64 * 1024];
-        ByteBuffer view = ByteBuffer.wrap(buf);
-        InputStream in;
-        try {
-            in = socket.getInputStream();
-        } catch (IOException e) {
-            close();
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        // counted from accept: bounds the TLS handshake and the HELLO alike
+        helloTimer = loop.schedule(this::helloTimedOut, server.helloTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf buf)) {
+            io.netty.util.ReferenceCountUtil.release(msg);
             return;
         }
-        if (socket instanceof SSLSocket tls && !handshake(tls)) {
-            lingerThenClose();
+        try {
+            if (discarding || phase == Phase.CLOSED) {
+                return;
+            }
+            lastReadNanos = System.nanoTime();
+            if (authPending) {
+                hold(buf.nioBuffers(), 0); // decoded once the authenticator has answered
+                return;
+            }
+            if (!reading) {
+                reading = true;
+                // normally channelReadComplete ends the read first; this task is the safety net
+                loop.execute(this::endRead);
+            }
+            decode(buf);
+        } catch (RuntimeException e) {
+            server.internalError();
+            LOG.log(Level.ERROR, "server connection failed while reading", e);
+            closeNow();
+        } finally {
+            buf.release();
+        }
+    }
+
+    /** Feeds the bytes to the decoder; a connection-level error answers and ends the connection. */
+    private void decode(ByteBuf buf) {
+        if (!buf.isReadable()) {
             return;
         }
+        boolean wasIdle = decoder.isIdle();
+        framesDecoded = 0;
         try {
-            for (;;) {
-                int n = in.read(buf);
-                if (n < 0) {
-                    return;
-                }
-                lastReadNanos = System.nanoTime();
-                view.clear().limit(n);
+            ByteBuffer[] parts = buf.nioBuffers();
+            for (int i = 0; i < parts.length; i++) {
                 try {
-                    decoder.decode(view, this::onFrame);
-                } finally {
-                    writer.flush();
+                    decoder.decode(parts[i], this::onFrame);
+                } catch (PauseDecoding p) {
+                    hold(parts, i); // the rest waits for the authenticator's answer
+                    return;
                 }
             }
         } catch (Unauthenticated e) {
-            server.authenticationFailed();
-            LOG.log(Level.DEBUG, () -> "closing " + socket.getRemoteSocketAddress() + ": authentication failed");
-            send(errorFrame(0, ErrorCode.UNAUTHENTICATED, "authentication failed"));
-            writer.writeThen(this::shutdownOutput);
-            discardInputUntilClosed(in);
+            refuseUnauthenticated();
+            return;
         } catch (ProtocolException e) {
             server.protocolError();
             int code = e instanceof FrameTooLargeException ? ErrorCode.FRAME_TOO_LARGE
-                    : e instanceof UnsupportedVersionException ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.PROTOCOL_ERROR;
-            LOG.log(Level.DEBUG, () -> "closing " + socket.getRemoteSocketAddress() + ": " + e.getMessage());
-            send(errorFrame(0, code, e.getMessage()));
-            writer.writeThen(this::shutdownOutput);
-            discardInputUntilClosed(in);
-        } catch (IOException e) {
-            // peer went away or we closed the socket
-        } catch (RuntimeException e) {
-            server.internalError();
-            LOG.log(Level.ERROR, "server connection reader crashed", e);
-        } finally {
-            close();
+                    : e instanceof UnsupportedVersionException ? ErrorCode.UNSUPPORTED_VERSION
+                    : ErrorCode.PROTOCOL_ERROR;
+            LOG.log(Level.DEBUG, () -> "closing " + remoteAddress + ": " + e.getMessage());
+            failConnection(code, e.getMessage());
+            return;
+        }
+        if (decoder.isIdle()) {
+            frameStartNanos = 0;
+        } else if (wasIdle || framesDecoded > 0 || frameStartNanos == 0) {
+            frameStartNanos = System.nanoTime(); // a new frame has started: it must end within frameTimeout
         }
     }
 
-    /**
-     * Runs the TLS handshake on this connection's thread, bounded by the HELLO timeout (the timer's
-     * HELLO deadline, counted from accept, bounds it too). A failure is logged without detail
-     * beyond the JSSE message and counted.
-     */
-    private boolean handshake(SSLSocket tls) {
-        try {
-            tls.setSoTimeout((int) Math.max(1, server.helloTimeout().toMillis()));
-            tls.startHandshake();
-            tls.setSoTimeout(0);
-            return true;
-        } catch (IOException e) {
-            if (!closed.get()) {
-                server.tlsHandshakeFailed();
-                LOG.log(Level.DEBUG, () -> "TLS handshake with " + socket.getRemoteSocketAddress() + " failed: "
-                        + e.getMessage());
+    private void hold(ByteBuffer[] parts, int from) {
+        if (held == null) {
+            held = ctx.alloc().heapBuffer();
+        }
+        for (int i = from; i < parts.length; i++) {
+            held.writeBytes(parts[i]);
+        }
+    }
+
+    private void refuseUnauthenticated() {
+        server.authenticationFailed();
+        LOG.log(Level.DEBUG, () -> "closing " + remoteAddress + ": authentication failed");
+        failConnection(ErrorCode.UNAUTHENTICATED, "authentication failed");
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        endRead();
+        ctx.fireChannelReadComplete();
+    }
+
+    private void endRead() {
+        reading = false;
+        flushIfPending();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (channel.isWritable()) {
+            if (stallTimer != null) {
+                stallTimer.cancel(false);
+                stallTimer = null;
             }
-            return false;
-        }
-    }
-
-    /**
-     * After a failed TLS handshake (JSSE has sent its alert): FIN, then read and drop what the
-     * client still sends (its last handshake records, its HELLO) until it closes or a short time
-     * passes, so the close does not reset the connection and destroy the alert before the client
-     * has read it.
-     */
-    private void lingerThenClose() {
-        try {
-            transport.shutdownOutput();
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LINGER_MILLIS);
-            InputStream raw = transport.getInputStream();
-            byte[] buf = new byte[8192];
-            for (long left; (left = deadline - System.nanoTime()) > 0 && !closed.get(); ) {
-                transport.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-                if (raw.read(buf) < 0) {
-                    break;
+            if (phase != Phase.CLOSED && !authPending) {
+                channel.config().setAutoRead(true);
+                if (frameStartNanos != 0) {
+                    frameStartNanos = System.nanoTime(); // the frame's time ran only while we read
                 }
             }
-        } catch (IOException e) {
-            // timed out, reset or closed: close now
-        } finally {
-            close();
-        }
-    }
-
-    /**
-     * Lingering close: after the last frame and a FIN, read and drop whatever the client still
-     * sends until it closes (or a short timeout), so closing does not reset the connection and
-     * destroy the ERROR frame before the client has read it.
-     */
-    private void discardInputUntilClosed(InputStream in) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LINGER_MILLIS);
-        byte[] buf = new byte[8192];
-        try {
-            for (long left; (left = deadline - System.nanoTime()) > 0; ) {
-                socket.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-                if (in.read(buf) < 0) {
-                    return;
-                }
+        } else {
+            // stop reading: the client is not reading its replies, so it must not make us queue more
+            channel.config().setAutoRead(false);
+            long stall = server.writeStallTimeout().toNanos();
+            if (stallTimer == null && stall > 0) {
+                stallTimer = loop.schedule(this::writeStalled, stall, TimeUnit.NANOSECONDS);
             }
-        } catch (IOException e) {
-            // timed out or reset: close now
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    private void writeStalled() {
+        stallTimer = null;
+        if (phase != Phase.CLOSED && !channel.isWritable()) {
+            LOG.log(Level.DEBUG, () -> "closing " + remoteAddress + ": it read none of its replies for "
+                    + server.writeStallTimeout());
+            closeNow();
         }
     }
 
-    private void shutdownOutput() {
-        try {
-            socket.shutdownOutput();
-        } catch (IOException e) {
-            close();
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent e) {
+            if (e.isSuccess()) {
+                handshakeDone = true;
+            } else {
+                if (!closedByServer && !tlsFailureCounted) {
+                    tlsFailureCounted = true;
+                    server.tlsHandshakeFailed();
+                    LOG.log(Level.DEBUG, () -> "TLS handshake with " + remoteAddress + " failed: "
+                            + e.cause().getMessage());
+                }
+                // the SslHandler sends its alert and closes: close with a FIN and a lingering read
+                // instead, so the close does not reset the connection before the client reads the alert
+                tlsFailed = true;
+                edge.lingerOnClose();
+            }
         }
+        ctx.fireUserEventTriggered(evt);
     }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (tlsFailed) {
+            return; // the failed handshake's exception: the lingering close is under way
+        }
+        // I/O errors (reset), TLS record errors: nothing to answer
+        LOG.log(Level.DEBUG, () -> "connection from " + remoteAddress + " failed: " + cause);
+        closeNow();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closed();
+        ctx.fireChannelInactive();
+    }
+
+    // ---------------------------------------------------------------- frames
 
     private void onFrame(Frame frame) {
+        framesDecoded++;
         switch (frame.type()) {
             case HELLO -> onHello(frame);
             case REQUEST -> onRequest(frame);
@@ -258,25 +348,86 @@ final class ServerConnection {
             throw new UnsupportedVersionException("client asked for protocol version " + hello.version()
                     + "; this server speaks " + Protocol.VERSION);
         }
-        if (!authenticated(hello)) {
-            throw new Unauthenticated();
+        Authenticator authenticator = server.authenticator();
+        if (authenticator != Authenticator.ACCEPT_ALL) {
+            // an authenticator may block: ask it on the handler pool; meanwhile read nothing more
+            try {
+                server.handlerPool().execute(() -> {
+                    boolean ok = authenticated(hello);
+                    execute(() -> helloDecided(hello, ok));
+                });
+                authPending = true;
+                channel.config().setAutoRead(false);
+                throw new PauseDecoding();
+            } catch (RejectedExecutionException full) {
+                if (!authenticated(hello)) { // the pool is saturated: ask on the loop
+                    throw new Unauthenticated();
+                }
+            }
         }
+        helloAccepted(hello);
+    }
+
+    /** The authenticator's answer, on the loop: answer HELLO, then decode what arrived meanwhile. */
+    private void helloDecided(Hello hello, boolean ok) {
+        authPending = false;
+        ByteBuf rest = held;
+        held = null;
+        try {
+            if (phase != Phase.AWAIT_HELLO || discarding) {
+                return; // closed meanwhile (HELLO timeout, server closing)
+            }
+            if (!ok) {
+                refuseUnauthenticated();
+            } else {
+                helloAccepted(hello);
+                if (rest != null) {
+                    decode(rest);
+                }
+            }
+            if (phase != Phase.CLOSED && channel.isWritable()) {
+                channel.config().setAutoRead(true);
+            }
+            flushIfPending();
+        } catch (RuntimeException e) {
+            server.internalError();
+            LOG.log(Level.ERROR, "server connection failed after authentication", e);
+            closeNow();
+        } finally {
+            if (rest != null) {
+                rest.release();
+            }
+        }
+    }
+
+    private void helloAccepted(Hello hello) {
         peerMaxFrameSize = hello.maxFrameSize();
         decoder.maxFrameSize(server.maxFrameSize());
         Hello reply = new Hello(Protocol.VERSION, server.maxFrameSize(), server.maxInFlightPerConnection(),
                 "tidewire-server/0.1", Map.of());
-        // queued before the phase turns OPEN, so a concurrent GOAWAY can only follow it
         send(new Frame(FrameType.HELLO, 0, reply.encode()));
         phase = Phase.OPEN;
+        if (helloTimer != null) {
+            helloTimer.cancel(false);
+            helloTimer = null;
+        }
+        scheduleCheck(System.nanoTime());
     }
 
     private boolean authenticated(Hello hello) {
         try {
-            return server.authenticator().authenticate(hello.credentials(), socket.getRemoteSocketAddress());
+            return server.authenticator().authenticate(hello.credentials(), remoteAddress);
         } catch (RuntimeException e) {
             // the exception's text might quote the credentials: log only its type
             LOG.log(Level.WARNING, "authenticator threw " + e.getClass().getName() + "; refusing the client");
             return false;
+        }
+    }
+
+    /** Stops decoding after a HELLO whose authentication runs elsewhere. */
+    private static final class PauseDecoding extends RuntimeException {
+        PauseDecoding() {
+            super("authentication pending", null, false, false);
         }
     }
 
@@ -290,43 +441,43 @@ final class ServerConnection {
     private void onRequest(Frame frame) {
         requireOpen(frame);
         long id = frame.requestId();
-        boolean refuse;
-        synchronized (lock) {
-            if (id <= lastRequestId) {
-                throw new ProtocolException("request id " + id + " does not exceed the previous id " + lastRequestId
-                        + " (ids must rise strictly)");
-            }
-            lastRequestId = id;
-            refuse = draining;
+        if (id <= lastRequestId) {
+            throw new ProtocolException("request id " + id + " does not exceed the previous id " + lastRequestId
+                    + " (ids must rise strictly)");
         }
+        lastRequestId = id;
         server.requestReceived();
-        if (refuse) {
+        if (draining) {
             server.refusedNotProcessed();
             sendError(id, ErrorCode.NOT_PROCESSED, "server is shutting down (GOAWAY sent); request not processed");
             return;
         }
-        int now = inFlightCount.incrementAndGet();
-        if (now > server.maxInFlightPerConnection()) {
-            inFlightCount.decrementAndGet();
+        if (inFlightCount >= server.maxInFlightPerConnection()) {
             server.rejectedOverloaded();
             sendError(id, ErrorCode.OVERLOADED, "more than " + server.maxInFlightPerConnection()
                     + " requests in flight on this connection");
             return;
         }
-        server.observeInFlight(now);
+        int size = frame.payload().length;
+        if (!server.reserveRequestBytes(size)) {
+            server.rejectedOverloaded();
+            sendError(id, ErrorCode.OVERLOADED, "the server holds its maximum of request bytes in flight");
+            return;
+        }
         RequestPayload payload;
         try {
             payload = RequestPayload.decode(frame.payload());
         } catch (ProtocolException e) {
-            inFlightCount.decrementAndGet();
+            server.releaseRequestBytes(size);
             sendError(id, ErrorCode.BAD_REQUEST, e.getMessage());
             return;
         }
-        unanswered.incrementAndGet();
-        ServerRequest request = new ServerRequest(payload.op(), id, payload.body(), socket.getRemoteSocketAddress(),
-                server.mapper());
+        inFlightCount++;
+        server.observeInFlight(inFlightCount);
+        unanswered++;
+        ServerRequest request = new ServerRequest(payload.op(), id, payload.body(), remoteAddress, server.mapper(), loop);
         TidewireServer.Route route = server.route(payload.op());
-        ServerCall call = new ServerCall(request, route == null ? "unknown" : payload.op());
+        ServerCall call = new ServerCall(request, route == null ? "unknown" : payload.op(), size);
         inFlight.put(id, call);
         if (route == null) {
             finish(call, null, new HandlerException(ErrorCode.UNKNOWN_OP, "no handler for op '" + payload.op() + "'"));
@@ -350,36 +501,68 @@ final class ServerConnection {
             return;
         }
         call.work = stage.toCompletableFuture();
-        stage.whenComplete((value, error) -> finish(call, value, error));
+        stage.whenComplete((value, error) -> complete(call, value, error));
     }
 
     private void runBlocking(ServerCall call, BlockingHandler handler) {
         try {
             call.work = server.handlerPool().submit(() -> {
+                byte[] value;
                 try {
-                    finish(call, handler.handle(call.request), null);
+                    value = handler.handle(call.request);
                 } catch (Throwable e) {
-                    finish(call, null, e);
+                    complete(call, null, e);
+                    return;
                 }
+                complete(call, value, null);
             });
         } catch (RejectedExecutionException e) {
             if (inFlight.remove(call.request.requestId(), call)) {
-                inFlightCount.decrementAndGet();
+                inFlightCount--;
+                unanswered--;
+                server.releaseRequestBytes(call.requestBytes);
                 server.rejectedOverloaded();
                 sendError(call.request.requestId(), ErrorCode.OVERLOADED, "handler queue is full");
-                unanswered.decrementAndGet();
                 maybeFinishDrain();
             }
         }
     }
 
-    /** Answers the call unless a CANCEL or close claimed it first. Any thread. */
+    /**
+     * A handler's result, from any thread. On the loop during a read it is written at once (the
+     * read's end flushes); otherwise it is queued and one task per batch writes the queue and
+     * flushes once.
+     */
+    private void complete(ServerCall call, byte[] value, Throwable error) {
+        if (loop.inEventLoop() && reading) {
+            finish(call, value, error);
+            return;
+        }
+        completions.add(new Completion(call, value, error));
+        if (drainScheduled.compareAndSet(false, true)) {
+            try {
+                loop.execute(this::drainCompletions);
+            } catch (RejectedExecutionException e) {
+                // the server is closing: the connection is closed with its loop
+            }
+        }
+    }
+
+    private void drainCompletions() {
+        drainScheduled.set(false);
+        for (Completion c; (c = completions.poll()) != null; ) {
+            finish(c.call, c.value, c.error);
+        }
+        flushIfPending();
+    }
+
+    /** Answers the call unless a CANCEL or close claimed it first. Loop only. */
     private void finish(ServerCall call, byte[] value, Throwable error) {
         long id = call.request.requestId();
         if (!inFlight.remove(id, call)) {
             return;
         }
-        inFlightCount.decrementAndGet();
+        inFlightCount--;
         int code;
         String message = null;
         byte[] body = null;
@@ -406,18 +589,26 @@ final class ServerConnection {
         }
         // recorded before the reply goes out, so a client that has its reply also finds it counted
         server.listener().requestCompleted(call.metricOp, code, System.nanoTime() - call.startNanos);
-        send(code == 0 ? new Frame(FrameType.RESPONSE, id, body) : errorFrame(id, code, message));
-        unanswered.decrementAndGet();
+        ChannelFuture written = send(code == 0 ? new Frame(FrameType.RESPONSE, id, body) : errorFrame(id, code, message));
+        int bytes = call.requestBytes;
+        if (written == null) {
+            server.releaseRequestBytes(bytes);
+        } else {
+            // the request's bytes stay counted until its reply has left (or the connection closed)
+            written.addListener(f -> server.releaseRequestBytes(bytes));
+        }
+        unanswered--;
         maybeFinishDrain();
     }
 
     private void onCancel(long id) {
-        ServerCall call = inFlight.get(id);
-        if (call == null || !inFlight.remove(id, call)) {
+        ServerCall call = inFlight.remove(id);
+        if (call == null) {
             return; // already answered, or never seen: CANCEL races are normal
         }
-        inFlightCount.decrementAndGet();
-        unanswered.decrementAndGet();
+        inFlightCount--;
+        unanswered--;
+        server.releaseRequestBytes(call.requestBytes);
         server.cancelled();
         server.listener().requestCancelled(call.metricOp);
         call.request.markCancelled();
@@ -430,21 +621,44 @@ final class ServerConnection {
 
     // ---------------------------------------------------------------- writing
 
-    /**
-     * Replies made on the reader thread (inline handlers, PONGs, refusals) are only queued: the
-     * reader flushes once after each read, so all the replies to one read share one socket write.
-     * Replies from other threads (blocking handlers, timers) are written at once.
-     */
-    private void send(Frame frame) {
-        if (Thread.currentThread() == reader) {
-            writer.enqueue(new FrameOutbound(frame));
-        } else {
-            writer.write(new FrameOutbound(frame));
+    /** Writes a frame without flushing (the read's end or the batch's task flushes). Loop only. */
+    private ChannelFuture send(Frame frame) {
+        if (phase == Phase.CLOSED || outputDone || !channel.isActive()) {
+            return null;
+        }
+        ChannelFuture f = ctx.write(encode(ctx.alloc(), frame));
+        if (!flushPending) {
+            flushPending = true;
+            if (!reading) {
+                loop.execute(this::flushIfPending);
+            }
+        }
+        server.observeQueued(queuedBytes());
+        return f;
+    }
+
+    private void flushIfPending() {
+        if (flushPending) {
+            flushPending = false;
+            server.flushed();
+            ctx.flush();
         }
     }
 
     private void sendError(long id, int code, String message) {
         send(errorFrame(id, code, message));
+    }
+
+    static ByteBuf encode(ByteBufAllocator alloc, Frame frame) {
+        byte[] payload = frame.payload();
+        ByteBuf buf = alloc.ioBuffer(Protocol.HEADER_LENGTH + payload.length);
+        buf.writeShort(Protocol.MAGIC);
+        buf.writeByte(Protocol.VERSION);
+        buf.writeByte(frame.type().code());
+        buf.writeLong(frame.requestId());
+        buf.writeInt(payload.length);
+        buf.writeBytes(payload);
+        return buf;
     }
 
     /**
@@ -469,81 +683,203 @@ final class ServerConnection {
         return text.substring(0, Math.max(0, end)) + "...";
     }
 
-    // ---------------------------------------------------------------- lifecycle
+    /**
+     * A connection-level ERROR (id 0), then FIN once it is written; what the client still sends is
+     * read and dropped until it closes or the linger time passes, so the close does not reset the
+     * connection and destroy the ERROR before the client has read it.
+     */
+    private void failConnection(int code, String message) {
+        discarding = true;
+        send(errorFrame(0, code, message));
+        halfCloseAfterWrites();
+        lingerThenClose();
+    }
 
-    /** Sends GOAWAY naming the last request id this connection will answer. Idempotent. */
-    void goAway(String reason) {
-        if (phase != Phase.OPEN) {
-            close(); // no HELLO yet: a GOAWAY must not come before the server's HELLO
+    /** FIN after everything queued so far has been written (TLS: close_notify first). Loop only. */
+    private void halfCloseAfterWrites() {
+        if (phase == Phase.CLOSED || outputDone) {
             return;
         }
-        synchronized (lock) {
-            if (draining || closed.get()) {
+        // nothing may follow: a frame queued behind the FIN could be cut in half by it
+        outputDone = true;
+        flushPending = false;
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                closeNow();
+            } else if (ssl != null) {
+                ssl.closeOutbound().addListener(g -> shutdownOutput());
+            } else {
+                shutdownOutput();
+            }
+        });
+    }
+
+    private void shutdownOutput() {
+        if (channel instanceof DuplexChannel d && channel.isActive()) {
+            d.shutdownOutput().addListener((ChannelFutureListener) f -> {
+                if (!f.isSuccess()) {
+                    closeNow();
+                }
+            });
+        }
+    }
+
+    private void lingerThenClose() {
+        loop.schedule(this::closeNow, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    private void helloTimedOut() {
+        helloTimer = null;
+        if (phase != Phase.AWAIT_HELLO || closedByServer || tlsFailed) {
+            return; // after a failed handshake the lingering close ends the connection
+        }
+        if (!handshakeDone && !tlsFailureCounted) {
+            tlsFailureCounted = true;
+            server.tlsHandshakeFailed();
+            LOG.log(Level.DEBUG, () -> "TLS handshake with " + remoteAddress + " did not finish in time; closing");
+        } else {
+            LOG.log(Level.DEBUG, () -> "no HELLO from " + remoteAddress + " in time; closing");
+        }
+        closeNow();
+    }
+
+    /**
+     * The idle timeout (OPEN, nothing unanswered, nothing read for idleTimeout; not while the
+     * client's replies are backed up, which writeStallTimeout covers) and the frame timeout (a frame
+     * that has started must be complete within frameTimeout). Reschedules itself for the nearest
+     * deadline. Loop only.
+     */
+    private void check() {
+        checkTimer = null;
+        if (phase != Phase.OPEN || discarding || drainFinished) {
+            return;
+        }
+        long now = System.nanoTime();
+        long idle = server.idleTimeout().toNanos();
+        if (idle > 0 && unanswered == 0 && channel.isWritable() && now - lastReadNanos >= idle) {
+            LOG.log(Level.DEBUG, () -> "connection from " + remoteAddress + " idle; closing");
+            closeNow();
+            return;
+        }
+        if (frameStartNanos != 0 && channel.config().isAutoRead()
+                && now - frameStartNanos >= server.frameTimeout().toNanos()) {
+            LOG.log(Level.DEBUG, () -> "connection from " + remoteAddress + " did not finish a frame in "
+                    + server.frameTimeout() + "; closing");
+            closeNow();
+            return;
+        }
+        scheduleCheck(now);
+    }
+
+    private void scheduleCheck(long now) {
+        long next = now + server.frameTimeout().toNanos();
+        if (frameStartNanos != 0) {
+            next = Math.min(next, frameStartNanos + server.frameTimeout().toNanos());
+        }
+        long idle = server.idleTimeout().toNanos();
+        if (idle > 0) {
+            if (unanswered == 0 && channel.isWritable()) {
+                next = Math.min(next, lastReadNanos + idle);
+            } else {
+                // busy: look again soon, so the timeout counts from the last read once it is quiet
+                next = Math.min(next, now + Math.min(idle, server.checkInterval().toNanos()));
+            }
+        }
+        checkTimer = loop.schedule(this::check, Math.max(1_000_000, next - now), TimeUnit.NANOSECONDS);
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /** Sends GOAWAY naming the last request id this connection will answer. Idempotent; any thread. */
+    void goAway(String reason) {
+        execute(() -> {
+            if (phase == Phase.CLOSED) {
+                return;
+            }
+            if (phase != Phase.OPEN) {
+                closeNow(); // no HELLO yet: a GOAWAY must not come before the server's HELLO
+                return;
+            }
+            if (draining || discarding) {
                 return;
             }
             draining = true;
-            goAwayLastId = lastRequestId;
-            // Enqueued under the lock: no request accepted after this point has an id <= goAwayLastId.
-            send(new Frame(FrameType.GOAWAY, goAwayLastId, new GoAwayPayload(reason).encode()));
-        }
-        maybeFinishDrain();
+            // on the loop: no request accepted after this point has an id <= lastRequestId
+            send(new Frame(FrameType.GOAWAY, lastRequestId, new GoAwayPayload(reason).encode()));
+            maybeFinishDrain();
+            flushIfPending();
+        });
     }
 
     private void maybeFinishDrain() {
-        boolean done;
-        synchronized (lock) {
-            done = draining && unanswered.get() == 0;
-        }
-        if (done && drainFinished.compareAndSet(false, true)) {
-            // After the last reply is on the wire: half-close and let the client close first.
-            writer.writeThen(this::shutdownOutput);
-            server.timer().schedule(this::close, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        if (draining && unanswered == 0 && !drainFinished && phase == Phase.OPEN) {
+            drainFinished = true;
+            // after the last reply is on the wire: half-close and let the client close first
+            halfCloseAfterWrites();
+            lingerThenClose();
         }
     }
 
-    /** Checks the HELLO deadline and the idle timeout. Timer thread. */
-    void tick(long now) {
-        if (closed.get()) {
+    /** Closes at once; requests in flight are dropped (their handlers are cancelled). Any thread. */
+    void close() {
+        if (closeRequested.compareAndSet(false, true)) {
+            execute(this::closeNow);
+        }
+    }
+
+    private void execute(Runnable task) {
+        if (loop.inEventLoop()) {
+            task.run();
             return;
         }
-        if (phase == Phase.AWAIT_HELLO && now - acceptedNanos > server.helloTimeout().toNanos()) {
-            LOG.log(Level.DEBUG, () -> "no HELLO from " + socket.getRemoteSocketAddress() + " in time; closing");
-            close();
-        } else if (phase == Phase.OPEN && !server.idleTimeout().isZero() && unanswered.get() == 0
-                && now - lastReadNanos > server.idleTimeout().toNanos()) {
-            LOG.log(Level.DEBUG, () -> "connection from " + socket.getRemoteSocketAddress() + " idle; closing");
-            close();
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException e) {
+            channel.close(); // the loop is shutting down and closes its channels itself
         }
     }
 
-    /** Closes at once; requests still in flight are dropped (their handlers are cancelled). */
-    void close() {
-        if (!closed.compareAndSet(false, true)) {
+    /** Closes the socket at once, without a TLS close_notify. Loop only. */
+    private void closeNow() {
+        if (phase == Phase.CLOSED && !channel.isOpen()) {
+            return;
+        }
+        closedByServer = true;
+        edge.closeNow();
+        closed();
+    }
+
+    /** Releases everything the connection holds; idempotent. Loop only. */
+    private void closed() {
+        if (phase == Phase.CLOSED) {
             return;
         }
         phase = Phase.CLOSED;
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // best effort
-        }
-        if (transport != socket) {
-            try {
-                transport.close(); // a TLS socket layered without autoClose leaves it open
-            } catch (IOException ignored) {
-                // best effort
+        for (ScheduledFuture<?> t : new ScheduledFuture<?>[] {helloTimer, checkTimer, stallTimer}) {
+            if (t != null) {
+                t.cancel(false);
             }
         }
-        writer.fail();
-        for (ServerCall call : inFlight.values()) {
-            if (inFlight.remove(call.request.requestId(), call)) {
-                call.request.markCancelled();
-                Future<?> work = call.work;
-                if (work != null) {
-                    work.cancel(true);
-                }
+        helloTimer = checkTimer = stallTimer = null;
+        List<ServerCall> calls = new ArrayList<>(inFlight.values());
+        inFlight.clear();
+        for (ServerCall call : calls) {
+            server.releaseRequestBytes(call.requestBytes);
+            call.request.markCancelled();
+            Future<?> work = call.work;
+            if (work != null) {
+                work.cancel(true);
             }
         }
+        completions.clear();
+        if (held != null) {
+            held.release();
+            held = null;
+        }
+        inFlightCount = 0;
+        unanswered = 0;
         server.connectionClosed(this);
     }
 
@@ -551,12 +887,17 @@ final class ServerConnection {
     private static final class ServerCall {
         final ServerRequest request;
         final String metricOp;
+        final int requestBytes;
         final long startNanos = System.nanoTime();
         volatile Future<?> work;
 
-        ServerCall(ServerRequest request, String metricOp) {
+        ServerCall(ServerRequest request, String metricOp, int requestBytes) {
             this.request = request;
             this.metricOp = metricOp;
+            this.requestBytes = requestBytes;
         }
+    }
+
+    private record Completion(ServerCall call, byte[] value, Throwable error) {
     }
 }

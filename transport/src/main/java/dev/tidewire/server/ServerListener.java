@@ -2,7 +2,7 @@ package dev.tidewire.server;
 
 /**
  * Server events, for metrics. No-op defaults; implementations must be fast and must not throw
- * (they run on reader and handler threads).
+ * (they run on the server's event loops).
  */
 public interface ServerListener {
     ServerListener NONE = new ServerListener() {

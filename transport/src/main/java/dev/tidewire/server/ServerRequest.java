@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidewire.protocol.ErrorCode;
 import java.io.IOException;
 import java.net.SocketAddress;
+import java.util.concurrent.ScheduledExecutorService;
 
 /** One request as a handler sees it. */
 public final class ServerRequest {
@@ -13,14 +14,22 @@ public final class ServerRequest {
     private final byte[] body;
     private final SocketAddress remoteAddress;
     private final ObjectMapper mapper;
+    private final ScheduledExecutorService timer;
     private volatile boolean cancelled;
 
-    ServerRequest(String op, long requestId, byte[] body, SocketAddress remoteAddress, ObjectMapper mapper) {
+    ServerRequest(String op, long requestId, byte[] body, SocketAddress remoteAddress, ObjectMapper mapper,
+                  ScheduledExecutorService timer) {
         this.op = op;
         this.requestId = requestId;
         this.body = body;
         this.remoteAddress = remoteAddress;
         this.mapper = mapper;
+        this.timer = timer;
+    }
+
+    /** The connection's event loop, for timers of the built-in handlers. */
+    ScheduledExecutorService timer() {
+        return timer;
     }
 
     /** The operation name. */

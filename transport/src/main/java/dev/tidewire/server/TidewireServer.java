@@ -2,34 +2,46 @@ package dev.tidewire.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidewire.protocol.ErrorCode;
-import dev.tidewire.protocol.Frame;
-import dev.tidewire.protocol.FrameEncoder;
-import dev.tidewire.protocol.FrameType;
 import dev.tidewire.protocol.Protocol;
-import java.io.IOException;
+import dev.tidewire.transport.TlsConfig;
+import dev.tidewire.transport.internal.NettyRuntime;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioChannelOption;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocket;
-import dev.tidewire.transport.TlsConfig;
 
 /**
  * The reference Tidewire server: accepts connections, answers HELLO and PING, dispatches requests
@@ -51,9 +63,14 @@ import dev.tidewire.transport.TlsConfig;
  * "message":"..."}}: answers ERROR with that code). Registering a handler under the same name
  * replaces a built-in.
  *
- * <p>Threads: one acceptor, one reader per connection (which runs {@link Handler}s inline), a
- * bounded pool for {@link BlockingHandler}s, and one timer. A slow handler never stops other
- * connections from being read.
+ * <p>Threads (Netty): one boss event loop ({@code tidewire-server-<i>-boss-*}) accepts connections;
+ * {@link Builder#ioThreads} worker event loops ({@code tidewire-server-<i>-io-*}) each serve many
+ * connections: they read and decode frames, run {@link Handler}s, write every reply and fire every
+ * timer of their connections (HELLO, idle and frame timeouts, the {@code sleep} op, the linger
+ * before a close); a bounded pool ({@code tidewire-server-<i>-handler-*}, started on demand) runs
+ * {@link BlockingHandler}s and hands their replies back to the connection's loop. No thread per
+ * connection. A slow blocking handler never stops any connection from being read; a non-blocking
+ * handler that blocks stalls every connection of its loop.
  */
 public final class TidewireServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TidewireServer.class.getName());
@@ -67,9 +84,10 @@ public final class TidewireServer implements AutoCloseable {
     private final ObjectMapper mapper;
     private final int instance = INSTANCES.incrementAndGet();
     private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
-    private final AtomicInteger connectionNumbers = new AtomicInteger();
-    private final ScheduledThreadPoolExecutor timer;
+    private final AtomicInteger admitted = new AtomicInteger();
+    private final Map<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
     private final ThreadPoolExecutor handlerPool;
+    private final SslContext sslContext;
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong overloaded = new AtomicLong();
@@ -80,21 +98,24 @@ public final class TidewireServer implements AutoCloseable {
     private final AtomicLong tlsHandshakeFailures = new AtomicLong();
     private final AtomicLong internalErrors = new AtomicLong();
     private final AtomicInteger maxObservedInFlight = new AtomicInteger();
-    private volatile ServerSocket listener;
-    private volatile Thread acceptor;
+    private final AtomicLong inFlightRequestBytes = new AtomicLong();
+    private final AtomicLong maxQueuedReplyBytes = new AtomicLong();
+    private final AtomicLong flushes = new AtomicLong();
+    private volatile EventLoopGroup boss;
+    private volatile EventLoopGroup workers;
+    private volatile Channel listener;
     private volatile boolean stopping;
 
     private TidewireServer(Builder b) {
         this.config = b.copy();
         this.mapper = b.mapper != null ? b.mapper : dev.tidewire.protocol.JsonLimits.newObjectMapper();
-        this.timer = new ScheduledThreadPoolExecutor(1, daemon("tidewire-server-" + instance + "-timer"));
-        this.timer.setRemoveOnCancelPolicy(true);
         this.handlerPool = new ThreadPoolExecutor(b.handlerThreads, b.handlerThreads, 30, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(b.handlerQueueCapacity), daemon("tidewire-server-" + instance + "-handler"));
         this.handlerPool.allowCoreThreadTimeOut(true);
+        this.sslContext = b.tls == null ? null : NettyRuntime.serverContext(b.tls, b.requireClientAuth);
         Map<String, Route> r = new HashMap<>();
         r.put("echo", new Route(BuiltinHandlers.echo(), null));
-        r.put("sleep", new Route(BuiltinHandlers.sleep(timer), null));
+        r.put("sleep", new Route(BuiltinHandlers.sleep(), null));
         r.put("fail", new Route(BuiltinHandlers.fail(), null));
         r.putAll(b.routes);
         this.routes = Map.copyOf(r);
@@ -112,38 +133,44 @@ public final class TidewireServer implements AutoCloseable {
      * @throws IllegalStateException if already started
      */
     public synchronized TidewireServer start() {
-        if (listener != null) {
+        if (boss != null) {
             throw new IllegalStateException("server already started");
         }
+        boss = NettyRuntime.newEventLoopGroup(1, "tidewire-server-" + instance + "-boss");
+        workers = NettyRuntime.newEventLoopGroup(config.ioThreads, "tidewire-server-" + instance + "-io");
+        int high = config.outboundBufferBytes;
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(boss, workers)
+                .channel(NettyRuntime.serverSocketChannelClass())
+                .option(ChannelOption.SO_BACKLOG, config.backlog)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(high / 2, high))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        admit(ch);
+                    }
+                });
         try {
-            // With TLS the listener stays plain: each accepted socket is wrapped (no I/O) and its
-            // handshake runs on the connection's thread; the plain socket stays ours to close, so
-            // a refused handshake can end with a lingering close instead of a reset that would
-            // destroy the TLS alert before the client reads it.
-            ServerSocket s = new ServerSocket();
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress(config.bindAddress, config.port), config.backlog);
-            listener = s;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot bind " + config.bindAddress + ":" + config.port + ": " + e.getMessage(), e);
+            listener = bootstrap.bind(new InetSocketAddress(config.bindAddress, config.port)).syncUninterruptibly().channel();
+        } catch (Exception e) {
+            shutDownGroups(System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+            String text = "cannot bind " + config.bindAddress + ":" + config.port + ": " + e.getMessage();
+            java.io.IOException io = e instanceof java.io.IOException x ? x : new java.io.IOException(text, e);
+            throw new UncheckedIOException(text, io);
         }
-        long tick = Math.max(10, Math.min(250, config.helloTimeout.toMillis() / 4));
-        timer.scheduleAtFixedRate(this::tick, tick, tick, TimeUnit.MILLISECONDS);
-        Thread t = new Thread(this::acceptLoop, "tidewire-server-" + instance + "-accept");
-        t.setDaemon(true);
-        acceptor = t;
-        t.start();
         return this;
     }
 
     /** The bound port (the chosen one when built with port 0). */
     public int port() {
-        return listener.getLocalPort();
+        return ((InetSocketAddress) listener.localAddress()).getPort();
     }
 
     /** The bound address and port. */
     public InetSocketAddress address() {
-        return new InetSocketAddress(listener.getInetAddress(), listener.getLocalPort());
+        return (InetSocketAddress) listener.localAddress();
     }
 
     /** Current counters. */
@@ -162,12 +189,19 @@ public final class TidewireServer implements AutoCloseable {
         Objects.requireNonNull(grace, "grace");
         stopping = true;
         closeListener();
-        for (ServerConnection c : connections) {
+        List<ServerConnection> open = new ArrayList<>(connections);
+        for (ServerConnection c : open) {
             c.goAway("server shutting down");
         }
         long deadline = System.nanoTime() + grace.toNanos();
-        for (ServerConnection c : connections) {
-            joinQuietly(c.thread(), deadline);
+        if (!onOurLoop()) {
+            for (ServerConnection c : open) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                c.channel().closeFuture().awaitUninterruptibly(TimeUnit.NANOSECONDS.toMillis(left) + 1);
+            }
         }
         close();
     }
@@ -177,102 +211,168 @@ public final class TidewireServer implements AutoCloseable {
     public void close() {
         stopping = true;
         closeListener();
-        for (ServerConnection c : connections) {
+        for (ServerConnection c : new ArrayList<>(connections)) {
             c.close();
         }
         handlerPool.shutdownNow();
-        timer.shutdownNow();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        Thread a = acceptor;
-        if (a != null) {
-            joinQuietly(a, deadline);
-        }
-        for (ServerConnection c : connections) {
-            joinQuietly(c.thread(), deadline);
-        }
-        try {
-            handlerPool.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            timer.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        shutDownGroups(deadline);
+        if (!onOurLoop()) {
+            try {
+                handlerPool.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
-    private void acceptLoop() {
-        ServerSocket s = listener;
-        while (!stopping) {
-            Socket socket;
-            try {
-                socket = s.accept();
-            } catch (IOException e) {
-                if (!stopping) {
-                    LOG.log(Level.WARNING, "accept failed; server stops accepting", e);
-                }
-                return;
+    /** Stops the event loops (no quiet period: the connections are closed already) and waits, bounded. */
+    private void shutDownGroups(long deadlineNanos) {
+        EventLoopGroup b = boss;
+        EventLoopGroup w = workers;
+        List<io.netty.util.concurrent.Future<?>> done = new ArrayList<>();
+        if (b != null) {
+            done.add(b.shutdownGracefully(0, 1, TimeUnit.SECONDS));
+        }
+        if (w != null) {
+            done.add(w.shutdownGracefully(0, 1, TimeUnit.SECONDS));
+        }
+        if (onOurLoop()) {
+            return; // a handler closed the server: the loops end once this task returns
+        }
+        for (io.netty.util.concurrent.Future<?> f : done) {
+            long left = deadlineNanos - System.nanoTime();
+            if (left > 0) {
+                f.awaitUninterruptibly(TimeUnit.NANOSECONDS.toMillis(left) + 1);
             }
-            accepted.incrementAndGet();
-            try {
-                socket.setTcpNoDelay(true);
-                if (connections.size() >= config.maxConnections) {
-                    if (config.tls != null) {
-                        // an ERROR frame would need a TLS handshake, which must not run on the acceptor
-                        closeQuietly(socket);
-                        continue;
+        }
+    }
+
+    private boolean onOurLoop() {
+        for (EventLoopGroup g : new EventLoopGroup[] {boss, workers}) {
+            if (g != null) {
+                for (EventExecutor e : g) {
+                    if (e.inEventLoop()) {
+                        return true;
                     }
-                    refuse(socket, "server has its maximum of " + config.maxConnections + " connections");
-                    continue;
                 }
-                dev.tidewire.transport.internal.SocketTuning.apply(socket, config.keepAliveIdle,
-                        config.keepAliveInterval, config.keepAliveCount);
-                ServerConnection c = new ServerConnection(this, socket, wrap(socket), connectionNumbers.incrementAndGet());
-                connections.add(c);
-                if (stopping) {
-                    c.close();
-                    return;
-                }
-                c.start();
-            } catch (IOException e) {
-                closeQuietly(socket);
             }
         }
+        return false;
     }
 
-    /** With TLS, the accepted socket layered in server mode (no I/O happens here); else itself. */
-    private Socket wrap(Socket plain) throws IOException {
-        if (config.tls == null) {
-            return plain;
+    /** A new child channel, on its event loop: refused over a limit, else a connection. */
+    private void admit(SocketChannel ch) {
+        accepted.incrementAndGet();
+        if (stopping) {
+            ch.close();
+            return;
         }
-        SSLSocket tls = (SSLSocket) config.tls.sslContext().getSocketFactory()
-                .createSocket(plain, plain.getInetAddress().getHostAddress(), plain.getPort(), false);
-        tls.setUseClientMode(false);
-        tls.setNeedClientAuth(config.requireClientAuth);
-        return tls;
+        InetAddress host = ch.remoteAddress().getAddress();
+        String refusal = null;
+        if (admitted.incrementAndGet() > config.maxConnections) {
+            admitted.decrementAndGet();
+            refusal = "server has its maximum of " + config.maxConnections + " connections";
+        } else if (!admitAddress(host)) {
+            admitted.decrementAndGet();
+            refusal = "server has its maximum of " + config.maxConnectionsPerAddress() + " connections from "
+                    + host.getHostAddress();
+        }
+        if (refusal != null) {
+            refuse(ch, refusal);
+            return;
+        }
+        applyKeepAlive(ch);
+        EdgeHandler edge = new EdgeHandler();
+        SslHandler ssl = null;
+        if (sslContext != null) {
+            ssl = sslContext.newHandler(ch.alloc());
+            ssl.setHandshakeTimeoutMillis(0); // bounded by the HELLO timeout, counted from accept
+        }
+        ServerConnection c = new ServerConnection(this, ch, host, edge, ssl);
+        connections.add(c);
+        ch.pipeline().addLast("edge", edge);
+        if (ssl != null) {
+            ch.pipeline().addLast("tls", ssl);
+        }
+        ch.pipeline().addLast("tidewire", c);
+    }
+
+    private boolean admitAddress(InetAddress host) {
+        int max = config.maxConnectionsPerAddress();
+        boolean[] ok = new boolean[1];
+        perAddress.compute(host, (k, v) -> {
+            int n = v == null ? 0 : v;
+            if (n >= max) {
+                return v;
+            }
+            ok[0] = true;
+            return n + 1;
+        });
+        return ok[0];
     }
 
     /**
-     * Sends ERROR OVERLOADED and half-closes; the socket is closed a second later, so the client's
-     * unread HELLO does not turn the close into a reset that destroys the ERROR before it is read.
+     * Over a limit: ERROR id 0 OVERLOADED and a FIN; the socket is closed a second later, so the
+     * client's unread HELLO does not turn the close into a reset that destroys the ERROR before it
+     * is read. With TLS the connection is closed at once (an ERROR would need a handshake).
      */
-    private void refuse(Socket socket, String why) {
+    private void refuse(SocketChannel ch, String why) {
+        if (sslContext != null) {
+            ch.close();
+            return;
+        }
+        ch.pipeline().addLast("refuse", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+                ctx.writeAndFlush(ServerConnection.encode(ctx.alloc(), ServerConnection.errorFrame(0, ErrorCode.OVERLOADED, why)))
+                        .addListener((ChannelFutureListener) f -> {
+                            if (f.isSuccess()) {
+                                ((DuplexChannel) ctx.channel()).shutdownOutput();
+                            }
+                        });
+                ctx.executor().schedule(() -> {
+                    ctx.channel().close();
+                }, 1, TimeUnit.SECONDS);
+            }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ReferenceCountUtil.release(msg);
+            }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                ctx.close();
+            }
+        });
+    }
+
+    private void applyKeepAlive(SocketChannel ch) {
+        if (config.keepAliveIdle.isZero()) {
+            ch.config().setKeepAlive(false);
+            return;
+        }
+        ch.config().setKeepAlive(true);
+        int idle = seconds(config.keepAliveIdle);
+        int interval = seconds(config.keepAliveInterval);
         try {
-            socket.getOutputStream().write(FrameEncoder.encode(ServerConnection.errorFrame(0, ErrorCode.OVERLOADED, why)));
-            socket.shutdownOutput();
-            timer.schedule(() -> closeQuietly(socket), 1, TimeUnit.SECONDS);
-        } catch (IOException | java.util.concurrent.RejectedExecutionException e) {
-            closeQuietly(socket);
+            if (ch instanceof EpollSocketChannel) {
+                ch.config().setOption(EpollChannelOption.TCP_KEEPIDLE, idle);
+                ch.config().setOption(EpollChannelOption.TCP_KEEPINTVL, interval);
+                ch.config().setOption(EpollChannelOption.TCP_KEEPCNT, config.keepAliveCount);
+            } else {
+                ch.config().setOption(NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE), idle);
+                ch.config().setOption(NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPINTERVAL), interval);
+                ch.config().setOption(NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPCOUNT), config.keepAliveCount);
+            }
+        } catch (RuntimeException | LinkageError e) {
+            LOG.log(Level.DEBUG, "TCP keepalive tuning not supported here; the OS defaults apply", e);
         }
     }
 
-    private void tick() {
-        long now = System.nanoTime();
-        for (ServerConnection c : connections) {
-            try {
-                c.tick(now);
-            } catch (RuntimeException e) {
-                internalErrors.incrementAndGet();
-                LOG.log(Level.ERROR, "server timer task failed", e);
-            }
-        }
+    private static int seconds(Duration d) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.toSeconds()));
     }
 
     // ---- for ServerConnection
@@ -293,20 +393,12 @@ public final class TidewireServer implements AutoCloseable {
         return handlerPool;
     }
 
-    ScheduledExecutorService timer() {
-        return timer;
-    }
-
     int maxFrameSize() {
         return config.maxFrameSize;
     }
 
     int maxInFlightPerConnection() {
         return config.maxInFlightPerConnection;
-    }
-
-    int writeBufferSize() {
-        return config.writeBufferSize;
     }
 
     Duration helloTimeout() {
@@ -317,8 +409,76 @@ public final class TidewireServer implements AutoCloseable {
         return config.idleTimeout;
     }
 
+    Duration frameTimeout() {
+        return config.frameTimeout;
+    }
+
+    Duration writeStallTimeout() {
+        return config.writeStallTimeout;
+    }
+
+    /** How often a busy connection looks at its idle timeout again: helloTimeout/4, clamped to 10..250 ms. */
+    Duration checkInterval() {
+        return Duration.ofMillis(Math.max(10, Math.min(250, config.helloTimeout.toMillis() / 4)));
+    }
+
     void connectionClosed(ServerConnection c) {
-        connections.remove(c);
+        if (connections.remove(c)) {
+            admitted.decrementAndGet();
+            perAddress.computeIfPresent(c.remoteHost(), (k, v) -> v <= 1 ? null : v - 1);
+        }
+    }
+
+    /** Takes {@code n} bytes of the in-flight request budget, or returns false if they do not fit. */
+    boolean reserveRequestBytes(int n) {
+        long max = config.maxInFlightRequestBytes;
+        for (;;) {
+            long now = inFlightRequestBytes.get();
+            if (now + n > max) {
+                return false;
+            }
+            if (inFlightRequestBytes.compareAndSet(now, now + n)) {
+                return true;
+            }
+        }
+    }
+
+    void releaseRequestBytes(int n) {
+        inFlightRequestBytes.addAndGet(-n);
+    }
+
+    /** Request bytes held now by requests whose reply has not been written yet (for tests and metrics). */
+    long inFlightRequestBytes() {
+        return inFlightRequestBytes.get();
+    }
+
+    /** Reply bytes queued now on all connections and not yet written to their sockets. */
+    long queuedReplyBytes() {
+        long sum = 0;
+        for (ServerConnection c : connections) {
+            sum += c.queuedBytes();
+        }
+        return sum;
+    }
+
+    /** The most reply bytes ever queued on one connection, seen after each reply was queued. */
+    long maxQueuedReplyBytes() {
+        return maxQueuedReplyBytes.get();
+    }
+
+    void observeQueued(long bytes) {
+        if (bytes > maxQueuedReplyBytes.get()) {
+            maxQueuedReplyBytes.accumulateAndGet(bytes, Math::max);
+        }
+    }
+
+    void flushed() {
+        flushes.incrementAndGet();
+    }
+
+    /** Flushes of reply batches so far, all connections (for tests: replies share flushes). */
+    long flushes() {
+        return flushes.get();
     }
 
     void requestReceived() {
@@ -364,29 +524,9 @@ public final class TidewireServer implements AutoCloseable {
     }
 
     private void closeListener() {
-        ServerSocket s = listener;
-        if (s != null) {
-            closeQuietly(s);
-        }
-    }
-
-    private static void joinQuietly(Thread t, long deadlineNanos) {
-        long ms = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
-        if (ms <= 0 || t == Thread.currentThread()) {
-            return;
-        }
-        try {
-            t.join(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void closeQuietly(AutoCloseable c) {
-        try {
-            c.close();
-        } catch (Exception ignored) {
-            // best effort
+        Channel l = listener;
+        if (l != null) {
+            l.close();
         }
     }
 
@@ -411,6 +551,14 @@ public final class TidewireServer implements AutoCloseable {
         public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
         /** Default time a new connection has to send HELLO: 10 s. */
         public static final Duration DEFAULT_HELLO_TIMEOUT = Duration.ofSeconds(10);
+        /** Default time a started frame has to arrive completely: 60 s. */
+        public static final Duration DEFAULT_FRAME_TIMEOUT = Duration.ofSeconds(60);
+        /** Default outbound budget per connection (reply bytes queued before it stops being read): 2 MiB. */
+        public static final int DEFAULT_OUTBOUND_BUFFER_BYTES = 2 * 1024 * 1024;
+        /** Default time a connection may stay over its outbound budget before it is closed: 30 s. */
+        public static final Duration DEFAULT_WRITE_STALL_TIMEOUT = Duration.ofSeconds(30);
+        /** Default budget of request bytes in flight on the whole server: 256 MiB. */
+        public static final long DEFAULT_MAX_IN_FLIGHT_REQUEST_BYTES = 256L * 1024 * 1024;
 
         private InetAddress bindAddress = InetAddress.getLoopbackAddress();
         private int port;
@@ -422,7 +570,12 @@ public final class TidewireServer implements AutoCloseable {
         private Duration helloTimeout = DEFAULT_HELLO_TIMEOUT;
         private int handlerThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
         private int handlerQueueCapacity = 1024;
-        private int writeBufferSize = 64 * 1024;
+        private int ioThreads = Runtime.getRuntime().availableProcessors();
+        private int maxConnectionsPerAddress; // 0: same as maxConnections
+        private int outboundBufferBytes = DEFAULT_OUTBOUND_BUFFER_BYTES;
+        private Duration writeStallTimeout = DEFAULT_WRITE_STALL_TIMEOUT;
+        private long maxInFlightRequestBytes = DEFAULT_MAX_IN_FLIGHT_REQUEST_BYTES;
+        private Duration frameTimeout = DEFAULT_FRAME_TIMEOUT;
         private Duration keepAliveIdle = Duration.ofSeconds(15);
         private Duration keepAliveInterval = Duration.ofSeconds(5);
         private int keepAliveCount = 3;
@@ -470,7 +623,7 @@ public final class TidewireServer implements AutoCloseable {
             return this;
         }
 
-        /** Open connections allowed; more are refused with OVERLOADED; &gt;= 1, default 1024. */
+        /** Open connections allowed; more are refused with OVERLOADED; &gt;= 1, default 1024. See also {@link #maxConnectionsPerAddress}. */
         public Builder maxConnections(int max) {
             if (max < 1) {
                 throw new IllegalArgumentException("maxConnections must be >= 1, got " + max);
@@ -489,13 +642,103 @@ public final class TidewireServer implements AutoCloseable {
             return this;
         }
 
-        /** Time a new connection has to complete HELLO, &gt; 0; default 10 s. */
+        /**
+         * Time a new connection has to complete HELLO (with TLS, the handshake and HELLO), counted
+         * from accept, &gt; 0; default 10 s. A connection that has not is closed without an ERROR.
+         */
         public Builder helloTimeout(Duration helloTimeout) {
             Objects.requireNonNull(helloTimeout, "helloTimeout");
             if (helloTimeout.isNegative() || helloTimeout.isZero()) {
                 throw new IllegalArgumentException("helloTimeout must be > 0, got " + helloTimeout);
             }
             this.helloTimeout = helloTimeout;
+            return this;
+        }
+
+        /**
+         * Event-loop threads serving connections, 1..1024; default the number of available
+         * processors. Each loop reads, runs {@link Handler}s, writes replies and fires the timers of
+         * the connections assigned to it (round robin at accept); one more thread accepts.
+         */
+        public Builder ioThreads(int n) {
+            if (n < 1 || n > 1024) {
+                throw new IllegalArgumentException("ioThreads must be in 1..1024, got " + n);
+            }
+            this.ioThreads = n;
+            return this;
+        }
+
+        /**
+         * Open connections allowed from one source IP address, &gt;= 1; more from that address are
+         * refused like those over {@link #maxConnections} (ERROR id 0 code 13, FIN, close a second
+         * later; with TLS closed at once). Default: the same as {@code maxConnections}, so only the
+         * global limit applies.
+         */
+        public Builder maxConnectionsPerAddress(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxConnectionsPerAddress must be >= 1, got " + max);
+            }
+            this.maxConnectionsPerAddress = max;
+            return this;
+        }
+
+        /**
+         * The outbound budget of one connection, bytes, 64 KiB..1 GiB; default 2 MiB. When more reply
+         * bytes than this are queued for a client (it reads them slower than it asks for them),
+         * the server stops reading that connection, so the client cannot make it queue more; it
+         * reads again once the queue is below half of this. (Netty's write-buffer water marks:
+         * high = this, low = half.) Memory held for a client that never reads stays about this
+         * plus the replies of the requests it had in flight.
+         */
+        public Builder outboundBufferBytes(int bytes) {
+            if (bytes < 64 * 1024 || bytes > (1 << 30)) {
+                throw new IllegalArgumentException("outboundBufferBytes must be in 65536..1073741824, got " + bytes);
+            }
+            this.outboundBufferBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Close a connection that stays over its {@link #outboundBufferBytes} budget (its client
+         * reads none of its replies) for this long, &gt;= 0; {@link Duration#ZERO} never closes it
+         * for that; default 30 s.
+         */
+        public Builder writeStallTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "writeStallTimeout");
+            if (timeout.isNegative()) {
+                throw new IllegalArgumentException("writeStallTimeout must be >= 0, got " + timeout);
+            }
+            this.writeStallTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Request payload bytes the whole server holds at once for requests not yet answered,
+         * &gt;= 1; default 256 MiB. A request whose payload would take the total over it is refused
+         * with ERROR 13 {@code OVERLOADED} (retryable, its handler never runs); a request's bytes
+         * count from the moment it is accepted until its reply has been written to the socket, or
+         * it is cancelled, or its connection closes.
+         */
+        public Builder maxInFlightRequestBytes(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("maxInFlightRequestBytes must be >= 1, got " + bytes);
+            }
+            this.maxInFlightRequestBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Time a frame that has started arriving (on an OPEN connection) has to arrive completely,
+         * &gt; 0; default 60 s. A connection in the middle of a frame for longer is closed without an
+         * ERROR, however steadily its bytes trickle in. Before HELLO the {@link #helloTimeout}
+         * bounds the handshake instead.
+         */
+        public Builder frameTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "frameTimeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("frameTimeout must be > 0, got " + timeout);
+            }
+            this.frameTimeout = timeout;
             return this;
         }
 
@@ -550,12 +793,13 @@ public final class TidewireServer implements AutoCloseable {
         }
 
         /**
-         * Serve TLS (each accepted socket is layered with an {@code SSLSocket} in server mode):
-         * the config's key store holds the server's key and certificate; with
-         * {@code requireClientAuth} clients must present a certificate its trust store trusts
-         * (mutual TLS). The handshake runs on the connection's own thread, bounded by
-         * {@link #helloTimeout}; it never blocks the acceptor. With TLS, connections over
-         * {@link #maxConnections} are closed without an ERROR frame. Default plain TCP.
+         * Serve TLS (a Netty {@code SslHandler} per connection, OpenSSL/BoringSSL where it loads,
+         * else the JDK's engine, see {@code NettyRuntime}): the config's key store holds the
+         * server's key and certificate; with {@code requireClientAuth} clients must present a
+         * certificate its trust store trusts (mutual TLS). The handshake runs on the connection's
+         * event loop without blocking it, bounded by {@link #helloTimeout} (counted from accept).
+         * With TLS, connections over {@link #maxConnections} or {@link #maxConnectionsPerAddress}
+         * are closed without an ERROR frame. Default plain TCP.
          */
         public Builder tls(TlsConfig tls, boolean requireClientAuth) {
             this.tls = Objects.requireNonNull(tls, "tls");
@@ -596,6 +840,10 @@ public final class TidewireServer implements AutoCloseable {
             return op;
         }
 
+        int maxConnectionsPerAddress() {
+            return maxConnectionsPerAddress == 0 ? maxConnections : maxConnectionsPerAddress;
+        }
+
         private Builder copy() {
             Builder b = new Builder();
             b.bindAddress = bindAddress;
@@ -608,7 +856,12 @@ public final class TidewireServer implements AutoCloseable {
             b.helloTimeout = helloTimeout;
             b.handlerThreads = handlerThreads;
             b.handlerQueueCapacity = handlerQueueCapacity;
-            b.writeBufferSize = writeBufferSize;
+            b.ioThreads = ioThreads;
+            b.maxConnectionsPerAddress = maxConnectionsPerAddress;
+            b.outboundBufferBytes = outboundBufferBytes;
+            b.writeStallTimeout = writeStallTimeout;
+            b.maxInFlightRequestBytes = maxInFlightRequestBytes;
+            b.frameTimeout = frameTimeout;
             b.keepAliveIdle = keepAliveIdle;
             b.keepAliveInterval = keepAliveInterval;
             b.keepAliveCount = keepAliveCount;
