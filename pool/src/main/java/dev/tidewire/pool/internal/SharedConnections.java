@@ -12,8 +12,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Invariants: the snapshot is an immutable array replaced whole; it is rebuilt when the
  * factory's generation (a count of connections made and destroyed) differs from the one it was
  * built at, and says whether it holds exactly {@code maxConnections} of them (full).
- * Any thread may pick; none blocks. The pick of two random connections, the one with fewer calls
- * in flight ("power of two choices"), keeps a slow connection from collecting calls.
+ * Any thread may pick; none blocks. The pick of two random connections, the one within its
+ * outbound byte budget, else the one with fewer calls in flight ("power of two choices"), keeps a
+ * slow connection, or one whose server has stopped reading, from collecting calls.
  */
 public final class SharedConnections {
     private static final PooledConnection[] NONE = new PooledConnection[0];
@@ -56,6 +57,10 @@ public final class SharedConnections {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         PooledConnection a = all[random.nextInt(n)];
         PooledConnection b = all[random.nextInt(n)];
+        boolean aWritable = a.connection().isWritable();
+        if (aWritable != b.connection().isWritable()) {
+            return aWritable ? a : b; // the other has a full outbound budget: its calls would wait
+        }
         return b.connection().inFlight() < a.connection().inFlight() ? b : a;
     }
 
