@@ -51,7 +51,7 @@ class FaultScenariosTest {
     static void assertSound(LoadHarness load, Set<String> allowed) {
         System.out.println(load);
         assertEquals(0, load.misrouted(), "replies reached the wrong caller: " + load.examples());
-        assertEquals(0, load.late(), "calls ended later than deadline + grace; longest " + load.longest().toMillis() + " ms");
+        assertEquals(0, load.late(), "calls ended later than deadline + grace; longest " + load.longest().toMillis() + " ms; " + load.examples());
         for (String type : load.errors().keySet()) {
             assertTrue(allowed.contains(type), "unexpected outcome " + type + ": " + load.examples().get(type)
                     + " (all: " + load.errors() + ")");
