@@ -187,10 +187,10 @@ public final class CompareCommand {
         s.add(new SystemUnderTest(VTHREADS, TIDEWIRE, false, false, true,
                 "Tidewire client.call from C virtual threads (JDK 21+), " + k, c -> c.tidewire(false, false, false)));
         s.add(new SystemUnderTest("tidewire-blocking-tls", TIDEWIRE, false, true,
-                "Tidewire client.call over TLS (JDK SSLEngine), C caller threads, " + k,
+                "Tidewire client.call over TLS (the transport's TLS), C caller threads, " + k,
                 c -> c.tidewire(false, false, true)));
         s.add(new SystemUnderTest("tidewire-async-tls", TIDEWIRE, true, true,
-                "Tidewire client.callAsync over TLS (JDK SSLEngine), C outstanding, direct callback executor, " + k,
+                "Tidewire client.callAsync over TLS (the transport's TLS), C outstanding, direct callback executor, " + k,
                 c -> c.tidewire(true, false, true)));
         for (int n : grpcChannels) {
             s.add(new SystemUnderTest("grpc-blocking-" + n + "ch", "grpc", false, false,
