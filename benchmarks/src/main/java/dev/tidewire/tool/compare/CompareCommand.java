@@ -41,7 +41,7 @@ import java.util.function.Function;
  * Each server runs in its own child JVM ({@link ServerProcess}, as in production) unless
  * {@code --in-process}. Each system is started, measured for every C (each cell after its own
  * warm-up), and shut down completely (its threads and its server JVM gone) before the next starts.
- * TLS certificates are made with {@code keytool} at the start of a run and deleted at its end.
+ * TLS certificates are made with {@code keytool} by the first TLS system of a run and deleted at its end.
  */
 public final class CompareCommand {
     public static final String USAGE = String.join(System.lineSeparator(),
@@ -98,7 +98,7 @@ public final class CompareCommand {
     private final boolean inProcess;
     private final List<String> serverJvmArgs;
     private final ThreadFactory virtualThreads; // null before JDK 21
-    private CompareCertificates certificates;   // made by run() when a TLS system runs
+    private CompareCertificates certificates;   // made by the first TLS system, deleted by run()
     private ArrayNode issue10;                  // set by printReport
     private PrintStream out = System.out;
     private PrintStream err = System.err;
@@ -230,7 +230,7 @@ public final class CompareCommand {
     }
 
     private EchoServers.Spec spec(EchoServers.Kind kind, boolean direct, boolean tls) {
-        return tls ? new EchoServers.Spec(kind, direct, certificates.serverKeyStore(), certificates.password())
+        return tls ? new EchoServers.Spec(kind, direct, certificates().serverKeyStore(), certificates().password())
                 : new EchoServers.Spec(kind, direct, null, null);
     }
 
@@ -245,7 +245,7 @@ public final class CompareCommand {
                 b.callbackExecutor(Runnable::run);
             }
             if (tls) {
-                b.tls(TlsConfig.builder().trustStore(certificates.trustStore(), certificates.password()).build());
+                b.tls(TlsConfig.builder().trustStore(certificates().trustStore(), certificates().password()).build());
             }
             client = b.build();
         } catch (RuntimeException e) {
@@ -280,8 +280,8 @@ public final class CompareCommand {
         EchoServers.Running server = server("grpc", spec(EchoServers.Kind.GRPC, direct, tls));
         GrpcEcho g;
         try {
-            g = GrpcEcho.connect(server.port(), channels, direct, tls ? GrpcEcho.clientTls(certificates.trustStore(),
-                    certificates.password(), line -> out.println("   client: " + line)) : null, timeout);
+            g = GrpcEcho.connect(server.port(), channels, direct, tls ? GrpcEcho.clientTls(certificates().trustStore(),
+                    certificates().password(), line -> out.println("   client: " + line)) : null, timeout);
         } catch (RuntimeException e) {
             server.close();
             throw e;
@@ -336,25 +336,25 @@ public final class CompareCommand {
     int run(PrintStream out, PrintStream err, boolean live) {
         this.out = out;
         this.err = err;
-        List<SystemUnderTest> systems = systems();
-        if (systems.stream().noneMatch(SystemUnderTest::tls)) {
-            return measure(systems, live);
-        }
-        long t0 = System.nanoTime();
         try {
-            certificates = CompareCertificates.generate();
-        } catch (RuntimeException e) {
-            err.println("error: cannot make the TLS certificates: " + e.getMessage());
-            return 1;
-        }
-        out.printf("TLS: CA and server certificate (EC P-256, SAN ip:127.0.0.1, dns:localhost) made with keytool"
-                + " in %.1f s%n", (System.nanoTime() - t0) / 1e9);
-        try {
-            return measure(systems, live);
+            return measure(systems(), live);
         } finally {
-            certificates.close();
-            certificates = null;
+            if (certificates != null) {
+                certificates.close();
+                certificates = null;
+            }
         }
+    }
+
+    /** The run's TLS material, made on first use (by the first TLS system) and deleted by {@link #run}. */
+    private CompareCertificates certificates() {
+        if (certificates == null) {
+            long t0 = System.nanoTime();
+            certificates = CompareCertificates.generate();
+            out.printf("   TLS: CA and server certificate (EC P-256, SAN ip:127.0.0.1, dns:localhost) made with"
+                    + " keytool in %.1f s, deleted at the end of the run%n", (System.nanoTime() - t0) / 1e9);
+        }
+        return certificates;
     }
 
     private int measure(List<SystemUnderTest> systems, boolean live) {
