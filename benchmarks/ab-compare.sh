@@ -9,7 +9,7 @@
 #   JAVA=...    the java executable (default: java on the PATH), e.g. a JDK 25 for the
 #               tidewire-blocking-vthreads row
 # example:
-#   benchmarks/ab-compare.sh /tmp/tidewire-baseline/tidewire-tool.jar benchmarks/target/tidewire-tool.jar \
+#   benchmarks/ab-compare.sh baseline/tidewire-tool.jar benchmarks/target/tidewire-tool.jar \
 #       --callers 64,256 --seconds 5 --systems tidewire-async,tidewire-async-tls,grpc-async-direct-1ch-tls
 set -euo pipefail
 
