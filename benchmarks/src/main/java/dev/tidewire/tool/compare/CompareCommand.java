@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tidewire.client.TidewireClient;
-import dev.tidewire.server.TidewireServer;
 import dev.tidewire.tool.load.AsyncTarget;
 import dev.tidewire.tool.UsageException;
 import dev.tidewire.tool.load.BlockingTarget;
@@ -16,41 +15,53 @@ import dev.tidewire.tool.load.Progress;
 import dev.tidewire.tool.load.Result;
 import dev.tidewire.tool.load.Runner;
 import dev.tidewire.tool.load.TidewireTargets;
+import dev.tidewire.transport.TlsConfig;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ThreadFactory;
 import java.util.function.Function;
 
 /**
  * {@code compare}: the same echo workload (about 100-byte bodies, closed loop with C callers)
  * through Tidewire and its peers, one after another in one run on one machine, each against its
- * own loopback server started here: Tidewire's blocking and async APIs; gRPC-java unary over
- * Netty (blocking stub, async stub on the default executor, async stub on a direct executor; 1
- * and 4 channels); and an exclusive-lease commons-pool2 pool of blocking sockets. Each system is
- * started, measured for every C (each cell after its own warm-up), and shut down completely (its
- * threads gone) before the next starts.
+ * own loopback server: Tidewire's blocking and async APIs (plaintext and TLS; blocking also from
+ * virtual threads on JDK 21+); gRPC-java unary over Netty (blocking stub, async stub on the
+ * default executor, async stub on a direct executor; 1 and 4 channels; the direct one also over
+ * TLS with its bundled BoringSSL); and an exclusive-lease commons-pool2 pool of blocking sockets.
+ * Each server runs in its own child JVM ({@link ServerProcess}, as in production) unless
+ * {@code --in-process}. Each system is started, measured for every C (each cell after its own
+ * warm-up), and shut down completely (its threads and its server JVM gone) before the next starts.
+ * TLS certificates are made with {@code keytool} by the first TLS system of a run and deleted at its end.
  */
 public final class CompareCommand {
     public static final String USAGE = String.join(System.lineSeparator(),
             "  compare [--callers 1,16,64,256] [--seconds 5] [--warmup-seconds 2] [--json FILE]",
             "        [--tidewire-connections 4] [--grpc-channels 1,4] [--pool-size 8] [--payload-bytes 100]",
-            "        [--systems NAME,..] [--timeout-ms 5000]",
+            "        [--systems NAME,..] [--timeout-ms 5000] [--in-process] [--server-jvm-args 'ARGS']",
             "        the same echo load through Tidewire (blocking, async; JSON trees, or raw bytes like the",
-            "        peers), gRPC-java (blocking, async default executor, async direct executor) and an",
-            "        exclusive-lease socket pool, one system after another, each on its own loopback",
-            "        server; prints a table and ratios");
+            "        peers; plaintext and TLS; blocking from virtual threads on JDK 21+), gRPC-java",
+            "        (blocking, async default executor, async direct executor; direct also over TLS) and",
+            "        an exclusive-lease socket pool, one system after another, each on its own loopback",
+            "        server in a child JVM (same java, same class path; heap and GC flags of this JVM, or",
+            "        --server-jvm-args; --in-process: servers in this JVM); prints a table and ratios");
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     static final String TIDEWIRE = "tidewire";
     /** Callers of the priming run: enough to reach every connection or channel. */
     private static final int PRIME_CALLERS = 8;
+    /** How long a server JVM may take to report its port. */
+    static final Duration SERVER_START_TIMEOUT = Duration.ofSeconds(60);
+    static final String VTHREADS = "tidewire-blocking-vthreads";
 
     /** A started system: hands out a target per cell and shuts everything down on close. */
     interface Started extends AutoCloseable {
@@ -62,9 +73,16 @@ public final class CompareCommand {
         void close();
     }
 
-    /** A system under test: its name, family (tidewire, grpc, pool), API style and how to start it. */
-    record SystemUnderTest(String name, String family, boolean async, String description,
-            Function<CompareCommand, Started> starter) {
+    /**
+     * A system under test: its name, family (tidewire, grpc, pool), API style, whether it runs over
+     * TLS, whether its callers are virtual threads, and how to start it.
+     */
+    record SystemUnderTest(String name, String family, boolean async, boolean tls, boolean virtualThreads,
+            String description, Function<CompareCommand, Started> starter) {
+        SystemUnderTest(String name, String family, boolean async, boolean tls, String description,
+                Function<CompareCommand, Started> starter) {
+            this(name, family, async, tls, false, description, starter);
+        }
     }
 
     private final List<Integer> callers;
@@ -77,9 +95,17 @@ public final class CompareCommand {
     private final Duration timeout;
     private final List<String> only;
     private final Path json;
+    private final boolean inProcess;
+    private final List<String> serverJvmArgs;
+    private final ThreadFactory virtualThreads; // null before JDK 21
+    private CompareCertificates certificates;   // made by the first TLS system, deleted by run()
+    private ArrayNode issue10;                  // set by printReport
+    private PrintStream out = System.out;
+    private PrintStream err = System.err;
 
     private CompareCommand(List<Integer> callers, int seconds, int warmupSeconds, int tidewireConnections,
-            List<Integer> grpcChannels, int poolSize, int payloadBytes, Duration timeout, List<String> only, Path json) {
+            List<Integer> grpcChannels, int poolSize, int payloadBytes, Duration timeout, List<String> only, Path json,
+            boolean inProcess, List<String> serverJvmArgs) {
         this.callers = callers;
         this.seconds = seconds;
         this.warmupSeconds = warmupSeconds;
@@ -90,6 +116,9 @@ public final class CompareCommand {
         this.timeout = timeout;
         this.only = only;
         this.json = json;
+        this.inProcess = inProcess;
+        this.serverJvmArgs = serverJvmArgs;
+        this.virtualThreads = VirtualThreads.factory("bench-vcaller-").orElse(null);
     }
 
     /** Parses and runs; prints a usage error and returns 2 on a bad command line. */
@@ -105,17 +134,25 @@ public final class CompareCommand {
 
     static CompareCommand parse(List<String> args) {
         Args f = Args.parse("compare", args, Set.of("callers", "seconds", "warmup-seconds", "json",
-                "tidewire-connections", "grpc-channels", "pool-size", "payload-bytes", "systems", "timeout-ms"), Set.of());
+                "tidewire-connections", "grpc-channels", "pool-size", "payload-bytes", "systems", "timeout-ms",
+                "server-jvm-args"), Set.of("in-process"));
         f.noPositional();
         String jsonPath = f.string("json", null);
         List<String> only = f.has("systems") ? List.of(f.string("systems", "").split(",")) : List.of();
+        boolean inProcess = f.has("in-process");
+        if (inProcess && f.has("server-jvm-args")) {
+            throw new UsageException("--server-jvm-args applies to server JVMs; --in-process has none");
+        }
+        List<String> jvmArgs = f.has("server-jvm-args")
+                ? Arrays.stream(f.string("server-jvm-args", "").trim().split("\\s+")).filter(a -> !a.isEmpty()).toList()
+                : ServerProcess.inheritedJvmArgs();
         CompareCommand c = new CompareCommand(f.integers("callers", List.of(1, 16, 64, 256), 1, 4096),
                 f.integer("seconds", 5, 1, 600), f.integer("warmup-seconds", 2, 0, 600),
                 f.integer("tidewire-connections", 4, 1, 1024), f.integers("grpc-channels", List.of(1, 4), 1, 64),
                 f.integer("pool-size", 8, 1, 4096), f.integer("payload-bytes", 100, 0, 1 << 20),
                 Duration.ofMillis(f.integer("timeout-ms", 5000, 1, 600_000)), only,
-                jsonPath == null ? null : Path.of(jsonPath));
-        List<String> known = c.systems().stream().map(SystemUnderTest::name).toList();
+                jsonPath == null ? null : Path.of(jsonPath), inProcess, jvmArgs);
+        List<String> known = c.allSystems().stream().map(SystemUnderTest::name).toList();
         for (String s : only) {
             if (!known.contains(s)) {
                 throw new UsageException("--systems: unknown system '" + s + "'; known: " + String.join(",", known));
@@ -124,54 +161,91 @@ public final class CompareCommand {
         return c;
     }
 
-    /** Every system, in the order they run. */
+    /** Every system this run measures, in order: the selected ones this JVM can run. */
     List<SystemUnderTest> systems() {
-        List<SystemUnderTest> s = new ArrayList<>();
-        s.add(new SystemUnderTest("tidewire-blocking", TIDEWIRE, false,
-                "Tidewire client.call, C caller threads, maxConnections " + tidewireConnections,
-                c -> c.tidewire(false, false)));
-        s.add(new SystemUnderTest("tidewire-async", TIDEWIRE, true,
-                "Tidewire client.callAsync, C outstanding, direct callback executor, maxConnections "
-                        + tidewireConnections, c -> c.tidewire(true, false)));
-        s.add(new SystemUnderTest("tidewire-blocking-raw", TIDEWIRE, false,
-                "Tidewire client.callRaw (JSON as bytes, no Jackson, like the peers), C caller threads,"
-                        + " maxConnections " + tidewireConnections, c -> c.tidewire(false, true)));
-        s.add(new SystemUnderTest("tidewire-async-raw", TIDEWIRE, true,
-                "Tidewire client.callRawAsync (JSON as bytes, no Jackson, like the peers), C outstanding,"
-                        + " direct callback executor, maxConnections " + tidewireConnections, c -> c.tidewire(true, true)));
-        for (int n : grpcChannels) {
-            s.add(new SystemUnderTest("grpc-blocking-" + n + "ch", "grpc", false,
-                    "gRPC blockingUnaryCall, C caller threads, " + n + " channel(s), default executors",
-                    c -> c.grpc(n, false)));
-        }
-        for (int n : grpcChannels) {
-            s.add(new SystemUnderTest("grpc-async-default-" + n + "ch", "grpc", true,
-                    "gRPC asyncUnaryCall, C outstanding, " + n + " channel(s), default executors",
-                    c -> c.grpc(n, false)));
-        }
-        for (int n : grpcChannels) {
-            s.add(new SystemUnderTest("grpc-async-direct-" + n + "ch", "grpc", true,
-                    "gRPC asyncUnaryCall, C outstanding, " + n + " channel(s), directExecutor on client and server",
-                    c -> c.grpc(n, true)));
-        }
-        s.add(new SystemUnderTest("exclusive-pool", "pool", false,
-                "commons-pool2 GenericObjectPool of " + poolSize + " blocking sockets, one round trip per lease,"
-                        + " C caller threads", CompareCommand::exclusivePool));
-        if (only.isEmpty()) {
-            return s;
-        }
-        return s.stream().filter(x -> only.contains(x.name())).toList();
+        return allSystems().stream()
+                .filter(x -> only.isEmpty() || only.contains(x.name()))
+                .filter(x -> !x.virtualThreads() || virtualThreads != null)
+                .toList();
     }
 
-    private Started tidewire(boolean async, boolean raw) {
-        TidewireServer server = TidewireServer.builder().port(0).build().start();
+    /** Every system, in the order they run (the virtual-thread one even where it cannot run). */
+    List<SystemUnderTest> allSystems() {
+        List<SystemUnderTest> s = new ArrayList<>();
+        String k = "maxConnections " + tidewireConnections;
+        s.add(new SystemUnderTest("tidewire-blocking", TIDEWIRE, false, false,
+                "Tidewire client.call, C caller threads, " + k, c -> c.tidewire(false, false, false)));
+        s.add(new SystemUnderTest("tidewire-async", TIDEWIRE, true, false,
+                "Tidewire client.callAsync, C outstanding, direct callback executor, " + k,
+                c -> c.tidewire(true, false, false)));
+        s.add(new SystemUnderTest("tidewire-blocking-raw", TIDEWIRE, false, false,
+                "Tidewire client.callRaw (JSON as bytes, no Jackson, like the peers), C caller threads, " + k,
+                c -> c.tidewire(false, true, false)));
+        s.add(new SystemUnderTest("tidewire-async-raw", TIDEWIRE, true, false,
+                "Tidewire client.callRawAsync (JSON as bytes, no Jackson, like the peers), C outstanding,"
+                        + " direct callback executor, " + k, c -> c.tidewire(true, true, false)));
+        s.add(new SystemUnderTest(VTHREADS, TIDEWIRE, false, false, true,
+                "Tidewire client.call from C virtual threads (JDK 21+), " + k, c -> c.tidewire(false, false, false)));
+        s.add(new SystemUnderTest("tidewire-blocking-tls", TIDEWIRE, false, true,
+                "Tidewire client.call over TLS (the transport's TLS), C caller threads, " + k,
+                c -> c.tidewire(false, false, true)));
+        s.add(new SystemUnderTest("tidewire-async-tls", TIDEWIRE, true, true,
+                "Tidewire client.callAsync over TLS (the transport's TLS), C outstanding, direct callback executor, " + k,
+                c -> c.tidewire(true, false, true)));
+        for (int n : grpcChannels) {
+            s.add(new SystemUnderTest("grpc-blocking-" + n + "ch", "grpc", false, false,
+                    "gRPC blockingUnaryCall, C caller threads, " + n + " channel(s), default executors",
+                    c -> c.grpc(n, false, false)));
+        }
+        for (int n : grpcChannels) {
+            s.add(new SystemUnderTest("grpc-async-default-" + n + "ch", "grpc", true, false,
+                    "gRPC asyncUnaryCall, C outstanding, " + n + " channel(s), default executors",
+                    c -> c.grpc(n, false, false)));
+        }
+        for (int n : grpcChannels) {
+            s.add(new SystemUnderTest("grpc-async-direct-" + n + "ch", "grpc", true, false,
+                    "gRPC asyncUnaryCall, C outstanding, " + n + " channel(s), directExecutor on client and server",
+                    c -> c.grpc(n, true, false)));
+        }
+        for (int n : grpcChannels) {
+            s.add(new SystemUnderTest("grpc-async-direct-" + n + "ch-tls", "grpc", true, true,
+                    "gRPC asyncUnaryCall over TLS (bundled BoringSSL when it loads), C outstanding, " + n
+                            + " channel(s), directExecutor on client and server", c -> c.grpc(n, true, true)));
+        }
+        s.add(new SystemUnderTest("exclusive-pool", "pool", false, false,
+                "commons-pool2 GenericObjectPool of " + poolSize + " blocking sockets, one round trip per lease,"
+                        + " C caller threads", CompareCommand::exclusivePool));
+        return s;
+    }
+
+    /** Starts a server for {@code spec}: in a child JVM, or in this one with {@code --in-process}. */
+    private EchoServers.Running server(String name, EchoServers.Spec spec) {
+        if (inProcess) {
+            return EchoServers.start(spec, line -> out.println("   server: " + line));
+        }
+        ServerProcess p = ServerProcess.start(name, spec, serverJvmArgs, SERVER_START_TIMEOUT,
+                line -> out.println("   server: " + line), err::println);
+        out.printf("   server: %s in a child JVM, pid %d, port %d%n", spec.describe(), p.pid(), p.port());
+        return p;
+    }
+
+    private EchoServers.Spec spec(EchoServers.Kind kind, boolean direct, boolean tls) {
+        return tls ? new EchoServers.Spec(kind, direct, certificates().serverKeyStore(), certificates().password())
+                : new EchoServers.Spec(kind, direct, null, null);
+    }
+
+    private Started tidewire(boolean async, boolean raw, boolean tls) {
+        EchoServers.Running server = server(TIDEWIRE, spec(EchoServers.Kind.TIDEWIRE, false, tls));
         TidewireClient client;
         try {
             TidewireClient.Builder b = TidewireClient.builder()
-                    .address(server.address().getAddress().getHostAddress() + ":" + server.port())
+                    .address("127.0.0.1:" + server.port())
                     .maxConnections(tidewireConnections).requestTimeout(timeout);
             if (async) {
                 b.callbackExecutor(Runnable::run);
+            }
+            if (tls) {
+                b.tls(TlsConfig.builder().trustStore(certificates().trustStore(), certificates().password()).build());
             }
             client = b.build();
         } catch (RuntimeException e) {
@@ -202,8 +276,16 @@ public final class CompareCommand {
         };
     }
 
-    private Started grpc(int channels, boolean direct) {
-        GrpcEcho g = GrpcEcho.start(channels, direct, timeout);
+    private Started grpc(int channels, boolean direct, boolean tls) {
+        EchoServers.Running server = server("grpc", spec(EchoServers.Kind.GRPC, direct, tls));
+        GrpcEcho g;
+        try {
+            g = GrpcEcho.connect(server.port(), channels, direct, tls ? GrpcEcho.clientTls(certificates().trustStore(),
+                    certificates().password(), line -> out.println("   client: " + line)) : null, timeout);
+        } catch (RuntimeException e) {
+            server.close();
+            throw e;
+        }
         return new Started() {
             @Override
             public BlockingTarget blocking(int c) {
@@ -217,14 +299,18 @@ public final class CompareCommand {
 
             @Override
             public void close() {
-                g.close();
+                try {
+                    g.close();
+                } finally {
+                    server.close();
+                }
             }
         };
     }
 
     private Started exclusivePool() {
-        TidewireServer server = TidewireServer.builder().port(0).build().start();
-        ExclusivePool pool = new ExclusivePool(server.address(), poolSize, timeout);
+        EchoServers.Running server = server(TIDEWIRE, spec(EchoServers.Kind.TIDEWIRE, false, false));
+        ExclusivePool pool = new ExclusivePool(new InetSocketAddress("127.0.0.1", server.port()), poolSize, timeout);
         return new Started() {
             @Override
             public BlockingTarget blocking(int c) {
@@ -248,7 +334,30 @@ public final class CompareCommand {
     }
 
     int run(PrintStream out, PrintStream err, boolean live) {
-        List<SystemUnderTest> systems = systems();
+        this.out = out;
+        this.err = err;
+        try {
+            return measure(systems(), live);
+        } finally {
+            if (certificates != null) {
+                certificates.close();
+                certificates = null;
+            }
+        }
+    }
+
+    /** The run's TLS material, made on first use (by the first TLS system) and deleted by {@link #run}. */
+    private CompareCertificates certificates() {
+        if (certificates == null) {
+            long t0 = System.nanoTime();
+            certificates = CompareCertificates.generate();
+            out.printf("   TLS: CA and server certificate (EC P-256, SAN ip:127.0.0.1, dns:localhost) made with"
+                    + " keytool in %.1f s, deleted at the end of the run%n", (System.nanoTime() - t0) / 1e9);
+        }
+        return certificates;
+    }
+
+    private int measure(List<SystemUnderTest> systems, boolean live) {
         ObjectNode report = JsonNodeFactory.instance.objectNode();
         report.put("command", "compare");
         report.set("config", config());
@@ -259,6 +368,13 @@ public final class CompareCommand {
         out.printf("tidewire compare: echo, ~%d-byte bodies, callers %s, %d s warm-up + %d s per cell, %d systems%n",
                 payloadBytes, callers, warmupSeconds, seconds, systems.size());
         out.println("machine: " + Machine.describe());
+        out.println(inProcess ? "servers: in this JVM (--in-process)"
+                : "servers: one child JVM per system (" + ServerProcess.javaExecutable() + ", JVM options "
+                        + (serverJvmArgs.isEmpty() ? "none" : String.join(" ", serverJvmArgs)) + ")");
+        if (virtualThreads == null && allSystems().stream().anyMatch(x -> x.virtualThreads()
+                && (only.isEmpty() || only.contains(x.name())))) {
+            out.println("note: " + VTHREADS + " skipped: " + VirtualThreads.unavailableReason());
+        }
         List<String> before = Machine.threads(Machine::benchmarkThread);
         if (!before.isEmpty()) {
             out.println("note: benchmark-like threads were already running: " + before);
@@ -271,6 +387,9 @@ public final class CompareCommand {
             so.put("name", s.name());
             so.put("family", s.family());
             so.put("api", s.async() ? "async" : "blocking");
+            so.put("tls", s.tls());
+            so.put("virtualThreads", s.virtualThreads());
+            so.put("server", inProcess ? "in-process" : "child JVM");
             so.put("description", s.description());
             out.printf("%n%s: %s%n", s.name(), s.description());
             Map<Integer, Result> row = new LinkedHashMap<>();
@@ -283,6 +402,9 @@ public final class CompareCommand {
                     Duration measure = Duration.ofSeconds(seconds);
                     Result r = s.async()
                             ? Runner.closedAsync(label, started.async(c), c, warm, measure, timeout, progress)
+                            : s.virtualThreads()
+                            ? Runner.closedBlocking(label, started.blocking(c), c, warm, measure, timeout, progress,
+                                    virtualThreads)
                             : Runner.closedBlocking(label, started.blocking(c), c, warm, measure, timeout, progress);
                     row.put(c, r);
                     out.printf("   C=%-4d %,10.0f calls/s   %s   errors %s%n", c, r.throughput(), r.latencyLine(),
@@ -317,6 +439,7 @@ public final class CompareCommand {
                 Math.round(java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage() * 100) / 100.0);
         report.set("ratios", ratios(table, systems));
         report.set("targets", printReport(table, systems, out));
+        report.set("issue10Ratios", issue10);
         if (json != null) {
             try {
                 Path parent = json.toAbsolutePath().getParent();
@@ -356,8 +479,8 @@ public final class CompareCommand {
                 continue;
             }
             for (SystemUnderTest peer : systems) {
-                if (peer.family().equals(TIDEWIRE)) {
-                    continue;
+                if (peer.family().equals(TIDEWIRE) || peer.tls() != tw.tls()) {
+                    continue; // TLS rows against TLS peers, plaintext against plaintext
                 }
                 for (int c : callers) {
                     Result t = table.get(tw.name()).get(c);
@@ -381,50 +504,99 @@ public final class CompareCommand {
     private ArrayNode printReport(Map<String, Map<Integer, Result>> table, List<SystemUnderTest> systems,
             PrintStream out) {
         out.printf("%nresults (throughput in calls/s, latency in ms)%n");
-        out.printf("%-5s %-24s %12s %9s %9s %9s %9s %8s%n", "C", "system", "calls/s", "p50", "p99", "p99.9", "max",
+        out.printf("%-5s %-26s %12s %9s %9s %9s %9s %8s%n", "C", "system", "calls/s", "p50", "p99", "p99.9", "max",
                 "errors");
         for (int c : callers) {
             for (SystemUnderTest s : systems) {
                 Result r = table.get(s.name()).get(c);
                 if (r != null) {
-                    out.printf("%-5d %-24s %,12.0f %9.3f %9.3f %9.3f %9.3f %8d%n", c, s.name(), r.throughput(),
+                    out.printf("%-5d %-26s %,12.0f %9.3f %9.3f %9.3f %9.3f %8d%n", c, s.name(), r.throughput(),
                             r.ms(50), r.ms(99), r.ms(99.9), r.maxMs(), r.errorCount());
                 }
             }
         }
-        List<SystemUnderTest> tws = systems.stream().filter(s -> s.family().equals(TIDEWIRE)).toList();
-        List<SystemUnderTest> peers = systems.stream().filter(s -> !s.family().equals(TIDEWIRE)).toList();
-        if (!tws.isEmpty() && !peers.isEmpty()) {
-            out.printf("%nTidewire / peer: throughput ratio (above 1: Tidewire faster) and p99 ratio (below 1:"
-                    + " Tidewire's p99 lower)%n");
-            StringBuilder head = new StringBuilder(String.format("%-5s %-24s", "C", "peer"));
-            for (SystemUnderTest t : tws) {
-                head.append(String.format(" %22s", t.name() + " thr"));
-            }
-            for (SystemUnderTest t : tws) {
-                head.append(String.format(" %22s", t.name() + " p99"));
-            }
-            out.println(head);
-            for (int c : callers) {
-                for (SystemUnderTest p : peers) {
-                    Result pr = table.get(p.name()).get(c);
-                    if (pr == null) {
-                        continue;
-                    }
-                    StringBuilder row = new StringBuilder(String.format("%-5d %-24s", c, p.name()));
-                    for (SystemUnderTest t : tws) {
-                        Result tr = table.get(t.name()).get(c);
-                        row.append(String.format(" %21.2fx", tr == null ? Double.NaN : ratio(tr.throughput(), pr.throughput())));
-                    }
-                    for (SystemUnderTest t : tws) {
-                        Result tr = table.get(t.name()).get(c);
-                        row.append(String.format(" %21.2fx", tr == null ? Double.NaN : ratio(tr.ms(99), pr.ms(99))));
-                    }
-                    out.println(row);
-                }
+        for (boolean tls : new boolean[] {false, true}) {
+            List<SystemUnderTest> tws = systems.stream().filter(s -> s.family().equals(TIDEWIRE) && s.tls() == tls).toList();
+            List<SystemUnderTest> peers = systems.stream().filter(s -> !s.family().equals(TIDEWIRE) && s.tls() == tls).toList();
+            if (!tws.isEmpty() && !peers.isEmpty()) {
+                printRatios(table, tws, peers, tls, out);
             }
         }
-        return targets(table, systems, out);
+        ArrayNode targets = targets(table, systems, out);
+        issue10 = issue10Ratios(table, systems, out);
+        return targets;
+    }
+
+    private void printRatios(Map<String, Map<Integer, Result>> table, List<SystemUnderTest> tws,
+            List<SystemUnderTest> peers, boolean tls, PrintStream out) {
+        out.printf("%nTidewire / peer%s: throughput ratio (above 1: Tidewire faster) and p99 ratio (below 1:"
+                + " Tidewire's p99 lower)%n", tls ? ", TLS" : "");
+        StringBuilder head = new StringBuilder(String.format("%-5s %-26s", "C", "peer"));
+        for (SystemUnderTest t : tws) {
+            head.append(String.format(" %26s", t.name() + " thr"));
+        }
+        for (SystemUnderTest t : tws) {
+            head.append(String.format(" %26s", t.name() + " p99"));
+        }
+        out.println(head);
+        for (int c : callers) {
+            for (SystemUnderTest p : peers) {
+                Result pr = table.get(p.name()).get(c);
+                if (pr == null) {
+                    continue;
+                }
+                StringBuilder row = new StringBuilder(String.format("%-5d %-26s", c, p.name()));
+                for (SystemUnderTest t : tws) {
+                    Result tr = table.get(t.name()).get(c);
+                    row.append(String.format(" %25.2fx", tr == null ? Double.NaN : ratio(tr.throughput(), pr.throughput())));
+                }
+                for (SystemUnderTest t : tws) {
+                    Result tr = table.get(t.name()).get(c);
+                    row.append(String.format(" %25.2fx", tr == null ? Double.NaN : ratio(tr.ms(99), pr.ms(99))));
+                }
+                out.println(row);
+            }
+        }
+    }
+
+    /**
+     * Issue 10's ratios at every C, where both rows ran: TLS async / plaintext async, TLS async /
+     * gRPC's best TLS configuration, blocking TLS / plaintext blocking, blocking from virtual
+     * threads / async (all throughput).
+     */
+    private ArrayNode issue10Ratios(Map<String, Map<Integer, Result>> table, List<SystemUnderTest> systems,
+            PrintStream out) {
+        ArrayNode a = JsonNodeFactory.instance.arrayNode();
+        List<SystemUnderTest> grpcTls = systems.stream().filter(s -> s.family().equals("grpc") && s.tls()).toList();
+        boolean header = false;
+        for (int c : callers) {
+            String[][] pairs = {
+                {"TLS async / plaintext async", "tidewire-async-tls", "tidewire-async"},
+                {"TLS async / gRPC best TLS", "tidewire-async-tls", best(table, grpcTls, "grpc", c)},
+                {"blocking TLS / plaintext blocking", "tidewire-blocking-tls", "tidewire-blocking"},
+                {"vthreads blocking / async", VTHREADS, "tidewire-async"},
+            };
+            for (String[] p : pairs) {
+                Result x = p[2] == null ? null : table.getOrDefault(p[1], Map.of()).get(c);
+                Result y = p[2] == null ? null : table.getOrDefault(p[2], Map.of()).get(c);
+                if (x == null || y == null) {
+                    continue;
+                }
+                if (!header) {
+                    out.printf("%nissue 10 ratios (throughput)%n");
+                    header = true;
+                }
+                double r = ratio(x.throughput(), y.throughput());
+                ObjectNode o = a.addObject();
+                o.put("callers", c);
+                o.put("ratio", p[0]);
+                o.put("numerator", p[1]);
+                o.put("denominator", p[2]);
+                o.put("value", round2(r));
+                out.printf("   C=%-4d %-35s %-28s / %-26s %6.2fx%n", c, p[0], p[1], p[2], r);
+            }
+        }
+        return a;
     }
 
     /**
@@ -439,11 +611,16 @@ public final class CompareCommand {
             if (c != 64 && c != 256) {
                 continue;
             }
-            String grpcBest = best(table, systems, "grpc", c);
+            List<SystemUnderTest> plain = systems.stream().filter(s -> !s.tls()).toList();
+            List<SystemUnderTest> tls = systems.stream().filter(SystemUnderTest::tls).toList();
             String grpcDefault = table.containsKey("grpc-async-default-1ch") ? "grpc-async-default-1ch"
                     : best(table, systems.stream().filter(s -> s.name().startsWith("grpc-async-default")).toList(), "grpc", c);
-            String pool = best(table, systems, "pool", c);
+            String pool = best(table, plain, "pool", c);
             for (SystemUnderTest s : systems) {
+                // a TLS row is held against gRPC's best over TLS; there is no TLS default or pool row
+                String grpcBest = best(table, s.tls() ? tls : plain, "grpc", c);
+                String grpcDefaultHere = s.tls() ? null : grpcDefault;
+                String poolHere = s.tls() ? null : pool;
                 Result t = s.family().equals(TIDEWIRE) ? table.get(s.name()).get(c) : null;
                 if (t == null) {
                     continue;
@@ -458,14 +635,14 @@ public final class CompareCommand {
                     check(a, out, c, "throughput >= 2x gRPC best", tw, grpcBest, ratio(t.throughput(), g.throughput()), 2, true);
                     check(a, out, c, "p99 <= 0.5x gRPC best", tw, grpcBest, ratio(t.ms(99), g.ms(99)), 0.5, false);
                 }
-                if (grpcDefault != null && table.get(grpcDefault).get(c) != null) {
-                    Result g = table.get(grpcDefault).get(c);
-                    check(a, out, c, "throughput >= 4x gRPC default", tw, grpcDefault,
+                if (grpcDefaultHere != null && table.get(grpcDefaultHere).get(c) != null) {
+                    Result g = table.get(grpcDefaultHere).get(c);
+                    check(a, out, c, "throughput >= 4x gRPC default", tw, grpcDefaultHere,
                             ratio(t.throughput(), g.throughput()), 4, true);
                 }
-                if (pool != null) {
-                    Result p = table.get(pool).get(c);
-                    check(a, out, c, "throughput >= 2x exclusive pool", tw, pool, ratio(t.throughput(), p.throughput()), 2, true);
+                if (poolHere != null) {
+                    Result p = table.get(poolHere).get(c);
+                    check(a, out, c, "throughput >= 2x exclusive pool", tw, poolHere, ratio(t.throughput(), p.throughput()), 2, true);
                 }
                 double worstMs = Math.max(t.ms(99.9), t.maxMs());
                 ObjectNode o = a.addObject();
@@ -475,7 +652,7 @@ public final class CompareCommand {
                 o.put("p999Ms", t.ms(99.9));
                 o.put("maxMs", t.maxMs());
                 o.put("met", worstMs < 1000);
-                out.printf("   C=%-4d %-33s %-18s    p99.9 %.1f ms, max %.1f ms  %s%n", c, "no second-long stall", tw,
+                out.printf("   C=%-4d %-33s %-26s    p99.9 %.1f ms, max %.1f ms  %s%n", c, "no second-long stall", tw,
                         t.ms(99.9), t.maxMs(), worstMs < 1000 ? "met" : "NOT met");
             }
         }
@@ -492,7 +669,7 @@ public final class CompareCommand {
         o.put("peer", peer);
         o.put("value", round2(value));
         o.put("met", met);
-        out.printf("   C=%-4d %-33s %-18s vs %-23s %6.2fx  %s%n", c, what, tw, peer, value, met ? "met" : "NOT met");
+        out.printf("   C=%-4d %-33s %-26s vs %-26s %6.2fx  %s%n", c, what, tw, peer, value, met ? "met" : "NOT met");
     }
 
     private static String best(Map<String, Map<Integer, Result>> table, List<SystemUnderTest> systems, String family,
@@ -527,6 +704,8 @@ public final class CompareCommand {
         grpcChannels.forEach(c.putArray("grpcChannels")::add);
         c.put("poolSize", poolSize);
         c.put("timeoutMs", timeout.toMillis());
+        c.put("servers", inProcess ? "in-process" : "child JVM");
+        serverJvmArgs.forEach(c.putArray("serverJvmArgs")::add);
         return c;
     }
 }

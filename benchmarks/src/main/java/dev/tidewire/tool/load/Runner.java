@@ -10,6 +10,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -85,29 +86,42 @@ public final class Runner {
     /** {@code callers} threads, each calling {@code target} back to back until the window ends. */
     public static Result closedBlocking(String label, BlockingTarget target, int callers, Duration warmup,
             Duration measure, Duration callTimeout, Progress progress) {
+        AtomicInteger n = new AtomicInteger();
+        return closedBlocking(label, target, callers, warmup, measure, callTimeout, progress, task -> {
+            Thread t = new Thread(task, "bench-caller-" + n.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * {@link #closedBlocking(String, BlockingTarget, int, Duration, Duration, Duration, Progress)}
+     * with caller threads from {@code threads} (for example virtual threads); they are started,
+     * and joined (interrupted past the drain) before this returns.
+     */
+    public static Result closedBlocking(String label, BlockingTarget target, int callers, Duration warmup,
+            Duration measure, Duration callTimeout, Progress progress, ThreadFactory threads) {
         Runner r = new Runner(label, warmup, measure, callTimeout, progress);
         CountDownLatch finished = new CountDownLatch(callers);
-        List<Thread> threads = new ArrayList<>(callers);
+        List<Thread> callerThreads = new ArrayList<>(callers);
         for (int i = 0; i < callers; i++) {
             int caller = i;
-            Thread t = new Thread(() -> {
+            callerThreads.add(threads.newThread(() -> {
                 try {
                     r.callerLoop(target, caller);
                 } finally {
                     finished.countDown();
                 }
-            }, "bench-caller-" + i);
-            t.setDaemon(true);
-            threads.add(t);
+            }));
         }
-        for (Thread t : threads) {
+        for (Thread t : callerThreads) {
             t.start();
         }
         try {
             return r.supervise(finished, finished::getCount, null);
         } finally {
             r.stop = true;
-            stopThreads(threads, r.hardStop);
+            stopThreads(callerThreads, r.hardStop);
         }
     }
 
