@@ -110,6 +110,15 @@ public interface Connection extends AutoCloseable {
         return true;
     }
 
+    /**
+     * Whether the calling thread is the event loop that does this connection's I/O: a call made
+     * there is written in the same loop iteration, with no hand-off to another thread. A pool
+     * prefers such a connection for calls made on an event loop.
+     */
+    default boolean inEventLoop() {
+        return false;
+    }
+
     /** {@link System#nanoTime()} when bytes last arrived from the server. */
     long lastReadNanos();
 

@@ -12,9 +12,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Invariants: the snapshot is an immutable array replaced whole; it is rebuilt when the
  * factory's generation (a count of connections made and destroyed) differs from the one it was
  * built at, and says whether it holds exactly {@code maxConnections} of them (full).
- * Any thread may pick; none blocks. The pick of two random connections, the one within its
- * outbound byte budget, else the one with fewer calls in flight ("power of two choices"), keeps a
- * slow connection, or one whose server has stopped reading, from collecting calls.
+ * Any thread may pick; none blocks. The pick of two random connections ("power of two choices")
+ * keeps a slow connection, or one whose server has stopped reading, from collecting calls: the
+ * one within its outbound byte budget wins, then, on an event loop, the one that loop serves (its
+ * request goes out in the same loop iteration, with no wake-up of another loop), then the one with
+ * fewer calls in flight.
  */
 public final class SharedConnections {
     private static final PooledConnection[] NONE = new PooledConnection[0];
@@ -60,6 +62,10 @@ public final class SharedConnections {
         boolean aWritable = a.connection().isWritable();
         if (aWritable != b.connection().isWritable()) {
             return aWritable ? a : b; // the other has a full outbound budget: its calls would wait
+        }
+        boolean aLocal = a.connection().inEventLoop();
+        if (aLocal != b.connection().inEventLoop()) {
+            return aLocal ? a : b; // on an event loop: its own connection needs no hand-off
         }
         return b.connection().inFlight() < a.connection().inFlight() ? b : a;
     }

@@ -420,6 +420,11 @@ public final class MultiplexedConnection implements Connection {
     }
 
     @Override
+    public boolean inEventLoop() {
+        return loop.inEventLoop();
+    }
+
+    @Override
     public long lastReadNanos() {
         return reader.lastReadNanos();
     }
