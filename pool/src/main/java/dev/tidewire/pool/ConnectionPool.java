@@ -515,7 +515,8 @@ public final class ConnectionPool implements AutoCloseable {
         pool.close();
         List<CompletableFuture<Void>> closing = new ArrayList<>();
         for (Connection c : factory.openConnections()) {
-            closing.add(c.shutdown());
+            c.shutdown();
+            closing.add(factory.gone(c));
         }
         try {
             CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).get(grace.toNanos(), TimeUnit.NANOSECONDS);
@@ -532,8 +533,20 @@ public final class ConnectionPool implements AutoCloseable {
         closed = true;
         factory.closing();
         pool.close();
+        List<CompletableFuture<Void>> gone = new ArrayList<>();
         for (Connection c : factory.openConnections()) {
             c.close();
+            gone.add(factory.gone(c));
+        }
+        if (!NettyRuntime.onEventLoop()) {
+            try {
+                // the loops finish each close at once; this only lets the bookkeeping catch up
+                CompletableFuture.allOf(gone.toArray(CompletableFuture[]::new)).get(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                // best effort
+            }
         }
         for (PoolCall call : waitingRetry.keySet()) {
             if (waitingRetry.remove(call) != null) {

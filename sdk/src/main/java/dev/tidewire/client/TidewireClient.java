@@ -96,7 +96,7 @@ public final class TidewireClient implements AutoCloseable {
     private TidewireClient(ClientOptions options) {
         this.options = options;
         this.mapper = options.objectMapper();
-        this.defaultTimeoutNanos = options.requestTimeout().toNanos();
+        this.defaultTimeoutNanos = Deadline.saturatedNanos(options.requestTimeout());
         this.maxPendingCalls = options.maxPendingCalls();
         this.ownsResources = options.transportResources() == null;
         this.resources = ownsResources
@@ -414,7 +414,7 @@ public final class TidewireClient implements AutoCloseable {
     private Deadline deadline(long start, CallOptions callOptions) {
         Objects.requireNonNull(callOptions, "callOptions");
         Duration t = callOptions.timeout();
-        return new Deadline(start, t == null ? defaultTimeoutNanos : t.toNanos());
+        return t == null ? new Deadline(start, defaultTimeoutNanos) : Deadline.of(start, t);
     }
 
     /**

@@ -300,4 +300,16 @@ class TidewireClientTest {
             direct.shutdownNow();
         }
     }
+
+    /** A timeout too long for nanoseconds means "no practical limit", not an ArithmeticException. */
+    @Test
+    void anEnormousTimeoutMeansNoPracticalLimit() throws Exception {
+        assertEquals("long", client.call("echo", "long", String.class,
+                CallOptions.timeout(Duration.ofMillis(Long.MAX_VALUE))));
+        assertEquals("longer", client.callAsync("echo", "longer", String.class,
+                CallOptions.timeout(Duration.ofSeconds(Long.MAX_VALUE))).get(5, TimeUnit.SECONDS));
+        dev.tidewire.transport.Deadline d = new dev.tidewire.transport.Deadline(System.nanoTime(), Long.MAX_VALUE);
+        assertFalse(d.isExpired(System.nanoTime()), "a Long.MAX_VALUE deadline has not passed");
+        assertTrue(d.remainingNanos() > 0);
+    }
 }

@@ -13,24 +13,38 @@ import java.util.Objects;
  * connection.call("echo", body, d, null);
  * }</pre>
  *
+ * <p>A timeout longer than {@link #MAX_TIMEOUT_NANOS} (about 73 years) means "no practical
+ * limit" and is shortened to it, so that no sum of {@code nanoTime} readings and timeouts
+ * overflows: {@code Duration.ofMillis(Long.MAX_VALUE)} or {@code Long.MAX_VALUE} nanoseconds are
+ * valid timeouts.
+ *
  * @param startNanos   when the call started
- * @param timeoutNanos how long it may take in all, &gt; 0
+ * @param timeoutNanos how long it may take in all, &gt; 0 (longer than {@link #MAX_TIMEOUT_NANOS}
+ *                     is shortened to it)
  */
 public record Deadline(long startNanos, long timeoutNanos) {
+    /** The longest timeout kept as given: {@code Long.MAX_VALUE / 4} ns, about 73 years. */
+    public static final long MAX_TIMEOUT_NANOS = Long.MAX_VALUE / 4;
 
     public Deadline {
         if (timeoutNanos <= 0) {
             throw new IllegalArgumentException("timeout must be > 0, got " + timeoutNanos + " ns");
         }
+        timeoutNanos = Math.min(timeoutNanos, MAX_TIMEOUT_NANOS);
     }
 
-    /** A deadline {@code timeout} from now. */
-    public static Deadline after(Duration timeout) {
+    /** A deadline {@code timeout} from {@code startNanos}; see the class comment for very long ones. */
+    public static Deadline of(long startNanos, Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be > 0, got " + timeout);
         }
-        return new Deadline(System.nanoTime(), saturatedNanos(timeout));
+        return new Deadline(startNanos, saturatedNanos(timeout));
+    }
+
+    /** A deadline {@code timeout} from now. */
+    public static Deadline after(Duration timeout) {
+        return of(System.nanoTime(), timeout);
     }
 
     /** The {@link System#nanoTime()} value at which the deadline passes. */
@@ -63,11 +77,12 @@ public record Deadline(long startNanos, long timeoutNanos) {
         return Duration.ofNanos(nowNanos - startNanos);
     }
 
-    static long saturatedNanos(Duration d) {
+    /** {@code d} in nanoseconds, at most {@link #MAX_TIMEOUT_NANOS}: never an overflow. */
+    public static long saturatedNanos(Duration d) {
         try {
-            return d.toNanos();
+            return Math.min(d.toNanos(), MAX_TIMEOUT_NANOS);
         } catch (ArithmeticException e) {
-            return Long.MAX_VALUE / 4;
+            return MAX_TIMEOUT_NANOS;
         }
     }
 }

@@ -15,6 +15,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.function.Supplier;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +51,7 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
     private final PoolListener listener;
     private final ConnectBackoff backoff;
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
+    private final java.util.Map<Connection, CompletableFuture<Void>> gone = new ConcurrentHashMap<>();
     // The connections commons-pool2 holds now (made and not yet destroyed), and a count of changes
     // to that set, so SharedConnections can tell at the cost of one read when its snapshot is stale.
     private final Set<PooledConnection> pooled = ConcurrentHashMap.newKeySet();
@@ -111,10 +113,13 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
         lastPermanentFailure = null;
         backoff.onSuccess();
         open.add(c);
-        c.closeFuture().whenComplete((v, e) -> {
+        // completes once the connection has left `open`: what a closing pool waits for
+        CompletableFuture<Void> left = c.closeFuture().whenComplete((v, e) -> {
             open.remove(c);
             lateResponsesOfClosed.addAndGet(c.stats().lateResponses());
         });
+        gone.put(c, left);
+        left.thenRun(() -> gone.remove(c)); // after the put, even if the connection closed already
         created.incrementAndGet();
         listener.connectionCreated();
         long lifetime = poolOptions.maxLifetime().toNanos();
@@ -216,6 +221,14 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
     /** Connections open now, including retired ones still draining. */
     public Set<Connection> openConnections() {
         return open;
+    }
+
+    /**
+     * Completes once {@code c} has closed and left {@link #openConnections()} (its close future
+     * alone may complete a moment earlier, while the bookkeeping runs).
+     */
+    public CompletableFuture<Void> gone(Connection c) {
+        return gone.getOrDefault(c, CompletableFuture.completedFuture(null));
     }
 
     public long connectAttempts() {
