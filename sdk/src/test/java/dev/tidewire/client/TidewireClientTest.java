@@ -312,4 +312,21 @@ class TidewireClientTest {
         assertFalse(d.isExpired(System.nanoTime()), "a Long.MAX_VALUE deadline has not passed");
         assertTrue(d.remainingNanos() > 0);
     }
+
+    /** close() from one of the client's own callback threads neither waits for its own pool nor interrupts itself. */
+    @Test
+    void closeFromACallbackThreadReturnsAtOnceAndLeavesNoInterrupt() throws Exception {
+        TidewireClient own = TidewireClient.builder().address(server.address()).build();
+        JsonNode nap = new ObjectMapper().readTree("{\"millis\":100}"); // attached before the reply comes
+        CompletableFuture<String> closed = own.callAsync("sleep", nap, JsonNode.class).thenApply(x -> {
+            long start = System.nanoTime();
+            own.close();
+            return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms on "
+                    + Thread.currentThread().getName() + ", interrupted " + Thread.currentThread().isInterrupted();
+        });
+        String outcome = closed.get(10, TimeUnit.SECONDS);
+        assertTrue(outcome.contains("tidewire-callback-") && outcome.endsWith("interrupted false")
+                && Long.parseLong(outcome.split(" ")[0]) < 1000, outcome);
+        assertTrue(own.awaitTermination(Duration.ofSeconds(5)));
+    }
 }

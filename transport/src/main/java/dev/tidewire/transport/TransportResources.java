@@ -15,7 +15,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -65,8 +64,10 @@ public final class TransportResources implements AutoCloseable {
         this.timerTick = timerTick;
         this.ioThreads = ioThreads;
         this.loops = NettyRuntime.newEventLoopGroup(ioThreads, "tidewire-io-" + id);
+        AtomicInteger callbackNumbers = new AtomicInteger();
         this.callbacks = new ThreadPoolExecutor(callbackThreads, callbackThreads, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), daemonThreads("tidewire-callback-" + id));
+                new LinkedBlockingQueue<>(), r -> new CallbackThread(this, r,
+                        "tidewire-callback-" + id + "-" + callbackNumbers.incrementAndGet()));
         this.callbacks.allowCoreThreadTimeOut(true);
     }
 
@@ -167,7 +168,8 @@ public final class TransportResources implements AutoCloseable {
     /**
      * Stops the event loops and the callback pool. Close every connection first: calls still
      * pending on a live connection then lose their timeouts. Idempotent. Waits up to 5 s for the
-     * threads, and not at all when called from one of the loops (which cannot wait for itself).
+     * threads, and not at all when called from one of the loops or of the callback threads (a
+     * thread cannot wait for its own pool to end; its pool ends once it returns).
      */
     @Override
     public void close() {
@@ -177,7 +179,7 @@ public final class TransportResources implements AutoCloseable {
         }
         Future<?> stopped = loops.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         callbacks.shutdown();
-        if (inEventLoop()) {
+        if (inEventLoop() || (Thread.currentThread() instanceof CallbackThread t && t.owner == this)) {
             return;
         }
         try {
@@ -197,13 +199,15 @@ public final class TransportResources implements AutoCloseable {
                 + ", timerTick=" + timerTick + ", closed=" + closed + "]";
     }
 
-    static ThreadFactory daemonThreads(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
+    /** A thread of the callback pool, which knows its resources. */
+    private static final class CallbackThread extends Thread {
+        final TransportResources owner;
+
+        CallbackThread(TransportResources owner, Runnable task, String name) {
+            super(task, name);
+            this.owner = owner;
+            setDaemon(true);
+        }
     }
 
     /** One periodic task per loop that runs every ticker registered on that loop. Loop-confined but for the list. */
