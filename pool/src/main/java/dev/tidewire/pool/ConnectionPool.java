@@ -87,6 +87,13 @@ public final class ConnectionPool implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ConnectionPool.class.getName());
     /** Most attempts per call; each retry also needs time left before the deadline. */
     static final int MAX_ATTEMPTS = 32;
+    /**
+     * Most {@link NotProcessedException} answers a call takes before it fails with the last one:
+     * a server (or proxy) that keeps refusing sees the call at most this many times.
+     */
+    static final int MAX_NOT_PROCESSED = 4;
+    /** Longest pause before resending a call that was not processed. */
+    static final long MAX_NOT_PROCESSED_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final PoolOptions options;
     private final ConnectionFactory factory;
@@ -216,14 +223,31 @@ public final class ConnectionPool implements AutoCloseable {
     private void retryOrFail(PoolCall result, TidewireException e, String op, byte[] body, Deadline deadline,
             Executor completion, int attemptNo) {
         boolean safe = e instanceof NotProcessedException || e instanceof ConnectFailedException;
-        if (safe && attemptNo < MAX_ATTEMPTS && !closed && !result.isDone()) {
-            long delay = e instanceof ConnectFailedException ? Math.max(1_000_000L, factory.backoffNanos()) : 0;
+        int notProcessed = e instanceof NotProcessedException ? result.notProcessedAgain() : 0;
+        if (safe && attemptNo < MAX_ATTEMPTS && notProcessed < MAX_NOT_PROCESSED && !closed && !result.isDone()) {
+            long delay = e instanceof ConnectFailedException ? Math.max(1_000_000L, factory.backoffNanos())
+                    : notProcessedDelayNanos(notProcessed);
             if (deadline.remainingNanos() > delay
                     && runElsewhere(result, op, body, deadline, completion, attemptNo + 1, delay, e)) {
                 return;
             }
         }
         complete(result, null, e, completion);
+    }
+
+    /**
+     * The pause before resending a call after its {@code n}-th {@link NotProcessedException}:
+     * 1 ms doubling per answer up to 50 ms, with equal jitter (half to all of it), so the callers a
+     * GOAWAY or a refusing server turned away do not all come back at the same instant.
+     */
+    static long notProcessedDelayNanos(int n) {
+        long least = notProcessedDelayNanosAtLeast(n);
+        return least + (long) (least * java.util.concurrent.ThreadLocalRandom.current().nextDouble());
+    }
+
+    /** The shortest pause {@link #notProcessedDelayNanos} may give: half the nominal one. */
+    static long notProcessedDelayNanosAtLeast(int n) {
+        return Math.min(MAX_NOT_PROCESSED_DELAY_NANOS, TimeUnit.MILLISECONDS.toNanos(1) << Math.min(20, n - 1)) / 2;
     }
 
     /**

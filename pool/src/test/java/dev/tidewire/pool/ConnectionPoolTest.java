@@ -381,4 +381,45 @@ class ConnectionPoolTest {
         assertInstanceOf(dev.tidewire.ClientClosedException.class, assertThrows(ExecutionException.class,
                 () -> p.call("echo", utf8("{}"), in(Duration.ofSeconds(1)), null).get()).getCause());
     }
+
+    /**
+     * A server that answers every request NOT_PROCESSED: the pool resends with a growing, jittered
+     * pause, at most {@code MAX_NOT_PROCESSED} times in all, then fails the call with that error
+     * (it used to resend at once, up to 32 times).
+     */
+    @Test
+    void aServerThatKeepsRefusingSeesTheCallAFewTimesWithPausesBetween() throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer()) {
+            ConnectionPool p = pool(peer.address(), PoolOptions.builder().maxConnections(1).build(), PoolListener.NONE);
+            ExecutorService peerThread = Executors.newSingleThreadExecutor();
+            try {
+                List<Long> arrivals = new java.util.concurrent.CopyOnWriteArrayList<>();
+                Future<?> refusing = peerThread.submit(() -> {
+                    peer.acceptAndHello(100);
+                    for (int i = 0; i < 50; i++) {
+                        dev.tidewire.protocol.Frame request = peer.nextFrame(dev.tidewire.protocol.FrameType.REQUEST);
+                        arrivals.add(System.nanoTime());
+                        peer.send(new dev.tidewire.protocol.Frame(dev.tidewire.protocol.FrameType.ERROR, request.requestId(),
+                                new dev.tidewire.protocol.ErrorPayload(dev.tidewire.protocol.ErrorCode.NOT_PROCESSED,
+                                        "refusing").encode()));
+                    }
+                    return null;
+                });
+                ExecutionException e = assertThrows(ExecutionException.class,
+                        () -> p.call("echo", utf8("{}"), in(Duration.ofSeconds(2)), null).get(5, TimeUnit.SECONDS));
+                assertInstanceOf(dev.tidewire.NotProcessedException.class, e.getCause());
+                assertEquals(ConnectionPool.MAX_NOT_PROCESSED, arrivals.size(), "times the server saw the call");
+                for (int i = 1; i < arrivals.size(); i++) {
+                    long gapNanos = arrivals.get(i) - arrivals.get(i - 1);
+                    long least = ConnectionPool.notProcessedDelayNanosAtLeast(i);
+                    assertTrue(gapNanos >= least, "resend " + i + " came " + gapNanos + " ns after the refusal, "
+                            + "before its pause of at least " + least + " ns");
+                }
+                refusing.cancel(true);
+            } finally {
+                peerThread.shutdownNow();
+                p.closeNow();
+            }
+        }
+    }
 }

@@ -9,6 +9,14 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class PoolCall extends CompletableFuture<byte[]> {
     private final AtomicReference<CompletableFuture<byte[]>> attempt = new AtomicReference<>();
+    // Attempts are sequential (each hands over to the next through an executor), so a plain
+    // field is enough.
+    private int notProcessed;
+
+    /** Counts one more {@code NotProcessedException} answer; returns the count so far. */
+    public int notProcessedAgain() {
+        return ++notProcessed;
+    }
 
     /** Records the current attempt; cancels it at once if this call was already cancelled. */
     public void attempt(CompletableFuture<byte[]> current) {
