@@ -68,10 +68,15 @@ final class CallWriter {
                 call.fail(refusal);
             } else if (call.isExpired(now)) {
                 call.timeout(now, "waited for the connection's event loop");
-            } else if (!waiting.isEmpty() || !canAdmit()) {
-                await(call, now);
             } else {
-                write(call);
+                if (!waiting.isEmpty()) {
+                    admitWaiting(); // those ahead first (and drop ended ones at the head)
+                }
+                if (!waiting.isEmpty() || !canAdmit()) {
+                    await(call, now);
+                } else {
+                    write(call);
+                }
             }
         }
     }
@@ -85,8 +90,8 @@ final class CallWriter {
         waitingCount = waiting.size();
         call.waitTimer = c.loop.schedule(() -> {
             call.timeout(System.nanoTime(), waitingFor());
-            dropClaimedHead();
-            waitingCount = waiting.size();
+            admitWaiting(); // drops ended calls at the head, admits what may go now
+            flushIfDirty();
         }, Math.max(0, call.deadlineNanos() - now), TimeUnit.NANOSECONDS);
     }
 
@@ -146,7 +151,7 @@ final class CallWriter {
             call.waitTimer = null;
         }
         if (prior != PendingCall.SENT) {
-            return;
+            return; // never written: held no slot (a waiting one is dropped when the line moves)
         }
         boolean wasRegistered = inFlight.remove(call.id) != null;
         registered = inFlight.size();

@@ -232,18 +232,21 @@ public final class MultiplexedConnection implements Connection {
     /** A call cancelled on any thread: the loop sends CANCEL if it was written, and gives back its slot. */
     void afterCancel(PendingCall call, int prior) {
         if (loop.inEventLoop()) {
-            writer.release(call, prior);
-            writer.flushIfDirty();
+            releaseCancelled(call, prior);
             return;
         }
         try {
-            loop.execute(() -> {
-                writer.release(call, prior);
-                writer.flushIfDirty();
-            });
+            loop.execute(() -> releaseCancelled(call, prior));
         } catch (RejectedExecutionException e) {
             // the loop is gone and the connection with it: nothing to send, no slot to return
         }
+    }
+
+    /** Loop: what a cancelled call held goes back; a waiting one no longer holds up those behind it. */
+    private void releaseCancelled(PendingCall call, int prior) {
+        writer.release(call, prior);
+        writer.admitWaiting();
+        writer.flushIfDirty();
     }
 
     Executor fallbackExecutor() {
