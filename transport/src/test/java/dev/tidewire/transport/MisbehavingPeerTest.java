@@ -170,7 +170,16 @@ class MisbehavingPeerTest {
      */
     @Test
     void aFrameThatNeverFinishesFailsTheConnectionWhileItsBytesTrickleIn() throws Exception {
-        ConnectionOptions options = ConnectionOptions.builder().frameReadTimeout(Duration.ofSeconds(1)).build();
+        frameNeverFinishes(ConnectionOptions.builder().frameReadTimeout(Duration.ofSeconds(1)).build(), 100);
+    }
+
+    /** The same with default options: the 10 s frame read timeout, bytes every 200 ms keeping the heartbeat content. */
+    @Test
+    void withDefaultsAFrameThatNeverFinishesFailsTheConnectionAfterTenSeconds() throws Exception {
+        frameNeverFinishes(ConnectionOptions.defaults(), 200);
+    }
+
+    private static void frameNeverFinishes(ConnectionOptions options, long trickleMillis) throws Exception {
         try (ScriptedPeer peer = new ScriptedPeer()) {
             CompletableFuture<Connection> opening = CompletableFuture.supplyAsync(() -> Connection.open(peer.address(), options));
             peer.acceptAndHello(100);
@@ -182,14 +191,19 @@ class MisbehavingPeerTest {
                 dev.tidewire.protocol.FrameEncoder.writeHeader(header, FrameType.RESPONSE, id, 1024 * 1024);
                 peer.sendRaw(header.array());
                 long start = System.nanoTime();
-                for (int i = 0; i < 50 && c.state() != Connection.State.CLOSED; i++) {
-                    peer.sendRaw(new byte[10]);
-                    java.util.concurrent.TimeUnit.MILLISECONDS.sleep(100); // the peer's pace, not a wait for a condition
+                long limit = options.frameReadTimeout().toMillis();
+                for (int i = 0; i < 2 * limit / trickleMillis + 20 && c.state() != Connection.State.CLOSED; i++) {
+                    try {
+                        peer.sendRaw(new byte[10]);
+                    } catch (IOException closedMeanwhile) {
+                        break; // the client failed the connection between the check and the send
+                    }
+                    java.util.concurrent.TimeUnit.MILLISECONDS.sleep(trickleMillis); // the peer's pace, not a wait for a condition
                 }
                 long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
                 assertEquals(Connection.State.CLOSED, c.state());
                 assertTrue(c.closeReason().getMessage().contains("still incomplete"), c.closeReason().getMessage());
-                assertTrue(ms < 2500, "failed after " + ms + " ms with a 1 s frame read timeout");
+                assertTrue(ms < limit + 1500, "failed after " + ms + " ms with a " + limit + " ms frame read timeout");
                 assertInstanceOf(ConnectionLostException.class, failure(call));
             } finally {
                 c.close();

@@ -142,6 +142,26 @@ class StalledPeerTest {
         }
     }
 
+    /** The same with default options: the write stall timeout of 10 s fails the connection. */
+    @Test
+    void withDefaultsAPeerThatStopsReadingButStillSendsIsFailedAfterTenSeconds() throws Exception {
+        try (StalledPeer peer = new StalledPeer(null, 500);
+             TransportResources resources = TransportResources.create()) {
+            Connection c = Connection.open(peer.address(), ConnectionOptions.defaults(), resources);
+            List<CompletableFuture<byte[]>> calls = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                calls.add(c.call("echo", json(MIB), Deadline.after(Duration.ofSeconds(60)), null));
+            }
+            long start = System.nanoTime();
+            await().atMost(Duration.ofSeconds(20)).until(() -> c.state() == Connection.State.CLOSED);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(c.closeReason().getMessage().contains("no write progress"), c.closeReason().getMessage());
+            long stall = ConnectionOptions.DEFAULT_WRITE_STALL_TIMEOUT.toMillis();
+            assertTrue(ms >= stall - 500 && ms <= stall + 3000, "stall detected after " + ms + " ms (default " + stall + " ms)");
+            await().atMost(Duration.ofSeconds(2)).until(() -> calls.stream().allMatch(CompletableFuture::isDone));
+        }
+    }
+
     @Test
     void thirtyTwoMebibyteFramesBothWaysWithTwoSlotsDoNotDeadlock() throws Exception {
         int size = 32 * MIB;
