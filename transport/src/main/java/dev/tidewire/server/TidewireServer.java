@@ -14,11 +14,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -349,30 +346,7 @@ public final class TidewireServer implements AutoCloseable {
     }
 
     private void applyKeepAlive(SocketChannel ch) {
-        if (config.keepAliveIdle.isZero()) {
-            ch.config().setKeepAlive(false);
-            return;
-        }
-        ch.config().setKeepAlive(true);
-        int idle = seconds(config.keepAliveIdle);
-        int interval = seconds(config.keepAliveInterval);
-        try {
-            if (ch instanceof EpollSocketChannel) {
-                ch.config().setOption(EpollChannelOption.TCP_KEEPIDLE, idle);
-                ch.config().setOption(EpollChannelOption.TCP_KEEPINTVL, interval);
-                ch.config().setOption(EpollChannelOption.TCP_KEEPCNT, config.keepAliveCount);
-            } else {
-                ch.config().setOption(NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE), idle);
-                ch.config().setOption(NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPINTERVAL), interval);
-                ch.config().setOption(NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPCOUNT), config.keepAliveCount);
-            }
-        } catch (RuntimeException | LinkageError e) {
-            LOG.log(Level.DEBUG, "TCP keepalive tuning not supported here; the OS defaults apply", e);
-        }
-    }
-
-    private static int seconds(Duration d) {
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.toSeconds()));
+        NettyRuntime.keepAlive(ch, config.keepAliveIdle, config.keepAliveInterval, config.keepAliveCount);
     }
 
     // ---- for ServerConnection

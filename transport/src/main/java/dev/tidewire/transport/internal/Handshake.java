@@ -107,6 +107,8 @@ final class Handshake extends ChannelInboundHandlerAdapter {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        NettyRuntime.keepAlive((io.netty.channel.socket.SocketChannel) ch, options.keepAliveIdle(),
+                                options.keepAliveInterval(), options.keepAliveCount());
                         if (ssl != null) {
                             ch.pipeline().addLast("tls", tlsHandler(ssl, ch, address, deadline));
                         }
@@ -114,8 +116,6 @@ final class Handshake extends ChannelInboundHandlerAdapter {
                                 new Handshake(address, options, resources, ownsResources, result));
                     }
                 });
-        NettyRuntime.keepAlive(bootstrap, options.keepAliveIdle(), options.keepAliveInterval(),
-                options.keepAliveCount());
         ChannelFuture connect;
         try {
             connect = bootstrap.connect(address);

@@ -1,7 +1,6 @@
 package dev.tidewire.transport.internal;
 
 import dev.tidewire.transport.TlsConfig;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.socket.nio.NioChannelOption;
@@ -116,25 +115,32 @@ public final class NettyRuntime {
     }
 
     /**
-     * TCP keepalive on the channels a client {@code bootstrap} connects: SO_KEEPALIVE with the idle
-     * time, probe interval and probe count (whole seconds, TCP_KEEPIDLE / TCP_KEEPINTVL /
-     * TCP_KEEPCNT); an idle time of zero leaves keepalive off.
+     * TCP keepalive on one socket channel, client or server side: SO_KEEPALIVE with the idle time,
+     * probe interval and probe count (whole seconds, TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT);
+     * an idle time of zero turns keepalive off. Where the platform lacks the tuning options the OS
+     * defaults apply (logged at DEBUG).
      */
-    public static void keepAlive(io.netty.bootstrap.Bootstrap bootstrap, Duration idle, Duration interval, int count) {
+    public static void keepAlive(SocketChannel ch, Duration idle, Duration interval, int count) {
         if (idle.isZero()) {
+            ch.config().setKeepAlive(false);
             return;
         }
-        bootstrap.option(ChannelOption.SO_KEEPALIVE, true);
+        ch.config().setKeepAlive(true);
         int idleSeconds = (int) idle.toSeconds();
         int intervalSeconds = (int) interval.toSeconds();
-        if (EPOLL) {
-            bootstrap.option(EpollChannelOption.TCP_KEEPIDLE, idleSeconds)
-                    .option(EpollChannelOption.TCP_KEEPINTVL, intervalSeconds)
-                    .option(EpollChannelOption.TCP_KEEPCNT, count);
-        } else {
-            bootstrap.option(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), idleSeconds)
-                    .option(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), intervalSeconds)
-                    .option(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), count);
+        try {
+            if (ch instanceof EpollSocketChannel) {
+                ch.config().setOption(EpollChannelOption.TCP_KEEPIDLE, idleSeconds);
+                ch.config().setOption(EpollChannelOption.TCP_KEEPINTVL, intervalSeconds);
+                ch.config().setOption(EpollChannelOption.TCP_KEEPCNT, count);
+            } else {
+                ch.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), idleSeconds);
+                ch.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), intervalSeconds);
+                ch.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), count);
+            }
+        } catch (RuntimeException | LinkageError e) {
+            System.getLogger(NettyRuntime.class.getName()).log(System.Logger.Level.DEBUG,
+                    "TCP keepalive tuning not supported here; the OS defaults apply", e);
         }
     }
 
