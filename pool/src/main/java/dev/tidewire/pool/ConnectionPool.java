@@ -7,6 +7,8 @@ import dev.tidewire.PoolExhaustedException;
 import dev.tidewire.TidewireException;
 import dev.tidewire.pool.internal.BusyAwareEvictionPolicy;
 import dev.tidewire.pool.internal.ConnectionFactory;
+import dev.tidewire.pool.internal.Connector;
+import dev.tidewire.pool.internal.RetryBudget;
 import dev.tidewire.pool.internal.PoolCall;
 import dev.tidewire.pool.internal.PooledConnection;
 import dev.tidewire.pool.internal.SharedConnections;
@@ -17,7 +19,6 @@ import dev.tidewire.transport.TransportResources;
 import dev.tidewire.transport.internal.Completions;
 import dev.tidewire.transport.internal.NettyRuntime;
 import dev.tidewire.transport.internal.WriteBatch;
-import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -84,7 +85,6 @@ import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
  * returned to the caller.
  */
 public final class ConnectionPool implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(ConnectionPool.class.getName());
     /** Most attempts per call; each retry also needs time left before the deadline. */
     static final int MAX_ATTEMPTS = 32;
     /**
@@ -97,6 +97,11 @@ public final class ConnectionPool implements AutoCloseable {
 
     private final PoolOptions options;
     private final ConnectionFactory factory;
+    private final Connector connector;
+    private final RetryBudget retryBudget;
+    private final long connectTimeoutMillis;
+    private final java.util.concurrent.atomic.AtomicLong retryBudgetExhausted = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long lastLostNanos = System.nanoTime() - Long.MAX_VALUE / 4;
     private final GenericObjectPool<PooledConnection> pool;
     private final Semaphore permits;
     private final PoolListener listener;
@@ -105,7 +110,6 @@ public final class ConnectionPool implements AutoCloseable {
     private final ConcurrentHashMap<PoolCall, TidewireException> waitingRetry = new ConcurrentHashMap<>();
     private final SharedConnections shared;
     private static final Duration REPLACE_DELAY = Duration.ofMillis(5);
-    private final java.util.concurrent.atomic.AtomicBoolean growing = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean closed;
 
     private ConnectionPool(InetSocketAddress address, PoolOptions options, ConnectionOptions connectionOptions,
@@ -113,8 +117,15 @@ public final class ConnectionPool implements AutoCloseable {
         this.options = options;
         this.listener = listener;
         this.retryExecutor = resources.callbackExecutor();
+        this.connectTimeoutMillis = connectionOptions.connectTimeout().toMillis();
         this.resources = resources;
-        this.factory = new ConnectionFactory(address, connectionOptions, options, resources, replacing(listener));
+        PoolListener events = replacing(listener);
+        this.factory = new ConnectionFactory(address, options, events);
+        this.connector = new Connector(address, connectionOptions, resources, retryExecutor, events,
+                options.connectBackoffInitial(), options.connectBackoffMax(),
+                this::adopt, this::wanted);
+        this.factory.attach(connector, this::lost);
+        this.retryBudget = new RetryBudget(options.retryBudgetRatio(), options.retryBudgetMinPerSecond());
         this.permits = new Semaphore(options.maxConnections(), true);
         GenericObjectPoolConfig<PooledConnection> config = new GenericObjectPoolConfig<>();
         config.setMaxTotal(options.maxConnections());
@@ -136,8 +147,8 @@ public final class ConnectionPool implements AutoCloseable {
     }
 
     /**
-     * Creates the pool and opens {@link PoolOptions#minIdle()} connections. If the server cannot be
-     * reached now, that is logged and connections are opened on demand.
+     * Creates the pool; {@link PoolOptions#minIdle()} connections open in the background (calls
+     * made meanwhile wait for the first, within their deadlines). Never waits for the network.
      */
     public static ConnectionPool create(InetSocketAddress address, PoolOptions options,
             ConnectionOptions connectionOptions, TransportResources resources, PoolListener listener) {
@@ -147,14 +158,7 @@ public final class ConnectionPool implements AutoCloseable {
         Objects.requireNonNull(resources, "resources");
         ConnectionPool p = new ConnectionPool(address, options, connectionOptions, resources,
                 listener == null ? PoolListener.NONE : listener);
-        if (options.minIdle() > 0) {
-            try {
-                p.pool.preparePool();
-            } catch (Exception e) {
-                LOG.log(Level.WARNING, "could not open " + options.minIdle() + " connections to " + address
-                        + " at start; opening on demand: " + e.getMessage());
-            }
-        }
+        p.connector.request();
         return p;
     }
 
@@ -169,6 +173,7 @@ public final class ConnectionPool implements AutoCloseable {
      */
     public CompletableFuture<byte[]> call(String op, byte[] body, Deadline deadline, Executor completion) {
         PoolCall result = new PoolCall();
+        retryBudget.onCall();
         attempt(result, op, body, deadline, completion, 1);
         return result;
     }
@@ -189,14 +194,29 @@ public final class ConnectionPool implements AutoCloseable {
                 handOff(result, op, body, deadline, completion, attemptNo);
                 return;
             } else {
-                pooled = borrow(op, deadline);
-                Connection connection = pooled.connection();
+                PooledConnection lease = null;
                 try {
-                    // Under the lease only queue the request; the event loop writes it after the
-                    // connection is back in the pool, so leases last well under a microsecond.
-                    reply = connection.enqueue(op, body, deadline, null);
-                } finally {
-                    giveBack(pooled);
+                    lease = borrow(op, deadline);
+                } catch (Connector.Pending connecting) {
+                    // no idle connection and a connect under way: send on any open one meanwhile,
+                    // or wait for the connect (within the deadline) without holding a thread
+                    pooled = pickShared(op, false);
+                    if (pooled == null) {
+                        awaitConnect(result, connecting.attempt(), op, body, deadline, completion, attemptNo);
+                        return;
+                    }
+                }
+                if (lease != null) {
+                    pooled = lease;
+                    try {
+                        // Under the lease only queue the request; the event loop writes it after the
+                        // connection is back in the pool, so leases last well under a microsecond.
+                        reply = lease.connection().enqueue(op, body, deadline, null);
+                    } finally {
+                        giveBack(lease);
+                    }
+                } else {
+                    reply = pooled.connection().enqueue(op, body, deadline, null);
                 }
             }
             pooled.connection().flush(); // deferred to the end of the block inside batch()
@@ -225,14 +245,81 @@ public final class ConnectionPool implements AutoCloseable {
         boolean safe = e instanceof NotProcessedException || e instanceof ConnectFailedException;
         int notProcessed = e instanceof NotProcessedException ? result.notProcessedAgain() : 0;
         if (safe && attemptNo < MAX_ATTEMPTS && notProcessed < MAX_NOT_PROCESSED && !closed && !result.isDone()) {
-            long delay = e instanceof ConnectFailedException ? Math.max(1_000_000L, factory.backoffNanos())
+            long delay = e instanceof ConnectFailedException ? connectRetryDelayNanos()
                     : notProcessedDelayNanos(notProcessed);
-            if (deadline.remainingNanos() > delay
-                    && runElsewhere(result, op, body, deadline, completion, attemptNo + 1, delay, e)) {
-                return;
+            if (deadline.remainingNanos() > delay) {
+                if (!retryBudget.tryRetry()) {
+                    complete(result, null, withBudgetNote(e), completion);
+                    return;
+                }
+                if (runElsewhere(result, op, body, deadline, completion, attemptNo + 1, delay, e)) {
+                    return;
+                }
             }
         }
         complete(result, null, e, completion);
+    }
+
+    /**
+     * The pause before a call that found the pool backing off tries again: until the backoff
+     * allows the next attempt, plus up to 1/8 of that (at most 100 ms) at random, so the callers
+     * turned away do not all come back at one instant; by then the {@link Connector} has started
+     * the attempt in the background, and they wait for it.
+     */
+    private long connectRetryDelayNanos() {
+        long wait = Math.max(TimeUnit.MILLISECONDS.toNanos(1), connector.backoffNanos());
+        long spread = Math.min(TimeUnit.MILLISECONDS.toNanos(100), Math.max(1, wait / 8));
+        return wait + java.util.concurrent.ThreadLocalRandom.current().nextLong(spread);
+    }
+
+    private TidewireException withBudgetNote(TidewireException e) {
+        retryBudgetExhausted.incrementAndGet();
+        e.addSuppressed(new RetryBudget.Exhausted("not retried: the client's retry budget is spent ("
+                + retryBudget + ")"));
+        return e;
+    }
+
+    /**
+     * Waits for {@code connecting} without holding a thread, then makes attempt {@code attemptNo + 1};
+     * if the call's deadline comes first, the call fails with {@link ConnectFailedException} (the
+     * attempt goes on in the background and its connection joins the pool).
+     */
+    private void awaitConnect(PoolCall result, Connector.Attempt connecting, String op, byte[] body,
+            Deadline deadline, Executor completion, int attemptNo) {
+        if (attemptNo >= MAX_ATTEMPTS) {
+            complete(result, null, new ConnectFailedException("no connection to " + factory.address()
+                    + " after " + attemptNo + " attempts", null), completion);
+            return;
+        }
+        java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+        waitingRetry.put(result, new ClientClosedException("op '" + op + "' refused: the connection pool closed"
+                + " while the call waited for a connection (it had not been sent)"));
+        try {
+            resources.schedule(() -> {
+                if (once.compareAndSet(false, true) && waitingRetry.remove(result) != null) {
+                    complete(result, null, new ConnectFailedException("no connection to " + factory.address()
+                            + " for op '" + op + "' within the call's deadline (" + deadline.limit().toMillis()
+                            + " ms): a connect attempt has been under way for "
+                            + TimeUnit.NANOSECONDS.toMillis(connecting.ageNanos()) + " ms (connect timeout "
+                            + connectTimeoutMillis + " ms) and goes on in the background", null), completion);
+                }
+            }, Duration.ofNanos(Math.max(1, deadline.remainingNanos())));
+        } catch (RejectedExecutionException shuttingDown) {
+            waitingRetry.remove(result);
+            complete(result, null, new ClientClosedException("op '" + op + "' refused: the transport is closed"),
+                    completion);
+            return;
+        }
+        connecting.settled().thenRun(() -> {
+            if (once.compareAndSet(false, true)) {
+                TidewireException ifClosed = waitingRetry.remove(result); // null: closed meanwhile
+                if (ifClosed != null) {
+                    if (!runElsewhere(result, op, body, deadline, completion, attemptNo + 1, 0, ifClosed)) {
+                        complete(result, null, ifClosed, completion);
+                    }
+                }
+            }
+        });
     }
 
     /**
@@ -353,17 +440,10 @@ public final class ConnectionPool implements AutoCloseable {
             @Override
             public void connectionDestroyed(DestroyReason reason) {
                 listener.connectionDestroyed(reason);
-                if (reason == DestroyReason.LIFETIME && !closed) {
+                if ((reason == DestroyReason.LIFETIME || reason == DestroyReason.UNRESPONSIVE) && !closed) {
                     // commons-pool2 frees the slot only after destroyObject returns: replace a moment later
-                    Runnable handOff = () -> {
-                        try {
-                            retryExecutor.execute(ConnectionPool.this::replace);
-                        } catch (RejectedExecutionException e) {
-                            // shutting down
-                        }
-                    };
                     try {
-                        resources.schedule(handOff, REPLACE_DELAY);
+                        resources.schedule(ConnectionPool.this::grow, REPLACE_DELAY);
                     } catch (RejectedExecutionException e) {
                         // shutting down
                     }
@@ -378,35 +458,56 @@ public final class ConnectionPool implements AutoCloseable {
     }
 
     /**
-     * Opens one more connection in the background, one at a time, while calls from event loops
-     * (which never borrow) find the pool not yet full.
+     * Opens one more connection in the background (one attempt at a time, behind the backoff):
+     * for calls from event loops (which never borrow) that find the pool not yet full, and to
+     * replace a connection retired at the end of its lifetime.
      */
     private void grow() {
-        if (closed || !growing.compareAndSet(false, true)) {
-            return;
-        }
-        try {
-            retryExecutor.execute(() -> {
-                try {
-                    replace();
-                } finally {
-                    growing.set(false);
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            growing.set(false);
+        if (!closed) {
+            connector.grow();
         }
     }
 
-    /** Opens one connection if the pool has room for it (commons-pool2 enforces maxConnections); best effort. */
-    private void replace() {
-        if (closed) {
-            return;
-        }
-        try {
+    /** Puts a connection the connector opened into the pool (commons-pool2 counts it); on the callback pool. */
+    private void adopt(Connection c) {
+        factory.adopt(c, () -> {
             pool.addObject();
-        } catch (Exception e) {
-            // the server may be down: calls will connect on demand, behind the backoff
+            return null;
+        });
+    }
+
+    /**
+     * Whether the pool has fewer live connections than it needs: its {@code minIdle}, and at least
+     * one while a connection was lost within the last {@code idleTimeout} (a pool in use that
+     * broke reconnects in the background, without waiting for a call to come by).
+     */
+    private boolean wanted() {
+        if (closed) {
+            return false;
+        }
+        int live = factory.pooled().size();
+        boolean recentlyLost = System.nanoTime() - lastLostNanos < options.idleTimeout().toNanos();
+        return live < Math.max(options.minIdle(), recentlyLost ? 1 : 0);
+    }
+
+    /**
+     * A pooled connection closed on its own (the peer went away, a heartbeat or a protocol error
+     * failed it): it leaves the pool now, freeing its slot for a new one, rather than when a borrow
+     * next validates it; then the connector reconnects in the background. Any thread.
+     */
+    private void lost(PooledConnection p) {
+        lastLostNanos = System.nanoTime();
+        try {
+            retryExecutor.execute(() -> {
+                try {
+                    pool.invalidateObject(p);
+                } catch (Exception e) {
+                    // already destroyed, or the pool closed
+                }
+                connector.request();
+            });
+        } catch (RejectedExecutionException shuttingDown) {
+            // nothing to reconnect
         }
     }
 
@@ -433,9 +534,9 @@ public final class ConnectionPool implements AutoCloseable {
         }
         PooledConnection pooled;
         try {
-            // a connect triggered by this borrow may not outlast the call's deadline
-            pooled = factory.withDeadline(deadline, () -> borrowObject(deadline));
-        } catch (TidewireException e) {
+            // never waits for a connect: with no idle connection, makeObject throws Connector.Pending
+            pooled = borrowObject(deadline);
+        } catch (TidewireException | Connector.Pending e) {
             permits.release();
             throw e;
         } catch (NoSuchElementException e) {
@@ -496,8 +597,11 @@ public final class ConnectionPool implements AutoCloseable {
     }
 
     private PoolExhaustedException exhausted(String op, Deadline deadline, long start) {
+        long now = System.nanoTime();
+        long age = deadline.limit().toNanos() - deadline.remainingNanos(now);
         return new PoolExhaustedException("no pooled connection to " + factory.address() + " for op '" + op
-                + "' within " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms (call timeout "
+                + "': waited " + TimeUnit.NANOSECONDS.toMillis(now - start) + " ms at the pool's gate, "
+                + TimeUnit.NANOSECONDS.toMillis(age) + " ms into the call (call timeout "
                 + deadline.limit().toMillis() + " ms)", pool.getNumActive(), pool.getNumIdle(),
                 permits.getQueueLength() + 1);
     }
@@ -520,7 +624,12 @@ public final class ConnectionPool implements AutoCloseable {
 
     /** Connect attempts made so far (attempts skipped while backing off are not counted). */
     public long connectAttempts() {
-        return factory.connectAttempts();
+        return connector.attempts();
+    }
+
+    /** Retries refused so far because the retry budget was spent (see {@link PoolOptions#retryBudgetRatio()}). */
+    public long retriesRefusedByBudget() {
+        return retryBudgetExhausted.get();
     }
 
     /**
@@ -531,6 +640,7 @@ public final class ConnectionPool implements AutoCloseable {
      */
     public void close(Duration grace) {
         closed = true;
+        connector.close();
         if (NettyRuntime.onEventLoop()) {
             NettyRuntime.runOffLoop("tidewire-pool-close", () -> close(grace));
             return;
@@ -555,6 +665,7 @@ public final class ConnectionPool implements AutoCloseable {
     /** Closes every connection at once; calls in flight fail with {@link ClientClosedException}. Idempotent. */
     public void closeNow() {
         closed = true;
+        connector.close();
         factory.closing();
         pool.close();
         List<CompletableFuture<Void>> gone = new ArrayList<>();

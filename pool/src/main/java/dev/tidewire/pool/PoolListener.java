@@ -13,6 +13,11 @@ public interface PoolListener {
         LIFETIME,
         /** Failed: heartbeat, protocol error, reset, or the server went away (GOAWAY). */
         BROKEN,
+        /**
+         * Still open, but its calls kept timing out while other connections' calls succeeded: the
+         * server (or something on the path) no longer serves it. It drains and is replaced.
+         */
+        UNRESPONSIVE,
         /** The pool was closed. */
         CLOSED
     }

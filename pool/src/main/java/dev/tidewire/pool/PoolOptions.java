@@ -27,6 +27,10 @@ public final class PoolOptions {
     public static final Duration DEFAULT_CONNECT_BACKOFF_INITIAL = Duration.ofMillis(100);
     /** Default longest wait between connect attempts: 5 s. */
     public static final Duration DEFAULT_CONNECT_BACKOFF_MAX = Duration.ofSeconds(5);
+    /** Default share of calls that may be retried: 0.2 (20 %), as Finagle's retry budget. */
+    public static final double DEFAULT_RETRY_BUDGET_RATIO = 0.2;
+    /** Default retries allowed each second whatever the call count: 10. */
+    public static final int DEFAULT_RETRY_BUDGET_MIN_PER_SECOND = 10;
 
     private final int maxConnections;
     private final int minIdle;
@@ -36,6 +40,8 @@ public final class PoolOptions {
     private final double lifetimeJitter;
     private final Duration connectBackoffInitial;
     private final Duration connectBackoffMax;
+    private final double retryBudgetRatio;
+    private final int retryBudgetMinPerSecond;
 
     private PoolOptions(Builder b) {
         maxConnections = b.maxConnections;
@@ -46,6 +52,8 @@ public final class PoolOptions {
         lifetimeJitter = b.lifetimeJitter;
         connectBackoffInitial = b.connectBackoffInitial;
         connectBackoffMax = b.connectBackoffMax;
+        retryBudgetRatio = b.retryBudgetRatio;
+        retryBudgetMinPerSecond = b.retryBudgetMinPerSecond;
     }
 
     public static Builder builder() {
@@ -59,7 +67,8 @@ public final class PoolOptions {
     public Builder toBuilder() {
         return new Builder().maxConnections(maxConnections).minIdle(minIdle).idleTimeout(idleTimeout)
                 .evictionInterval(evictionInterval).maxLifetime(maxLifetime, lifetimeJitter)
-                .connectBackoff(connectBackoffInitial, connectBackoffMax);
+                .connectBackoff(connectBackoffInitial, connectBackoffMax)
+                .retryBudget(retryBudgetRatio, retryBudgetMinPerSecond);
     }
 
     /** Most connections open at once. */
@@ -102,11 +111,26 @@ public final class PoolOptions {
         return connectBackoffMax;
     }
 
+    /**
+     * Retries (of calls the server certainly did not process: NOT_PROCESSED, connect failures)
+     * allowed per call made, client-wide; with {@link #retryBudgetMinPerSecond()} it bounds how
+     * much a refusing or unreachable server multiplies the load.
+     */
+    public double retryBudgetRatio() {
+        return retryBudgetRatio;
+    }
+
+    /** Retries allowed each second on top of {@link #retryBudgetRatio()}. */
+    public int retryBudgetMinPerSecond() {
+        return retryBudgetMinPerSecond;
+    }
+
     @Override
     public String toString() {
         return "PoolOptions[maxConnections=" + maxConnections + ", minIdle=" + minIdle + ", idleTimeout=" + idleTimeout
                 + ", evictionInterval=" + evictionInterval + ", maxLifetime=" + maxLifetime + "±" + lifetimeJitter
-                + ", connectBackoff=" + connectBackoffInitial + ".." + connectBackoffMax + "]";
+                + ", connectBackoff=" + connectBackoffInitial + ".." + connectBackoffMax + ", retryBudget="
+                + retryBudgetRatio + "+" + retryBudgetMinPerSecond + "/s]";
     }
 
     /** Builds {@link PoolOptions}; setters check their argument, {@link #build()} the rules across fields. */
@@ -119,6 +143,8 @@ public final class PoolOptions {
         private double lifetimeJitter = DEFAULT_LIFETIME_JITTER;
         private Duration connectBackoffInitial = DEFAULT_CONNECT_BACKOFF_INITIAL;
         private Duration connectBackoffMax = DEFAULT_CONNECT_BACKOFF_MAX;
+        private double retryBudgetRatio = DEFAULT_RETRY_BUDGET_RATIO;
+        private int retryBudgetMinPerSecond = DEFAULT_RETRY_BUDGET_MIN_PER_SECOND;
 
         private Builder() {
         }
@@ -172,6 +198,23 @@ public final class PoolOptions {
         public Builder connectBackoff(Duration initial, Duration max) {
             this.connectBackoffInitial = positive("connectBackoff initial", initial);
             this.connectBackoffMax = positive("connectBackoff max", max);
+            return this;
+        }
+
+        /**
+         * The client-wide retry budget: retries at most {@code ratio} (0..1) of the calls made plus
+         * {@code minPerSecond} (0..10,000) each second; defaults 0.2 and 10. {@code (0, 0)} turns
+         * retries off.
+         */
+        public Builder retryBudget(double ratio, int minPerSecond) {
+            if (!(ratio >= 0 && ratio <= 1)) {
+                throw new IllegalArgumentException("retry budget ratio must be in 0..1, got " + ratio);
+            }
+            if (minPerSecond < 0 || minPerSecond > 10_000) {
+                throw new IllegalArgumentException("retry budget minPerSecond must be in 0..10000, got " + minPerSecond);
+            }
+            this.retryBudgetRatio = ratio;
+            this.retryBudgetMinPerSecond = minPerSecond;
             return this;
         }
 

@@ -303,7 +303,9 @@ public final class TidewireClient implements AutoCloseable {
      * <p>Do not wait for a call's result inside the block: its request is not sent before the
      * block ends, so the wait lasts until the call's deadline. A blocking {@code call} inside is
      * allowed (it sends what the block has queued first, then waits). Nesting is allowed; the
-     * outermost block sends.
+     * outermost block sends. A call that finds no open connection (the first calls of a new
+     * client, or after an outage) waits for the connect without holding the thread, and is sent
+     * when the connection opens, whether or not the block has ended.
      */
     public void batch(Runnable calls) {
         Objects.requireNonNull(calls, "calls");

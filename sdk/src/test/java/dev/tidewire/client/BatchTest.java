@@ -27,6 +27,9 @@ class BatchTest {
     void start() {
         server = TidewireServer.builder().build().start();
         client = TidewireClient.builder().address(server.address()).maxConnections(2).build();
+        // a batch holds requests for connections that are open; a call waiting for a connect is
+        // sent when it opens (see TidewireClient.batch)
+        client.call("echo", new Message("warm", "up"), Message.class);
     }
 
     @AfterEach

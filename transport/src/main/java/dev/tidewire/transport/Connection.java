@@ -47,6 +47,22 @@ public interface Connection extends AutoCloseable {
         return MultiplexedConnection.open(address, options, resources, false);
     }
 
+    /**
+     * Starts to connect and returns at once: the future completes (on an event loop) once the
+     * connection is open and HELLO exchanged, or fails within {@link ConnectionOptions#connectTimeout()}
+     * with the typed error {@link #open(InetSocketAddress, ConnectionOptions, TransportResources)}
+     * would throw. Unlike {@code open}, it may be called on any thread, event loops included.
+     * Completing or cancelling the future before the connection is made abandons the attempt: its
+     * socket is closed, and a connection the handshake finishes later is closed at once.
+     */
+    @SuppressWarnings("unchecked")
+    static CompletableFuture<Connection> connect(InetSocketAddress address, ConnectionOptions options,
+            TransportResources resources) {
+        // the same future, not a dependent one, so that completing it from outside abandons the attempt
+        return (CompletableFuture<Connection>) (CompletableFuture<? extends Connection>)
+                MultiplexedConnection.connect(address, options, resources);
+    }
+
     /** As {@link #open(InetSocketAddress, ConnectionOptions, TransportResources)} with resources of its own, closed with it. */
     static Connection open(InetSocketAddress address, ConnectionOptions options) {
         TransportResources resources = TransportResources.create();
@@ -117,6 +133,15 @@ public interface Connection extends AutoCloseable {
      */
     default boolean inEventLoop() {
         return false;
+    }
+
+    /**
+     * Calls that timed out after they were sent since this connection last delivered a reply (0
+     * once a reply arrives). A connection whose calls keep timing out while other connections'
+     * calls succeed is one the server no longer serves; a pool stops lending it.
+     */
+    default int timeoutsSinceLastReply() {
+        return 0;
     }
 
     /** {@link System#nanoTime()} when bytes last arrived from the server. */

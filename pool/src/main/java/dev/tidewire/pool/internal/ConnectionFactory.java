@@ -2,39 +2,34 @@ package dev.tidewire.pool.internal;
 
 import dev.tidewire.AuthenticationException;
 import dev.tidewire.ConnectFailedException;
-import dev.tidewire.TidewireException;
 import dev.tidewire.TlsException;
 import dev.tidewire.pool.PoolListener;
 import dev.tidewire.pool.PoolListener.DestroyReason;
 import dev.tidewire.pool.PoolOptions;
 import dev.tidewire.transport.Connection;
-import dev.tidewire.transport.ConnectionOptions;
-import dev.tidewire.transport.TransportResources;
-import dev.tidewire.transport.Deadline;
 import java.net.InetSocketAddress;
-import java.time.Duration;
-import java.util.function.Supplier;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.commons.pool2.PooledObject;
 import org.apache.commons.pool2.PooledObjectFactory;
 import org.apache.commons.pool2.impl.DefaultPooledObject;
 
 /**
- * The commons-pool2 factory: opens connections (behind a {@link ConnectBackoff}), validates them
+ * The commons-pool2 factory: wraps the connections the {@link Connector} opens, validates them
  * locally, and retires them gracefully.
  *
  * <ul>
- *   <li>{@link #makeObject()} throws a typed {@link ConnectFailedException} on failure, never
- *       returns null, so the pool releases its waiters at once; while backing off it fails fast
- *       without touching the network. Refused credentials ({@link AuthenticationException}) and
- *       failed TLS handshakes ({@link TlsException}) count as failures for the backoff too, so a
- *       wrong token or a bad certificate does not cause a reconnect storm; while backing off after
- *       one of those, the same non-retryable type is thrown again.</li>
+ *   <li>{@link #makeObject()} never touches the network. Called by {@link #adopt} it wraps the
+ *       connection being adopted; called by commons-pool2 for a borrower that found no idle
+ *       connection, it throws what {@link Connector#pending()} says: {@link Connector.Pending}
+ *       (an attempt is under way; the pool lets the call wait for it within its deadline) or, while
+ *       backing off, a typed {@link ConnectFailedException}, {@link AuthenticationException} or
+ *       {@link TlsException}. commons-pool2 then releases its waiters at once.</li>
  *   <li>{@link #validateObject} is local and costs nanoseconds: open, not draining, not past its
  *       lifetime. The connection's heartbeat (PING on idle connections, death after the heartbeat
  *       timeout) is the background probe; validation reads its verdict instead of doing a round
@@ -44,115 +39,90 @@ import org.apache.commons.pool2.impl.DefaultPooledObject;
  * </ul>
  */
 public final class ConnectionFactory implements PooledObjectFactory<PooledConnection> {
+    /**
+     * Sent calls in a row that timed out with no reply on their connection, after which the
+     * connection is retired if another one still delivers replies.
+     */
+    static final int UNRESPONSIVE_TIMEOUTS = 3;
     private final InetSocketAddress address;
-    private final ConnectionOptions connectionOptions;
     private final PoolOptions poolOptions;
-    private final TransportResources resources;
     private final PoolListener listener;
-    private final ConnectBackoff backoff;
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
     private final java.util.Map<Connection, CompletableFuture<Void>> gone = new ConcurrentHashMap<>();
     // The connections commons-pool2 holds now (made and not yet destroyed), and a count of changes
     // to that set, so SharedConnections can tell at the cost of one read when its snapshot is stale.
     private final Set<PooledConnection> pooled = ConcurrentHashMap.newKeySet();
     private final AtomicLong generation = new AtomicLong();
-    private final AtomicLong connectAttempts = new AtomicLong();
     private final AtomicLong created = new AtomicLong();
     private final AtomicLong destroyed = new AtomicLong();
     private final AtomicLong lateResponsesOfClosed = new AtomicLong();
+    // The connection adopt() is putting into the pool on this thread, for makeObject to take.
+    private final ThreadLocal<Connection> adopting = new ThreadLocal<>();
     private volatile boolean closing;
-    // The last connect failure, if it was one that retrying cannot fix (credentials, TLS).
-    private volatile TidewireException lastPermanentFailure;
-    // The deadline of the call whose borrow is creating a connection (commons-pool2 creates on the
-    // borrowing thread), so a connect never outlasts the call that waits for it.
-    private final ThreadLocal<Deadline> borrowDeadline = new ThreadLocal<>();
+    private volatile Connector connector;
+    private volatile Consumer<PooledConnection> lost = p -> { };
 
-    public ConnectionFactory(InetSocketAddress address, ConnectionOptions connectionOptions, PoolOptions poolOptions,
-            TransportResources resources, PoolListener listener) {
+    public ConnectionFactory(InetSocketAddress address, PoolOptions poolOptions, PoolListener listener) {
         this.address = address;
-        this.connectionOptions = connectionOptions;
         this.poolOptions = poolOptions;
-        this.resources = resources;
         this.listener = listener;
-        this.backoff = new ConnectBackoff(poolOptions.connectBackoffInitial().toNanos(),
-                poolOptions.connectBackoffMax().toNanos(), () -> ThreadLocalRandom.current().nextDouble());
+    }
+
+    /**
+     * Wires the factory to the connector that opens connections and to what must happen when a
+     * pooled connection closes on its own (it broke): set once, before the pool is used.
+     */
+    public void attach(Connector connector, Consumer<PooledConnection> lost) {
+        this.connector = connector;
+        this.lost = lost;
     }
 
     @Override
     public PooledObject<PooledConnection> makeObject() {
-        long now = System.nanoTime();
-        long wait = backoff.delayNanos(now);
-        if (wait > 0) {
-            listener.connectFailed();
-            String why = "not connecting to " + address + " for another " + TimeUnit.NANOSECONDS.toMillis(wait)
-                    + " ms after " + backoff.failures() + " failed attempts (last: " + backoff.lastError() + ")";
-            TidewireException permanent = lastPermanentFailure;
-            if (permanent instanceof AuthenticationException) {
-                throw new AuthenticationException(why, null);
-            }
-            if (permanent instanceof TlsException) {
-                throw new TlsException(why, null);
-            }
-            throw new ConnectFailedException(why, null);
+        Connection c = adopting.get();
+        if (c == null) {
+            throw connector.pending(); // a borrower found no idle connection: wait for one, or back off
         }
-        connectAttempts.incrementAndGet();
-        Connection c;
-        try {
-            c = Connection.open(address, optionsWithin(borrowDeadline.get(), now), resources);
-        } catch (ConnectFailedException e) {
-            lastPermanentFailure = null;
-            backoff.onFailure(System.nanoTime(), e.getMessage());
-            listener.connectFailed();
-            throw e;
-        } catch (AuthenticationException | TlsException e) {
-            lastPermanentFailure = e;
-            backoff.onFailure(System.nanoTime(), e.getMessage());
-            listener.connectFailed();
-            throw e;
-        }
-        lastPermanentFailure = null;
-        backoff.onSuccess();
+        adopting.remove(); // taken: adopt() must not close it
         open.add(c);
+        long lifetime = poolOptions.maxLifetime().toNanos();
+        long jitter = (long) (lifetime * poolOptions.lifetimeJitter() * ThreadLocalRandom.current().nextDouble());
+        long opened = System.nanoTime();
+        PooledConnection p = new PooledConnection(c, opened, opened + lifetime - jitter);
         // completes once the connection has left `open`: what a closing pool waits for
         CompletableFuture<Void> left = c.closeFuture().whenComplete((v, e) -> {
             open.remove(c);
             lateResponsesOfClosed.addAndGet(c.stats().lateResponses());
+            if (!closing && pooled.contains(p)) {
+                lost.accept(p); // it broke while pooled: take it out and reconnect in the background
+            }
         });
         gone.put(c, left);
         left.thenRun(() -> gone.remove(c)); // after the put, even if the connection closed already
         created.incrementAndGet();
         listener.connectionCreated();
-        long lifetime = poolOptions.maxLifetime().toNanos();
-        long jitter = (long) (lifetime * poolOptions.lifetimeJitter() * ThreadLocalRandom.current().nextDouble());
-        long opened = System.nanoTime();
-        PooledConnection p = new PooledConnection(c, opened, opened + lifetime - jitter);
         pooled.add(p);
         generation.incrementAndGet();
         return new DefaultPooledObject<>(p);
     }
 
-    /** Runs {@code borrow} with {@code deadline} bounding any connect it triggers on this thread. */
-    public <T> T withDeadline(Deadline deadline, Supplier<T> borrow) {
-        borrowDeadline.set(deadline);
+    /**
+     * Puts {@code c}, just opened by the {@link Connector}, into the pool through
+     * {@code addObject} (commons-pool2 counts it against {@code maxConnections}); closes it if the
+     * pool has no room for it or is closed. Runs on the callback pool.
+     */
+    public void adopt(Connection c, Callable<?> addObject) {
+        adopting.set(c);
         try {
-            return borrow.get();
+            addObject.call();
+        } catch (Exception e) {
+            // pool closed: c is closed below
         } finally {
-            borrowDeadline.remove();
+            if (adopting.get() != null) {
+                adopting.remove();
+                c.close(); // not taken: the pool is full or closed
+            }
         }
-    }
-
-    private ConnectionOptions optionsWithin(Deadline deadline, long now) {
-        if (deadline == null) {
-            return connectionOptions;
-        }
-        long left = deadline.remainingNanos(now);
-        if (left >= connectionOptions.connectTimeout().toNanos()) {
-            return connectionOptions;
-        }
-        if (left <= 0) {
-            throw new ConnectFailedException("no time left to connect to " + address + " before the call's deadline", null);
-        }
-        return connectionOptions.toBuilder().connectTimeout(Duration.ofNanos(left)).build();
     }
 
     @Override
@@ -160,9 +130,13 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
         return usable(p.getObject(), System.nanoTime());
     }
 
-    /** Open and within its lifetime; if not, records why it must retire. Costs no I/O. */
+    /**
+     * Open, within its lifetime, and not unresponsive; if not, records why it must retire. Costs
+     * no I/O.
+     */
     public boolean usable(PooledConnection pooled, long nowNanos) {
-        if (pooled.connection().state() != Connection.State.OPEN) {
+        Connection c = pooled.connection();
+        if (c.state() != Connection.State.OPEN) {
             pooled.retireReason(DestroyReason.BROKEN);
             return false;
         }
@@ -170,7 +144,27 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
             pooled.retireReason(DestroyReason.LIFETIME);
             return false;
         }
+        if (c.timeoutsSinceLastReply() >= UNRESPONSIVE_TIMEOUTS && anotherServes(pooled)) {
+            pooled.retireReason(DestroyReason.UNRESPONSIVE);
+            return false;
+        }
         return true;
+    }
+
+    /**
+     * Whether another pooled connection delivers replies (none of its sent calls timed out since
+     * its last reply): then calls timing out on {@code suspect} say more about that connection than
+     * about the server. When every connection's calls time out, the server is slow, and retiring
+     * connections would only add connects to its load.
+     */
+    private boolean anotherServes(PooledConnection suspect) {
+        for (PooledConnection p : pooled) {
+            if (p != suspect && p.connection().state() == Connection.State.OPEN
+                    && p.connection().timeoutsSinceLastReply() == 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override
@@ -208,11 +202,6 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
         return generation.get();
     }
 
-    /** Nanoseconds until a connect attempt is allowed again (0 when not backing off). */
-    public long backoffNanos() {
-        return backoff.delayNanos(System.nanoTime());
-    }
-
     /** Marks the pool as closing, so destroys are counted as CLOSED. */
     public void closing() {
         closing = true;
@@ -229,10 +218,6 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
      */
     public CompletableFuture<Void> gone(Connection c) {
         return gone.getOrDefault(c, CompletableFuture.completedFuture(null));
-    }
-
-    public long connectAttempts() {
-        return connectAttempts.get();
     }
 
     public long created() {

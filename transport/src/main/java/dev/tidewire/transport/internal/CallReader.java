@@ -23,14 +23,19 @@ import javax.net.ssl.SSLException;
  * calls by the id of each reply, answers PING, handles GOAWAY, and fails the connection on a
  * protocol violation or an error from the channel.
  *
- * <p>Liveness: {@code lastReadNanos} is the time any bytes last arrived (the heartbeat reads it);
- * {@code frameStartNanos} is when the frame now being received began (0 between frames), for the
- * bound on how long one frame may take ({@link ConnectionTimer}).
+ * <p>Liveness: {@code lastFrameNanos} is the time a frame last <em>completed</em>; the heartbeat
+ * judges the peer by it, not by bytes, so a connection whose decoder waits for a frame that never
+ * ends (a corrupted length, bytes trickling in) is failed within the heartbeat timeout whatever
+ * bytes still arrive. {@code lastReadNanos} is the time any bytes last arrived (for
+ * {@code Connection.lastReadNanos()}); {@code frameStartNanos} is when the frame now being
+ * received began (0 between frames), for the bound on how long one frame may take
+ * ({@link ConnectionTimer}).
  */
 final class CallReader extends ChannelInboundHandlerAdapter {
     private final MultiplexedConnection c;
     private final FrameDecoder decoder;
     private volatile long lastReadNanos = System.nanoTime();
+    private volatile long lastFrameNanos = lastReadNanos;
     private long frameStartNanos;
     private volatile long framesRead;
     private volatile long lateResponses;
@@ -59,6 +64,9 @@ final class CallReader extends ChannelInboundHandlerAdapter {
             c.readFailed(e);
         } finally {
             buf.release();
+        }
+        if (decoder.framesDecoded() != framesBefore) {
+            lastFrameNanos = now;
         }
         if (decoder.isIdle()) {
             frameStartNanos = 0;
@@ -108,7 +116,7 @@ final class CallReader extends ChannelInboundHandlerAdapter {
             }
             case PING -> c.writer.writeControl(FrameType.PONG, frame.requestId());
             case PONG -> {
-                // any bytes prove the peer alive; lastReadNanos is already updated
+                // a completed frame proves the peer alive; lastFrameNanos is updated after the read
             }
             case GOAWAY -> c.onGoAway(frame.requestId(), GoAwayPayload.decode(frame.payload()).reason());
             default -> throw new ProtocolException("server " + c.address + " sent an unexpected " + frame.type()
@@ -128,6 +136,7 @@ final class CallReader extends ChannelInboundHandlerAdapter {
             lateResponses++;
             return;
         }
+        c.timeoutsSinceReply = 0; // the connection delivers replies
         boolean delivered;
         if (error == null) {
             delivered = call.succeed(frame.payload());
@@ -156,6 +165,11 @@ final class CallReader extends ChannelInboundHandlerAdapter {
 
     long lastReadNanos() {
         return lastReadNanos;
+    }
+
+    /** When a frame last completed (the handshake's HELLO, at first). */
+    long lastFrameNanos() {
+        return lastFrameNanos;
     }
 
     long framesRead() {

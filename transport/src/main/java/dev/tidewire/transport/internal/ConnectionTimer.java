@@ -38,11 +38,12 @@ final class ConnectionTimer {
         if (c.state() == Connection.State.CLOSED) {
             return;
         }
-        long lastRead = c.reader.lastReadNanos();
-        switch (heartbeat.check(now, lastRead)) {
+        long lastFrame = c.reader.lastFrameNanos();
+        switch (heartbeat.check(now, lastFrame)) {
             case DEAD -> {
+                String bytes = c.reader.lastReadNanos() - lastFrame > 0 ? " (bytes still arrive, but no frame completes)" : "";
                 c.failConnection(new ConnectionLostException("no frame from " + c.address + " for "
-                        + TimeUnit.NANOSECONDS.toMillis(now - lastRead) + " ms (heartbeat timeout "
+                        + TimeUnit.NANOSECONDS.toMillis(now - lastFrame) + " ms" + bytes + " (heartbeat timeout "
                         + c.options.heartbeatTimeout().toMillis() + " ms); the peer is presumed dead", null));
                 return;
             }

@@ -81,22 +81,61 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     static MultiplexedConnection open(InetSocketAddress address, ConnectionOptions options,
             TransportResources resources, boolean ownsResources) {
         Objects.requireNonNull(address, "address");
-        Objects.requireNonNull(options, "options");
-        Objects.requireNonNull(resources, "resources");
-        if (address.isUnresolved()) {
-            throw new ConnectFailedException("cannot resolve host " + address.getHostString(), null);
-        }
         if (NettyRuntime.onEventLoop()) {
             throw new IllegalStateException("a connection cannot be opened on a Tidewire event loop, which must never"
                     + " wait for a peer; open it from another thread");
         }
+        CompletableFuture<MultiplexedConnection> result = connect(address, options, resources, ownsResources);
+        Throwable cause;
+        try {
+            // the loop enforces the connect timeout; the slack only covers a loop that is late
+            return result.get(options.connectTimeout().toNanos() + TimeUnit.MILLISECONDS.toNanos(500),
+                    TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            cause = new ConnectFailedException("interrupted while connecting to " + address, e);
+        } catch (TimeoutException e) {
+            cause = timedOut(address, options);
+        } catch (ExecutionException e) {
+            cause = e.getCause();
+        }
+        if (!result.completeExceptionally(cause) && !result.isCompletedExceptionally()) {
+            return result.join(); // the handshake finished just as the wait gave up
+        }
+        if (cause instanceof TidewireException t) {
+            throw t;
+        }
+        throw new ConnectFailedException("cannot connect to " + address + ": " + cause, cause);
+    }
+
+    /**
+     * Starts a connect and returns at once; the future completes on the event loop once HELLO has
+     * been exchanged, or fails within {@link ConnectionOptions#connectTimeout()} with the typed
+     * error {@link #open} would throw. Any thread may call it, event loops included. Completing the
+     * future from outside (the opener gave up) closes the channel, and a connection the handshake
+     * makes after that is closed at once: nothing is left open behind a future nobody holds.
+     */
+    static CompletableFuture<MultiplexedConnection> connect(InetSocketAddress address, ConnectionOptions options,
+            TransportResources resources, boolean ownsResources) {
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(resources, "resources");
+        if (address.isUnresolved()) {
+            return CompletableFuture.failedFuture(
+                    new ConnectFailedException("cannot resolve host " + address.getHostString(), null));
+        }
         if (resources.isClosed()) {
-            throw new ConnectFailedException("cannot connect to " + address + ": the transport resources are closed",
-                    null);
+            return CompletableFuture.failedFuture(new ConnectFailedException("cannot connect to " + address
+                    + ": the transport resources are closed", null));
         }
         Deadline deadline = Deadline.after(options.connectTimeout());
         CompletableFuture<MultiplexedConnection> result = new CompletableFuture<>();
-        SslContext ssl = options.tls() == null ? null : NettyRuntime.clientContext(options.tls());
+        SslContext ssl;
+        try {
+            ssl = options.tls() == null ? null : NettyRuntime.clientContext(options.tls());
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         Bootstrap bootstrap = new Bootstrap()
                 .group(resources.eventLoops())
                 .channel(NettyRuntime.socketChannelClass())
@@ -120,7 +159,8 @@ final class Handshake extends ChannelInboundHandlerAdapter {
         try {
             connect = bootstrap.connect(address);
         } catch (RuntimeException e) {
-            throw new ConnectFailedException("cannot connect to " + address + ": " + e.getMessage(), e);
+            return CompletableFuture.failedFuture(
+                    new ConnectFailedException("cannot connect to " + address + ": " + e.getMessage(), e));
         }
         Channel channel = connect.channel();
         connect.addListener(f -> {
@@ -138,32 +178,21 @@ final class Handshake extends ChannelInboundHandlerAdapter {
                 closed.run();
             }
         });
-        channel.eventLoop().schedule(() -> {
-            if (result.completeExceptionally(timedOut(address, options))) {
+        try {
+            channel.eventLoop().schedule(() -> {
+                result.completeExceptionally(timedOut(address, options));
+            }, Math.max(1, deadline.remainingNanos()), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(new ConnectFailedException("cannot connect to " + address
+                    + ": the transport resources are closing", e));
+        }
+        // whoever ends the attempt without a connection (timeout, failure, the opener giving up)
+        result.whenComplete((c, e) -> {
+            if (e != null) {
                 channel.close();
             }
-        }, Math.max(1, deadline.remainingNanos()), TimeUnit.NANOSECONDS);
-        Throwable cause;
-        try {
-            // the loop enforces the deadline; the slack only covers a loop that is late
-            return result.get(Math.max(1, deadline.remainingNanos()) + TimeUnit.MILLISECONDS.toNanos(500),
-                    TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            cause = new ConnectFailedException("interrupted while connecting to " + address, e);
-        } catch (TimeoutException e) {
-            cause = timedOut(address, options);
-        } catch (ExecutionException e) {
-            cause = e.getCause();
-        }
-        if (!result.completeExceptionally(cause) && !result.isCompletedExceptionally()) {
-            return result.join(); // the handshake finished just as the wait gave up
-        }
-        channel.close();
-        if (cause instanceof TidewireException t) {
-            throw t;
-        }
-        throw new ConnectFailedException("cannot connect to " + address + ": " + cause, cause);
+        });
+        return result;
     }
 
     private static SslHandler tlsHandler(SslContext ssl, Channel ch, InetSocketAddress address, Deadline deadline) {

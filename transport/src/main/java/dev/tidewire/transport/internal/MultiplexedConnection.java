@@ -83,6 +83,8 @@ public final class MultiplexedConnection implements Connection {
     volatile boolean goAwayReceived;
     volatile long goAwayLastId = Long.MAX_VALUE;
     private volatile RuntimeException closeReason;
+    // Written on the loop only (a sent call's timeout counts up, a reply resets); read by the pool.
+    volatile int timeoutsSinceReply;
     private boolean swept; // loop only
 
     MultiplexedConnection(InetSocketAddress address, ConnectionOptions options, TransportResources resources,
@@ -120,6 +122,12 @@ public final class MultiplexedConnection implements Connection {
     public static MultiplexedConnection open(InetSocketAddress address, ConnectionOptions options,
             TransportResources resources, boolean ownsResources) {
         return Handshake.open(address, options, resources, ownsResources);
+    }
+
+    /** Starts to connect; see {@link dev.tidewire.transport.Connection#connect}. Any thread. */
+    public static CompletableFuture<MultiplexedConnection> connect(InetSocketAddress address, ConnectionOptions options,
+            TransportResources resources) {
+        return Handshake.connect(address, options, resources, false);
     }
 
     // ---------------------------------------------------------------- calls (any thread)
@@ -425,6 +433,11 @@ public final class MultiplexedConnection implements Connection {
     @Override
     public boolean inEventLoop() {
         return loop.inEventLoop();
+    }
+
+    @Override
+    public int timeoutsSinceLastReply() {
+        return timeoutsSinceReply;
     }
 
     @Override

@@ -148,6 +148,9 @@ public final class PendingCall extends CompletableFuture<byte[]> {
             return;
         }
         boolean wasSent = prior == SENT;
+        if (wasSent) {
+            connection.timeoutsSinceReply++; // on the loop: the timer tick is the only caller
+        }
         connection.releaseOnLoop(this, prior);
         deliver(null, new RequestTimeoutException(op, id, deadline.elapsed(nowNanos), deadline.limit(), wasSent,
                 detail));
