@@ -495,4 +495,57 @@ class ConnectionPoolTest {
             }
         }
     }
+
+    /**
+     * The retry budget: 100 calls at once to a server that refuses everything NOT_PROCESSED. Each
+     * call alone could be sent up to {@code MAX_NOT_PROCESSED} times (400 sends); the client-wide
+     * budget (20 % of calls plus 10 per second, 10 to start with) lets far fewer resends through,
+     * and a call refused a resend says why.
+     */
+    @Test
+    void theRetryBudgetBoundsResendsWhenTheServerRefusesEverything() throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer()) {
+            ConnectionPool p = pool(peer.address(), PoolOptions.builder().maxConnections(1).build(), PoolListener.NONE);
+            ExecutorService peerThread = Executors.newSingleThreadExecutor();
+            AtomicInteger arrivals = new AtomicInteger();
+            try {
+                peerThread.submit(() -> {
+                    peer.acceptAndHello(1000);
+                    for (int i = 0; i < 2000; i++) {
+                        dev.tidewire.protocol.Frame request = peer.nextFrame(dev.tidewire.protocol.FrameType.REQUEST);
+                        arrivals.incrementAndGet();
+                        peer.send(new dev.tidewire.protocol.Frame(dev.tidewire.protocol.FrameType.ERROR, request.requestId(),
+                                new dev.tidewire.protocol.ErrorPayload(dev.tidewire.protocol.ErrorCode.NOT_PROCESSED,
+                                        "refusing").encode()));
+                    }
+                    return null;
+                });
+                long start = System.nanoTime();
+                List<CompletableFuture<byte[]>> calls = new ArrayList<>();
+                for (int i = 0; i < 100; i++) {
+                    calls.add(p.call("echo", utf8("{}"), in(Duration.ofSeconds(3)), null));
+                }
+                int refusedByBudget = 0;
+                for (CompletableFuture<byte[]> c : calls) {
+                    Throwable e = assertThrows(ExecutionException.class, () -> c.get(10, TimeUnit.SECONDS)).getCause();
+                    assertInstanceOf(dev.tidewire.NotProcessedException.class, e);
+                    for (Throwable s : e.getSuppressed()) {
+                        if (s instanceof dev.tidewire.pool.internal.RetryBudget.Exhausted) {
+                            refusedByBudget++;
+                        }
+                    }
+                }
+                double seconds = (System.nanoTime() - start) / 1e9;
+                long allowed = 100 + 10 + 20 + (long) Math.ceil(10 * seconds) + 1;
+                System.out.println("refusing server: " + arrivals.get() + " sends for 100 calls in "
+                        + Math.round(seconds * 1000) + " ms; " + refusedByBudget + " resends refused by the budget");
+                assertTrue(arrivals.get() <= allowed, arrivals.get() + " sends, budget allows " + allowed);
+                assertTrue(refusedByBudget > 0 && p.retriesRefusedByBudget() == refusedByBudget,
+                        refusedByBudget + " vs " + p.retriesRefusedByBudget());
+            } finally {
+                peerThread.shutdownNow();
+                p.closeNow();
+            }
+        }
+    }
 }

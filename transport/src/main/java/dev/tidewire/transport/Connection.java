@@ -144,6 +144,11 @@ public interface Connection extends AutoCloseable {
         return 0;
     }
 
+    /** {@link System#nanoTime()} when this connection last delivered a reply (or opened, before any). */
+    default long lastReplyNanos() {
+        return lastReadNanos();
+    }
+
     /** {@link System#nanoTime()} when bytes last arrived from the server. */
     long lastReadNanos();
 

@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.commons.pool2.PooledObject;
 import org.apache.commons.pool2.PooledObjectFactory;
@@ -40,10 +41,11 @@ import org.apache.commons.pool2.impl.DefaultPooledObject;
  */
 public final class ConnectionFactory implements PooledObjectFactory<PooledConnection> {
     /**
-     * Sent calls in a row that timed out with no reply on their connection, after which the
-     * connection is retired if another one still delivers replies.
+     * A connection is unresponsive when at least this many sent calls in a row timed out on it...
      */
-    static final int UNRESPONSIVE_TIMEOUTS = 3;
+    static final int UNRESPONSIVE_TIMEOUTS = 8;
+    /** ...and it has delivered no reply for this long, while another connection has, within it. */
+    static final long UNRESPONSIVE_NANOS = TimeUnit.SECONDS.toNanos(1);
     private final InetSocketAddress address;
     private final PoolOptions poolOptions;
     private final PoolListener listener;
@@ -144,7 +146,8 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
             pooled.retireReason(DestroyReason.LIFETIME);
             return false;
         }
-        if (c.timeoutsSinceLastReply() >= UNRESPONSIVE_TIMEOUTS && anotherServes(pooled)) {
+        if (c.timeoutsSinceLastReply() >= UNRESPONSIVE_TIMEOUTS && nowNanos - c.lastReplyNanos() >= UNRESPONSIVE_NANOS
+                && anotherServes(pooled, nowNanos)) {
             pooled.retireReason(DestroyReason.UNRESPONSIVE);
             return false;
         }
@@ -152,15 +155,16 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
     }
 
     /**
-     * Whether another pooled connection delivers replies (none of its sent calls timed out since
-     * its last reply): then calls timing out on {@code suspect} say more about that connection than
-     * about the server. When every connection's calls time out, the server is slow, and retiring
-     * connections would only add connects to its load.
+     * Whether another pooled connection delivered a reply within {@link #UNRESPONSIVE_NANOS}: then
+     * calls timing out on {@code suspect} say more about that connection than about the server.
+     * When every connection's calls time out, the server is slow, and retiring connections would
+     * only add connects to its load. (Random timeouts of a slow server never leave a connection
+     * without a reply for a whole second while another gets them.)
      */
-    private boolean anotherServes(PooledConnection suspect) {
+    private boolean anotherServes(PooledConnection suspect, long nowNanos) {
         for (PooledConnection p : pooled) {
             if (p != suspect && p.connection().state() == Connection.State.OPEN
-                    && p.connection().timeoutsSinceLastReply() == 0) {
+                    && nowNanos - p.connection().lastReplyNanos() < UNRESPONSIVE_NANOS) {
                 return true;
             }
         }

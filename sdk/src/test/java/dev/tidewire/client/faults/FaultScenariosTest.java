@@ -126,6 +126,8 @@ class FaultScenariosTest {
         server = TidewireServer.builder().build().start();
         proxy = new FaultProxy(server.address());
         client = clientTo(proxy.address()).maxConnections(4).minIdle(4).build();
+        // minIdle connections open in the background: let them, before the 150 ms calls begin
+        await().atMost(Duration.ofSeconds(5)).until(() -> client.poolStats().open() == 4);
         proxy.latency(Duration.ofMillis(60)); // 120 ms round trip plus a 0..80 ms server delay vs a 150 ms timeout
         try (LoadHarness load = new LoadHarness(client, CALLERS, Duration.ofMillis(150), Duration.ofMillis(250), 80).start()) {
             await().atMost(Duration.ofSeconds(10)).until(() -> load.errors("RequestTimeoutException") > 200 && load.ok() > 200);
@@ -145,6 +147,7 @@ class FaultScenariosTest {
         server = TidewireServer.builder().build().start();
         proxy = new FaultProxy(server.address());
         client = clientTo(proxy.address()).maxConnections(4).minIdle(4).build();
+        await().atMost(Duration.ofSeconds(5)).until(() -> client.poolStats().open() == 4); // connection 2 exists
         try (LoadHarness load = new LoadHarness(client, CALLERS, Duration.ofSeconds(2), GRACE, 5).start()) {
             await().atMost(Duration.ofSeconds(5)).until(() -> load.ok() > 2_000);
             proxy.corruptServerBytesOfConnection(2);

@@ -136,7 +136,10 @@ final class CallReader extends ChannelInboundHandlerAdapter {
             lateResponses++;
             return;
         }
-        c.timeoutsSinceReply = 0; // the connection delivers replies
+        if (c.timeoutsSinceReply != 0) {
+            c.timeoutsSinceReply = 0; // the connection delivers replies
+        }
+        c.lastReplyNanos = System.nanoTime();
         boolean delivered;
         if (error == null) {
             delivered = call.succeed(frame.payload());

@@ -85,6 +85,7 @@ public final class MultiplexedConnection implements Connection {
     private volatile RuntimeException closeReason;
     // Written on the loop only (a sent call's timeout counts up, a reply resets); read by the pool.
     volatile int timeoutsSinceReply;
+    volatile long lastReplyNanos = System.nanoTime(); // written on the loop when a reply arrives
     private boolean swept; // loop only
 
     MultiplexedConnection(InetSocketAddress address, ConnectionOptions options, TransportResources resources,
@@ -438,6 +439,11 @@ public final class MultiplexedConnection implements Connection {
     @Override
     public int timeoutsSinceLastReply() {
         return timeoutsSinceReply;
+    }
+
+    @Override
+    public long lastReplyNanos() {
+        return lastReplyNanos;
     }
 
     @Override
