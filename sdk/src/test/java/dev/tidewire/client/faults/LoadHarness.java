@@ -130,6 +130,7 @@ final class LoadHarness implements AutoCloseable {
                 timeoutNanos = TimeUnit.MILLISECONDS.toNanos(millis);
             }
             boolean failed = false;
+            String outcome = "ok";
             long start = System.nanoTime();
             try {
                 JsonNode reply = client.call(op, request, JsonNode.class, options);
@@ -150,11 +151,13 @@ final class LoadHarness implements AutoCloseable {
             } catch (TidewireException e) {
                 failed = true;
                 String type = e.getClass().getSimpleName();
+                outcome = type + ": " + e.getMessage();
                 errors.computeIfAbsent(type, k -> new LongAdder()).increment();
                 examples.putIfAbsent(type, e.getMessage());
                 firstSeen.putIfAbsent(type, System.nanoTime());
             } catch (RuntimeException e) {
                 failed = true;
+                outcome = e.toString();
                 errors.computeIfAbsent("untyped:" + e.getClass().getSimpleName(), k -> new LongAdder()).increment();
                 examples.putIfAbsent("untyped", e.toString());
             }
@@ -164,6 +167,8 @@ final class LoadHarness implements AutoCloseable {
             windowOvershoot.accumulateAndGet(took - timeoutNanos, Math::max);
             if (took > timeoutNanos + grace.toNanos()) {
                 late.incrementAndGet();
+                examples.putIfAbsent("late", TimeUnit.NANOSECONDS.toMillis(took) + " ms with a "
+                        + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms timeout, ended " + outcome);
             }
             long pause = pauseAfterErrorMillis;
             if (failed && pause > 0) {
