@@ -28,16 +28,30 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>{@link #blackhole()}: read everything, forward nothing; sockets stay open;</li>
  *   <li>{@link #corruptServerBytes()}: in the server-to-client direction, flip the first byte of
  *       the next frame header (the proxy follows frame boundaries, so the corruption lands in a
- *       header, where the protocol detects it; payload bytes are protected by TCP's checksum or
- *       TLS, not by the Tidewire framing);</li>
+ *       header, where the protocol detects it);</li>
+ *   <li>{@link #corruptPayloads(long, double)}: in the server-to-client direction, flip one byte
+ *       at a random offset inside the payload of a frame, for each frame with a payload with the
+ *       given probability; headers (so framing) stay intact. Randomness is seeded: the choices of
+ *       each connection and direction come from {@code seed}, the connection's number and the
+ *       direction ({@link #corruptPayloadsBothWays(long, double)} also corrupts requests);</li>
  *   <li>{@link #oneByteWrites()}: forward each byte in its own write;</li>
  *   <li>{@link #resetAll()}: abort every connection with a TCP reset (RST);</li>
- *   <li>{@link #halfCloseAll()}: end the stream towards every client (FIN) but keep reading.</li>
+ *   <li>{@link #resetStorm(Duration)}: until healed, a connection accepted is reset at once and
+ *       every open connection is reset again every period (a path that keeps sending RST);</li>
+ *   <li>{@link #halfCloseAll()}: end the stream towards every client (FIN) but keep reading
+ *       (what the server sends after that is dropped);</li>
+ *   <li>{@link #halfClose()}: half-close every open connection and, until healed, each new one as
+ *       soon as it is accepted.</li>
  * </ul>
+ * {@link #pass()} heals every switchable fault (blackhole, corruption, one-byte writes, latency,
+ * bandwidth, reset storm, half-close of new connections); what a fault already did to a
+ * connection (a reset, a FIN, a dropped or flipped byte) stays done. "Server kill and restart" is
+ * not a proxy fault: stop the {@code TidewireServer} and start a new one on the same port (the
+ * proxy connects to its target afresh for each accepted connection).
  * Every loop stops when the proxy closes; threads are daemons named {@code proxy-*}.
  */
 public final class FaultProxy implements AutoCloseable {
-    private enum Mode { PASS, BLACKHOLE, CORRUPT, ONE_BYTE }
+    private enum Mode { PASS, BLACKHOLE, CORRUPT, CORRUPT_PAYLOAD, ONE_BYTE }
 
     private final ServerSocket listener;
     private final InetSocketAddress target;
@@ -45,7 +59,16 @@ public final class FaultProxy implements AutoCloseable {
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
     private final AtomicInteger accepted = new AtomicInteger();
     private final AtomicLong corrupted = new AtomicLong();
+    private final AtomicLong corruptedPayloads = new AtomicLong();
+    private final AtomicLong resets = new AtomicLong();
     private volatile Mode mode = Mode.PASS;
+    private volatile long payloadSeed;
+    private volatile double payloadProbability;
+    private volatile boolean payloadBothWays;
+    private final AtomicInteger payloadEpoch = new AtomicInteger(); // bumped by each corruptPayloads*
+    private volatile boolean halfCloseNew;
+    private volatile long stormPeriodNanos;                        // 0: no reset storm
+    private final AtomicInteger stormEpoch = new AtomicInteger();  // ends an older storm's thread
     private volatile long latencyNanos;
     private volatile long bytesPerSecond;
     private volatile int corruptConnection = -1; // -1: every connection
@@ -76,10 +99,24 @@ public final class FaultProxy implements AutoCloseable {
         return corrupted.get();
     }
 
+    /** Payload bytes flipped so far by {@link #corruptPayloads(long, double)}. */
+    public long corruptedPayloads() {
+        return corruptedPayloads.get();
+    }
+
+    /** Connections reset so far (by {@link #resetAll()} or the reset storm). */
+    public long resets() {
+        return resets.get();
+    }
+
+    /** Heals every fault: forwards as is from now on (see the class comment). */
     public FaultProxy pass() {
         mode = Mode.PASS;
         latencyNanos = 0;
         bytesPerSecond = 0;
+        halfCloseNew = false;
+        stormPeriodNanos = 0;
+        stormEpoch.incrementAndGet();
         return this;
     }
 
@@ -112,6 +149,33 @@ public final class FaultProxy implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Flips one byte inside the payload of server-to-client frames: each frame that has a payload
+     * is hit with probability {@code perFrame} (0..1), at a random offset, XOR a random non-zero
+     * value. Headers are left intact, so the framing holds and only a checksum over payloads (or
+     * the JSON parser, by luck) can notice.
+     */
+    public FaultProxy corruptPayloads(long seed, double perFrame) {
+        return payloads(seed, perFrame, false);
+    }
+
+    /** As {@link #corruptPayloads(long, double)}, in both directions (requests too). */
+    public FaultProxy corruptPayloadsBothWays(long seed, double perFrame) {
+        return payloads(seed, perFrame, true);
+    }
+
+    private FaultProxy payloads(long seed, double perFrame, boolean bothWays) {
+        if (!(perFrame >= 0 && perFrame <= 1)) {
+            throw new IllegalArgumentException("perFrame must be in 0..1, got " + perFrame);
+        }
+        payloadSeed = seed;
+        payloadProbability = perFrame;
+        payloadBothWays = bothWays;
+        payloadEpoch.incrementAndGet();
+        mode = Mode.CORRUPT_PAYLOAD;
+        return this;
+    }
+
     public FaultProxy oneByteWrites() {
         mode = Mode.ONE_BYTE;
         return this;
@@ -124,15 +188,41 @@ public final class FaultProxy implements AutoCloseable {
         }
     }
 
+    /**
+     * Until {@link #pass()}: resets every open connection now and every {@code period}, and each
+     * connection accepted as soon as it is accepted (before a byte passes).
+     */
+    public FaultProxy resetStorm(Duration period) {
+        if (period.isNegative() || period.isZero()) {
+            throw new IllegalArgumentException("period must be > 0, got " + period);
+        }
+        int epoch = stormEpoch.incrementAndGet();
+        stormPeriodNanos = period.toNanos();
+        resetAll();
+        start("proxy-reset-storm", () -> {
+            // bounded: ends when healed, when a newer storm starts, or when the proxy closes
+            for (int i = 0; i < 10_000_000 && !closed && stormEpoch.get() == epoch; i++) {
+                LockSupport.parkNanos(period.toNanos());
+                if (stormEpoch.get() == epoch && !closed) {
+                    resetAll();
+                }
+            }
+        });
+        return this;
+    }
+
     /** Sends FIN towards every client, as a server that half-closes; keeps the rest open. */
     public void halfCloseAll() {
         for (Pair p : pairs) {
-            try {
-                p.client.shutdownOutput();
-            } catch (IOException ignored) {
-                // already gone
-            }
+            p.halfClose();
         }
+    }
+
+    /** Until {@link #pass()}: half-closes every open connection now and each new one when accepted. */
+    public FaultProxy halfClose() {
+        halfCloseNew = true;
+        halfCloseAll();
+        return this;
     }
 
     private void acceptLoop() {
@@ -156,6 +246,13 @@ public final class FaultProxy implements AutoCloseable {
             }
             Pair pair = new Pair(number, client, server);
             pairs.add(pair);
+            if (stormPeriodNanos > 0) {
+                pair.reset();
+                continue;
+            }
+            if (halfCloseNew) {
+                pair.halfClose();
+            }
             pair.start();
         }
     }
@@ -194,19 +291,46 @@ public final class FaultProxy implements AutoCloseable {
     private record Chunk(byte[] bytes, long dueNanos) {
     }
 
-    /** Follows frame boundaries in one direction (16-byte header, length at bytes 12..15). */
+    /**
+     * Follows frame boundaries in one direction (header of {@link dev.tidewire.protocol.Protocol#HEADER_LENGTH}
+     * bytes, payload length as u32 at bytes 12..15); one instance per direction, used by its reader thread only.
+     */
     private static final class FrameBoundaries {
-        private final byte[] header = new byte[16];
+        private static final int HEADER = dev.tidewire.protocol.Protocol.HEADER_LENGTH;
+        private final byte[] header = new byte[HEADER];
+        private final long streamSeed;
         private int headerPos;
         private long payloadLeft;
+        private long flipWhenLeft = -1; // flip the payload byte that has this many bytes left (itself included)
         private boolean lost;
+        private int epoch = -1;
+        private java.util.SplittableRandom random;
 
-        /** Scans a chunk; if {@code corrupt}, flips the first byte of the next header in it. */
-        boolean scan(byte[] chunk, boolean corrupt) {
-            boolean done = false;
+        FrameBoundaries(long streamSeed) {
+            this.streamSeed = streamSeed;
+        }
+
+        /**
+         * Scans a chunk; if {@code corrupt}, flips the first byte of the next header in it; if
+         * {@code payloadOdds > 0}, flips a byte in a payload with that probability per frame.
+         * Returns the number of header bytes (at most 1) and payload bytes flipped, as
+         * {@code headers + (payloads << 1)}.
+         */
+        int scan(byte[] chunk, boolean corrupt, double payloadOdds, long seed, int seedEpoch) {
+            if (payloadOdds > 0 && seedEpoch != epoch) {
+                epoch = seedEpoch;
+                random = new java.util.SplittableRandom(seed * 0x9E3779B97F4A7C15L + streamSeed);
+            }
+            int done = 0;
             for (int i = 0; i < chunk.length && !lost; i++) {
                 if (payloadLeft > 0) {
                     int skip = (int) Math.min(payloadLeft, chunk.length - i);
+                    if (flipWhenLeft > 0 && flipWhenLeft <= payloadLeft && flipWhenLeft > payloadLeft - skip) {
+                        int at = i + (int) (payloadLeft - flipWhenLeft);
+                        chunk[at] ^= (byte) (1 + random.nextInt(255));
+                        flipWhenLeft = -1;
+                        done += 2;
+                    }
                     payloadLeft -= skip;
                     i += skip - 1;
                     continue;
@@ -214,14 +338,18 @@ public final class FaultProxy implements AutoCloseable {
                 if (headerPos == 0 && corrupt) {
                     chunk[i] ^= (byte) 0xFF;
                     lost = true; // framing is gone for good on this connection
-                    done = true;
+                    done += 1;
                     break;
                 }
                 header[headerPos++] = chunk[i];
-                if (headerPos == 16) {
+                if (headerPos == HEADER) {
                     payloadLeft = ((header[12] & 0xFFL) << 24) | ((header[13] & 0xFF) << 16)
                             | ((header[14] & 0xFF) << 8) | (header[15] & 0xFF);
                     headerPos = 0;
+                    flipWhenLeft = -1;
+                    if (payloadLeft > 0 && payloadOdds > 0 && random.nextDouble() < payloadOdds) {
+                        flipWhenLeft = payloadLeft - random.nextLong(payloadLeft); // 1..payloadLeft
+                    }
                 }
             }
             return done;
@@ -233,13 +361,26 @@ public final class FaultProxy implements AutoCloseable {
         final int number;
         final Socket client;
         final Socket server;
-        final FrameBoundaries frames = new FrameBoundaries();
+        final FrameBoundaries down;
+        final FrameBoundaries up;
         volatile boolean closed;
+        volatile boolean halfClosed; // FIN sent to the client: what the server sends next is dropped
 
         Pair(int number, Socket client, Socket server) {
             this.number = number;
             this.client = client;
             this.server = server;
+            this.down = new FrameBoundaries(number * 2L);
+            this.up = new FrameBoundaries(number * 2L + 1);
+        }
+
+        void halfClose() {
+            halfClosed = true;
+            try {
+                client.shutdownOutput();
+            } catch (IOException ignored) {
+                // already gone
+            }
         }
 
         void start() {
@@ -260,12 +401,12 @@ public final class FaultProxy implements AutoCloseable {
                             continue;
                         }
                         byte[] chunk = java.util.Arrays.copyOf(buf, n);
-                        if (fromServer) {
-                            boolean corrupt = m == Mode.CORRUPT && (corruptConnection < 0 || corruptConnection == number);
-                            if (frames.scan(chunk, corrupt)) {
-                                corrupted.incrementAndGet();
-                            }
-                        }
+                        boolean corrupt = fromServer && m == Mode.CORRUPT
+                                && (corruptConnection < 0 || corruptConnection == number);
+                        double odds = m == Mode.CORRUPT_PAYLOAD && (fromServer || payloadBothWays) ? payloadProbability : 0;
+                        int flipped = (fromServer ? down : up).scan(chunk, corrupt, odds, payloadSeed, payloadEpoch.get());
+                        corrupted.addAndGet(flipped & 1);
+                        corruptedPayloads.addAndGet(flipped >> 1);
                         line.add(new Chunk(chunk, System.nanoTime() + latencyNanos));
                     }
                 } catch (IOException e) {
@@ -286,6 +427,9 @@ public final class FaultProxy implements AutoCloseable {
                         }
                         for (long wait; (wait = c.dueNanos - System.nanoTime()) > 0 && !FaultProxy.this.closed; ) {
                             LockSupport.parkNanos(wait);
+                        }
+                        if (fromServer && halfClosed) {
+                            continue; // the client's side is half-closed: nothing more reaches it
                         }
                         write(out, c.bytes);
                     }
@@ -319,6 +463,7 @@ public final class FaultProxy implements AutoCloseable {
         }
 
         void reset() {
+            resets.incrementAndGet();
             try {
                 client.setSoLinger(true, 0);
                 server.setSoLinger(true, 0);
