@@ -548,4 +548,125 @@ class ConnectionPoolTest {
             }
         }
     }
+
+    /**
+     * A connection the server stops serving while it still answers PINGs (so the heartbeat is
+     * content): its calls time out while the other connection's succeed. The pool stops lending it
+     * (reason UNRESPONSIVE), opens a replacement, and calls succeed again; before, half of the
+     * calls kept going to it until its lifetime ended (30 min).
+     */
+    @Test
+    void aConnectionWhoseCallsTimeOutWhileOthersSucceedIsNoLongerLent() throws Exception {
+        try (OneDeafConnectionServer server = new OneDeafConnectionServer()) {
+            CountingListener events = new CountingListener();
+            ConnectionPool p = pool(server.address(), PoolOptions.builder().maxConnections(2).minIdle(2).build(), events);
+            await().atMost(Duration.ofSeconds(5)).until(() -> p.stats().open() == 2);
+            int ok = 0;
+            int timedOut = 0;
+            long retiredAt = -1;
+            long start = System.nanoTime();
+            for (int i = 0; i < 100_000 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(8); i++) {
+                try {
+                    p.call("echo", utf8("{}"), in(Duration.ofMillis(100)), null).get(2, TimeUnit.SECONDS);
+                    ok++;
+                } catch (ExecutionException e) {
+                    assertInstanceOf(dev.tidewire.RequestTimeoutException.class, e.getCause());
+                    timedOut++;
+                }
+                if (retiredAt < 0 && events.destroyed(DestroyReason.UNRESPONSIVE) == 1) {
+                    retiredAt = System.nanoTime();
+                }
+                if (retiredAt > 0 && System.nanoTime() - retiredAt > TimeUnit.MILLISECONDS.toNanos(500)) {
+                    break;
+                }
+            }
+            System.out.println("one deaf connection: " + ok + " ok, " + timedOut + " timed out; retired after "
+                    + (retiredAt < 0 ? "never" : TimeUnit.NANOSECONDS.toMillis(retiredAt - start) + " ms"));
+            assertEquals(1, events.destroyed(DestroyReason.UNRESPONSIVE), "the deaf connection was retired");
+            assertTrue(TimeUnit.NANOSECONDS.toMillis(retiredAt - start) < 4000, "retired late");
+            // after it: every call succeeds (on the healthy connection and the replacement)
+            for (int i = 0; i < 50; i++) {
+                assertEquals("{}", text(call(p, "echo", "{}", Duration.ofSeconds(1))));
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.accepted() == 3);
+        }
+    }
+
+    /**
+     * A server whose first connection answers HELLO and PING but never a REQUEST; every later
+     * connection echoes. One thread per connection (a test peer, not a Tidewire component).
+     */
+    private static final class OneDeafConnectionServer implements AutoCloseable {
+        private final ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        private final List<java.net.Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final ExecutorService threads = Executors.newCachedThreadPool();
+
+        OneDeafConnectionServer() throws java.io.IOException {
+            threads.execute(() -> {
+                for (int n = 0; n < 100 && !listener.isClosed(); n++) {
+                    try {
+                        java.net.Socket s = listener.accept();
+                        sockets.add(s);
+                        boolean deaf = n == 0;
+                        threads.execute(() -> serve(s, deaf));
+                    } catch (java.io.IOException closed) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        InetSocketAddress address() {
+            return new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+        }
+
+        int accepted() {
+            return sockets.size();
+        }
+
+        private static void serve(java.net.Socket s, boolean deaf) {
+            var decoder = new dev.tidewire.protocol.FrameDecoder(dev.tidewire.protocol.Protocol.DEFAULT_MAX_FRAME_SIZE);
+            var frames = new java.util.ArrayDeque<dev.tidewire.protocol.Frame>();
+            byte[] buf = new byte[8192];
+            try (s) {
+                var in = s.getInputStream();
+                var out = s.getOutputStream();
+                for (int reads = 0; reads < 10_000_000; reads++) {
+                    int n = in.read(buf);
+                    if (n < 0) {
+                        return;
+                    }
+                    decoder.decode(java.nio.ByteBuffer.wrap(buf, 0, n), frames::add);
+                    for (var f = frames.poll(); f != null; f = frames.poll()) {
+                        var reply = switch (f.type()) {
+                            case HELLO -> new dev.tidewire.protocol.Frame(dev.tidewire.protocol.FrameType.HELLO, 0,
+                                    new dev.tidewire.protocol.Hello(dev.tidewire.protocol.Protocol.VERSION,
+                                            dev.tidewire.protocol.Protocol.DEFAULT_MAX_FRAME_SIZE, 100, "deaf-test",
+                                            java.util.Map.of()).encode());
+                            case PING -> dev.tidewire.protocol.Frame.of(dev.tidewire.protocol.FrameType.PONG, f.requestId());
+                            case REQUEST -> deaf ? null : new dev.tidewire.protocol.Frame(
+                                    dev.tidewire.protocol.FrameType.RESPONSE, f.requestId(),
+                                    dev.tidewire.protocol.RequestPayload.decode(f.payload()).body());
+                            default -> null;
+                        };
+                        if (reply != null) {
+                            out.write(dev.tidewire.protocol.FrameEncoder.encode(reply));
+                            out.flush();
+                        }
+                    }
+                }
+            } catch (java.io.IOException | RuntimeException closed) {
+                // the client closed the connection
+            }
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            listener.close();
+            for (java.net.Socket s : sockets) {
+                s.close();
+            }
+            threads.shutdownNow();
+        }
+    }
 }
