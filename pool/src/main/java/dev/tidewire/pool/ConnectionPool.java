@@ -76,16 +76,28 @@ import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
  * a picked connection that is closed, draining or past its lifetime sends the call to a borrow,
  * whose validation retires it; a connection retired for lifetime is replaced in the background.
  *
+ * <p><b>Connects.</b> No caller ever connects: a {@link Connector} opens the pool's connections,
+ * one attempt at a time, each with the full connect timeout, behind a jittered backoff, and
+ * reconnects in the background after a loss. A call that finds no connection waits for the attempt
+ * under way without holding its thread, and fails with {@link ConnectFailedException} at its
+ * deadline if the attempt is still going (the attempt goes on; its connection joins the pool).
+ * While the pool backs off after failed attempts, calls fail fast and are retried once the next
+ * attempt is under way, if their deadlines allow.
+ *
  * <p><b>Deadlines and retries.</b> The borrow wait is whatever remains of the call's deadline,
  * never infinite. A request that certainly was not processed is sent again while the deadline
- * allows: {@link NotProcessedException} (GOAWAY, or the connection died before the request was
- * written) at once on another connection, {@link ConnectFailedException} when the connect backoff
- * next allows an attempt. So a rolling restart of the server costs callers latency, not errors.
+ * allows: after {@link NotProcessedException} (GOAWAY, or the connection died before the request
+ * was written) after a jittered pause of 1 to 50 ms, at most {@link #MAX_NOT_PROCESSED} sends in
+ * all; after {@link ConnectFailedException} once the backoff allows the next attempt (plus
+ * jitter). Every retry takes a token from the client-wide {@link RetryBudget} (20 % of calls plus
+ * 10 per second by default); with none left the call fails with its error, a suppressed
+ * {@link RetryBudget.Exhausted} saying why. So a rolling restart of the server costs callers
+ * latency, not errors, and a refusing server sees little more load than the calls themselves.
  * Other errors, including the retryable {@link PoolExhaustedException} and OVERLOADED replies, are
  * returned to the caller.
  */
 public final class ConnectionPool implements AutoCloseable {
-    /** Most attempts per call; each retry also needs time left before the deadline. */
+    /** Most attempts per call (waits for a connect included); each retry also needs time left before the deadline. */
     static final int MAX_ATTEMPTS = 32;
     /**
      * Most {@link NotProcessedException} answers a call takes before it fails with the last one:

@@ -76,7 +76,7 @@ public final class PoolOptions {
         return maxConnections;
     }
 
-    /** Connections kept open (and opened at start) without traffic. */
+    /** Connections kept open without traffic (opened in the background from the start, and after losses). */
     public int minIdle() {
         return minIdle;
     }

@@ -625,7 +625,7 @@ public final class TidewireClient implements AutoCloseable {
             return this;
         }
 
-        /** Connections kept open without traffic and opened at start, 0..maxConnections; default 0. */
+        /** Connections kept open without traffic (opened in the background from the start), 0..maxConnections; default 0. */
         public Builder minIdle(int minIdle) {
             pool.minIdle(minIdle);
             return this;
@@ -659,7 +659,7 @@ public final class TidewireClient implements AutoCloseable {
             return this;
         }
 
-        /** PING after {@code interval} of read silence; dead after {@code timeout}; defaults 2 s and 5 s; zero interval disables. */
+        /** PING after {@code interval} without a completed frame; dead after {@code timeout} without one; defaults 2 s and 5 s; zero interval disables. */
         public Builder heartbeat(Duration interval, Duration timeout) {
             connection.heartbeat(interval, timeout);
             return this;
@@ -724,6 +724,17 @@ public final class TidewireClient implements AutoCloseable {
         /** Backoff between failed connect attempts: first wait and longest wait; defaults 100 ms and 5 s. */
         public Builder connectBackoff(Duration initial, Duration max) {
             pool.connectBackoff(initial, max);
+            return this;
+        }
+
+        /**
+         * The client-wide retry budget for calls the server certainly did not process
+         * (NOT_PROCESSED, connect failures): retries at most {@code ratio} (0..1) of the calls made
+         * plus {@code minPerSecond} (0..10,000) each second; defaults 0.2 and 10. {@code (0, 0)}
+         * turns the pool's retries off.
+         */
+        public Builder retryBudget(double ratio, int minPerSecond) {
+            pool.retryBudget(ratio, minPerSecond);
             return this;
         }
 

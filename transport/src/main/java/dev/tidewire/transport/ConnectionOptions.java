@@ -27,9 +27,9 @@ public final class ConnectionOptions {
     public static final Duration DEFAULT_KEEP_ALIVE_INTERVAL = Duration.ofSeconds(5);
     /** Default unanswered TCP keepalive probes before the kernel drops the connection: 3. */
     public static final int DEFAULT_KEEP_ALIVE_COUNT = 3;
-    /** Default read silence after which a PING is sent: 2 s. */
+    /** Default time without a completed frame after which a PING is sent: 2 s. */
     public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(2);
-    /** Default read silence after which the peer is declared dead: 5 s. */
+    /** Default time without a completed frame after which the peer is declared dead: 5 s. */
     public static final Duration DEFAULT_HEARTBEAT_TIMEOUT = Duration.ofSeconds(5);
     /** Default largest payload this client accepts: 16 MiB. */
     public static final int DEFAULT_MAX_FRAME_SIZE = Protocol.DEFAULT_MAX_FRAME_SIZE;
@@ -129,12 +129,16 @@ public final class ConnectionOptions {
         return keepAliveCount;
     }
 
-    /** Read silence after which a PING is sent; zero means no heartbeat. */
+    /** Time without a completed frame from the peer after which a PING is sent; zero means no heartbeat. */
     public Duration heartbeatInterval() {
         return heartbeatInterval;
     }
 
-    /** Read silence after which the connection is declared dead. */
+    /**
+     * Time without a completed frame from the peer after which the connection is declared dead.
+     * Bytes alone do not count: a frame that never finishes (a corrupted length, a trickle) fails
+     * the connection within this time, so every frame must arrive within it.
+     */
     public Duration heartbeatTimeout() {
         return heartbeatTimeout;
     }
@@ -254,8 +258,8 @@ public final class ConnectionOptions {
         }
 
         /**
-         * Heartbeat: PING after {@code interval} of read silence; the peer is dead after
-         * {@code timeout} of read silence. {@code interval} {@link Duration#ZERO} disables it;
+         * Heartbeat: PING after {@code interval} without a completed frame from the peer; the
+         * peer is dead after {@code timeout} without one (bytes of an unfinished frame do not count). {@code interval} {@link Duration#ZERO} disables it;
          * otherwise {@code timeout} must exceed {@code interval}.
          */
         public Builder heartbeat(Duration interval, Duration timeout) {
