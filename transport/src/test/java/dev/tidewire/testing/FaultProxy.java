@@ -30,6 +30,9 @@ import java.util.concurrent.locks.LockSupport;
  *       the next frame header (the proxy follows frame boundaries, so the corruption lands in a
  *       header, where the protocol detects it; payload bytes are protected by TCP's checksum or
  *       TLS, not by the Tidewire framing);</li>
+ *   <li>{@link #corruptServerPayloads()}: in the server-to-client direction, flip one bit in the
+ *       middle of the payload of every RESPONSE frame, leaving the framing intact (what a faulty
+ *       middlebox or NIC does; the frame's CRC32C trailer, when negotiated, catches it);</li>
  *   <li>{@link #oneByteWrites()}: forward each byte in its own write;</li>
  *   <li>{@link #resetAll()}: abort every connection with a TCP reset (RST);</li>
  *   <li>{@link #halfCloseAll()}: end the stream towards every client (FIN) but keep reading.</li>
@@ -37,7 +40,7 @@ import java.util.concurrent.locks.LockSupport;
  * Every loop stops when the proxy closes; threads are daemons named {@code proxy-*}.
  */
 public final class FaultProxy implements AutoCloseable {
-    private enum Mode { PASS, BLACKHOLE, CORRUPT, ONE_BYTE }
+    private enum Mode { PASS, BLACKHOLE, CORRUPT, CORRUPT_PAYLOAD, ONE_BYTE }
 
     private final ServerSocket listener;
     private final InetSocketAddress target;
@@ -71,7 +74,7 @@ public final class FaultProxy implements AutoCloseable {
         return (int) pairs.stream().filter(p -> !p.closed).count();
     }
 
-    /** Frame headers corrupted so far. */
+    /** Frames corrupted so far (headers, or RESPONSE payloads). */
     public long corrupted() {
         return corrupted.get();
     }
@@ -109,6 +112,24 @@ public final class FaultProxy implements AutoCloseable {
     public FaultProxy corruptServerBytesOfConnection(int n) {
         corruptConnection = n;
         mode = Mode.CORRUPT;
+        return this;
+    }
+
+    /**
+     * Flips one bit in the middle of every non-empty RESPONSE payload from the server, on every
+     * connection; the framing stays intact (the proxy skips CRC32C trailers when both HELLOs
+     * announced them).
+     */
+    public FaultProxy corruptServerPayloads() {
+        corruptConnection = -1;
+        mode = Mode.CORRUPT_PAYLOAD;
+        return this;
+    }
+
+    /** As {@link #corruptServerPayloads()}, only on the connection accepted {@code n}-th (1-based). */
+    public FaultProxy corruptServerPayloadsOfConnection(int n) {
+        corruptConnection = n;
+        mode = Mode.CORRUPT_PAYLOAD;
         return this;
     }
 
@@ -194,37 +215,82 @@ public final class FaultProxy implements AutoCloseable {
     private record Chunk(byte[] bytes, long dueNanos) {
     }
 
-    /** Follows frame boundaries in one direction (16-byte header, length at bytes 12..15). */
+    /**
+     * Follows frame boundaries in one direction (16-byte header, length at bytes 12..15, then a
+     * 4-byte CRC32C trailer on every frame after HELLO when both HELLOs announced
+     * {@code "checksum":"crc32c"}). The first frame's payload (the HELLO) is kept to learn that.
+     */
     private static final class FrameBoundaries {
         private final byte[] header = new byte[16];
+        private final java.io.ByteArrayOutputStream hello = new java.io.ByteArrayOutputStream();
         private int headerPos;
-        private long payloadLeft;
+        private long payloadLength;      // of the frame being skipped
+        private long left;               // payload and trailer bytes of that frame still to come
+        private int type;
+        private long frames;
+        private volatile boolean helloDone;
+        private boolean offersChecksum;  // this direction's HELLO announced CRC32C
+        private java.util.function.BooleanSupplier trailers = () -> false;
         private boolean lost;
 
-        /** Scans a chunk; if {@code corrupt}, flips the first byte of the next header in it. */
-        boolean scan(byte[] chunk, boolean corrupt) {
-            boolean done = false;
+        /**
+         * Scans a chunk; {@code CORRUPT} flips the first byte of the next header in it,
+         * {@code CORRUPT_PAYLOAD} one bit in the middle of each RESPONSE payload. Returns how many
+         * frames it corrupted.
+         */
+        int scan(byte[] chunk, Mode corrupt) {
+            int done = 0;
             for (int i = 0; i < chunk.length && !lost; i++) {
-                if (payloadLeft > 0) {
-                    int skip = (int) Math.min(payloadLeft, chunk.length - i);
-                    payloadLeft -= skip;
+                if (left > 0) {
+                    int skip = (int) Math.min(left, chunk.length - i);
+                    long pos = payloadLength + trailerLength() - left; // offset of chunk[i] in the payload
+                    long target = payloadLength / 2;
+                    if (corrupt == Mode.CORRUPT_PAYLOAD && type == 0x03 && payloadLength > 0
+                            && target >= pos && target < pos + skip) {
+                        chunk[i + (int) (target - pos)] ^= 0x01;
+                        done++;
+                    }
+                    if (frames == 0) {
+                        hello.write(chunk, i, (int) Math.min(skip, Math.max(0, payloadLength - pos)));
+                    }
+                    left -= skip;
                     i += skip - 1;
+                    if (left == 0) {
+                        frameEnded();
+                    }
                     continue;
                 }
-                if (headerPos == 0 && corrupt) {
+                if (headerPos == 0 && corrupt == Mode.CORRUPT) {
                     chunk[i] ^= (byte) 0xFF;
                     lost = true; // framing is gone for good on this connection
-                    done = true;
+                    done++;
                     break;
                 }
                 header[headerPos++] = chunk[i];
                 if (headerPos == 16) {
-                    payloadLeft = ((header[12] & 0xFFL) << 24) | ((header[13] & 0xFF) << 16)
+                    type = header[3];
+                    payloadLength = ((header[12] & 0xFFL) << 24) | ((header[13] & 0xFF) << 16)
                             | ((header[14] & 0xFF) << 8) | (header[15] & 0xFF);
+                    left = payloadLength + trailerLength();
                     headerPos = 0;
+                    if (left == 0) {
+                        frameEnded();
+                    }
                 }
             }
             return done;
+        }
+
+        private int trailerLength() {
+            return frames > 0 && trailers.getAsBoolean() ? 4 : 0;
+        }
+
+        private void frameEnded() {
+            if (frames++ == 0) {
+                offersChecksum = hello.toString(java.nio.charset.StandardCharsets.UTF_8)
+                        .replace(" ", "").contains("\"checksum\":\"crc32c\"");
+                helloDone = true;
+            }
         }
     }
 
@@ -233,7 +299,8 @@ public final class FaultProxy implements AutoCloseable {
         final int number;
         final Socket client;
         final Socket server;
-        final FrameBoundaries frames = new FrameBoundaries();
+        final FrameBoundaries frames = new FrameBoundaries();   // server to client
+        final FrameBoundaries upFrames = new FrameBoundaries(); // client to server: only its HELLO is read
         volatile boolean closed;
 
         Pair(int number, Socket client, Socket server) {
@@ -243,6 +310,8 @@ public final class FaultProxy implements AutoCloseable {
         }
 
         void start() {
+            // the server's HELLO follows the client's, which the up pump has read by then
+            frames.trailers = () -> upFrames.helloDone && frames.offersChecksum && upFrames.offersChecksum;
             direction(client, server, false);
             direction(server, client, true);
         }
@@ -261,10 +330,13 @@ public final class FaultProxy implements AutoCloseable {
                         }
                         byte[] chunk = java.util.Arrays.copyOf(buf, n);
                         if (fromServer) {
-                            boolean corrupt = m == Mode.CORRUPT && (corruptConnection < 0 || corruptConnection == number);
-                            if (frames.scan(chunk, corrupt)) {
-                                corrupted.incrementAndGet();
+                            boolean target = corruptConnection < 0 || corruptConnection == number;
+                            int n2 = frames.scan(chunk, target ? m : Mode.PASS);
+                            if (n2 > 0) {
+                                corrupted.addAndGet(n2);
                             }
+                        } else if (!upFrames.helloDone) {
+                            upFrames.scan(chunk, Mode.PASS);
                         }
                         line.add(new Chunk(chunk, System.nanoTime() + latencyNanos));
                     }
