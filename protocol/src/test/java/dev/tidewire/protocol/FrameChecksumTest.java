@@ -47,6 +47,31 @@ class FrameChecksumTest {
         assertEquals(0xE3069283, FrameEncoder.checksum(check, 0, check.length));
     }
 
+    private static String hex(byte[] b) {
+        StringBuilder out = new StringBuilder();
+        for (byte x : b) {
+            out.append(out.length() == 0 ? "" : " ").append(String.format("%02x", x));
+        }
+        return out.toString();
+    }
+
+    @Test
+    void theWorkedExamplesOfProtocolMdAreWhatTheCodeWrites() {
+        // docs/protocol.md 4.5: the 4.2 exchange with trailers, and the HELLOs of 4.3 offering CRC32C
+        assertEquals("54 57 01 02 00 00 00 00 00 00 00 01 00 00 00 11 04 65 63 68 6f 7b 22 76 61 6c 22 3a 22 68 69 22 7d"
+                + " ab cf b6 f5", hex(FrameEncoder.encode(
+                        new Frame(FrameType.REQUEST, 1, RequestPayload.encode("echo", utf8("{\"val\":\"hi\"}"))), true)));
+        assertEquals("54 57 01 03 00 00 00 00 00 00 00 01 00 00 00 0c 7b 22 76 61 6c 22 3a 22 68 69 22 7d f8 fd 67 66",
+                hex(FrameEncoder.encode(new Frame(FrameType.RESPONSE, 1, utf8("{\"val\":\"hi\"}")), true)));
+        assertEquals("54 57 01 05 00 00 00 00 00 00 00 01 00 00 00 00 95 73 d2 b0",
+                hex(FrameEncoder.encode(Frame.of(FrameType.PING, 1), true)));
+        assertEquals("{\"version\":1,\"maxFrameSize\":16777216,\"maxInFlight\":0,\"agent\":\"x\",\"checksum\":\"crc32c\"}",
+                new String(new Hello(1, 16777216, 0, "x", Map.of(), true).encode(), StandardCharsets.UTF_8));
+        assertEquals("{\"version\":1,\"maxFrameSize\":16777216,\"maxInFlight\":1024,\"agent\":\"tidewire-server/0.1\","
+                + "\"checksum\":\"crc32c\"}",
+                new String(new Hello(1, 16777216, 1024, "tidewire-server/0.1", Map.of(), true).encode(), StandardCharsets.UTF_8));
+    }
+
     @ParameterizedTest
     @EnumSource(FrameType.class)
     void everyFrameTypeRoundTripsWithItsTrailer(FrameType type) {
