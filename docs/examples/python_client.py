@@ -501,7 +501,7 @@ def check_handshake(host: str, port: int) -> str:
         expect(_is_int(h.get("maxInFlight")) and h["maxInFlight"] >= 1,
                f"maxInFlight {h.get('maxInFlight')!r}")
         spec_example = (b'{"version":1,"maxFrameSize":16777216,"maxInFlight":1024,'
-                        b'"agent":"tidewire-server/0.1"}')  # section 3.2 / 4.3, default settings
+                        b'"agent":"tidewire-server/0.1","checksum":"crc32c"}')  # 3.2 / 4.3, defaults
         same = "byte-identical to" if conn.server_hello_raw == spec_example else "differs from"
         return (f"server HELLO version={h['version']} maxFrameSize={h['maxFrameSize']} "
                 f"maxInFlight={h['maxInFlight']} agent={h.get('agent', '')!r} "

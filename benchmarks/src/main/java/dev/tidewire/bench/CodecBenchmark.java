@@ -28,7 +28,8 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * Frame encoding and decoding, the per-frame CPU cost the transport pays on both ends, for
- * payloads of 100 B, 1 KiB and 16 KiB.
+ * payloads of 100 B, 1 KiB and 16 KiB, without and with the CRC32C trailer
+ * ({@code checksum}: computed after encoding, checked while decoding; {@code docs/protocol.md} 2.4).
  *
  * <ul>
  *   <li>{@code encodeResponse}: {@link FrameEncoder#write} of a RESPONSE frame into a reused heap
@@ -58,6 +59,10 @@ public class CodecBenchmark {
     @Param({"100", "1024", "16384"})
     public int payloadSize;
 
+    /** Whether frames carry the negotiated CRC32C trailer. */
+    @Param({"false", "true"})
+    public boolean checksum;
+
     byte[] body;
     byte[] opBytes;
     Frame response;
@@ -74,27 +79,34 @@ public class CodecBenchmark {
         body = jsonOfLength(payloadSize);
         opBytes = RequestPayload.opBytes(OP);
         response = new Frame(FrameType.RESPONSE, 42, body);
-        int requestLength = Protocol.HEADER_LENGTH + RequestPayload.length(opBytes, body);
-        out = ByteBuffer.allocate(Math.max(response.encodedLength(), requestLength));
+        int trailer = checksum ? Protocol.CHECKSUM_LENGTH : 0;
+        int requestLength = Protocol.HEADER_LENGTH + RequestPayload.length(opBytes, body) + trailer;
+        out = ByteBuffer.allocate(Math.max(response.encodedLength() + trailer, requestLength));
 
-        encodedResponses = ByteBuffer.allocate(FRAMES_PER_DECODE * response.encodedLength());
+        encodedResponses = ByteBuffer.allocate(FRAMES_PER_DECODE * (response.encodedLength() + trailer));
         encodedRequests = ByteBuffer.allocate(FRAMES_PER_DECODE * requestLength);
         for (int i = 1; i <= FRAMES_PER_DECODE; i++) {
-            FrameEncoder.write(encodedResponses, new Frame(FrameType.RESPONSE, i, body));
+            FrameEncoder.write(encodedResponses, new Frame(FrameType.RESPONSE, i, body), checksum);
+            int start = encodedRequests.position();
             FrameEncoder.writeHeader(encodedRequests, FrameType.REQUEST, i, RequestPayload.length(opBytes, body));
             RequestPayload.write(encodedRequests, opBytes, body);
+            if (checksum) {
+                FrameEncoder.writeChecksum(encodedRequests, start);
+            }
         }
         encodedResponses.flip();
         encodedRequests.flip();
         responseDecoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
+        responseDecoder.checksum(checksum);
         requestDecoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
+        requestDecoder.checksum(checksum);
     }
 
     /** Encodes one RESPONSE frame; returns the bytes written. */
     @Benchmark
     public int encodeResponse() {
         out.clear();
-        FrameEncoder.write(out, response);
+        FrameEncoder.write(out, response, checksum);
         return out.position();
     }
 
@@ -104,6 +116,9 @@ public class CodecBenchmark {
         out.clear();
         FrameEncoder.writeHeader(out, FrameType.REQUEST, ++nextRequestId, RequestPayload.length(opBytes, body));
         RequestPayload.write(out, opBytes, body);
+        if (checksum) {
+            FrameEncoder.writeChecksum(out, 0);
+        }
         return out.position();
     }
 

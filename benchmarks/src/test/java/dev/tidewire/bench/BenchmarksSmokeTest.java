@@ -84,16 +84,18 @@ class BenchmarksSmokeTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {100, 1024, 16384})
-    void codecBenchmarkEncodesAndDecodes(int payloadSize) {
+    @org.junit.jupiter.params.provider.CsvSource({"100,false", "1024,false", "16384,false", "100,true", "16384,true"})
+    void codecBenchmarkEncodesAndDecodes(int payloadSize, boolean checksum) {
         CodecBenchmark b = new CodecBenchmark();
         b.payloadSize = payloadSize;
+        b.checksum = checksum;
         b.setUp();
         Blackhole bh = blackhole();
+        int trailer = checksum ? Protocol.CHECKSUM_LENGTH : 0;
 
         assertEquals(payloadSize, b.body.length);
-        assertEquals(Protocol.HEADER_LENGTH + payloadSize, b.encodeResponse());
-        assertEquals(Protocol.HEADER_LENGTH + 1 + "echo".length() + payloadSize, b.encodeRequest());
+        assertEquals(Protocol.HEADER_LENGTH + payloadSize + trailer, b.encodeResponse());
+        assertEquals(Protocol.HEADER_LENGTH + 1 + "echo".length() + payloadSize + trailer, b.encodeRequest());
 
         for (int round = 0; round < 2; round++) { // the buffers and decoders are reused across invocations
             assertEquals(CodecBenchmark.FRAMES_PER_DECODE, b.decodeResponses(bh));

@@ -13,6 +13,11 @@ public final class ErrorCode {
     public static final int FRAME_TOO_LARGE = 3;
     /** Connection level (id 0): the HELLO's credentials were refused; the connection closes. */
     public static final int UNAUTHENTICATED = 4;
+    /**
+     * Connection level (id 0): a frame's CRC32C trailer did not match (the frame was corrupted in
+     * transit); the sender closes the connection. Sent only where both HELLOs announced checksums.
+     */
+    public static final int CHECKSUM_MISMATCH = 5;
     /** The server has no handler for the request's op. */
     public static final int UNKNOWN_OP = 10;
     /** The request was malformed (bad op prefix, body the handler could not read). */
@@ -38,6 +43,7 @@ public final class ErrorCode {
             case UNSUPPORTED_VERSION -> "UNSUPPORTED_VERSION";
             case FRAME_TOO_LARGE -> "FRAME_TOO_LARGE";
             case UNAUTHENTICATED -> "UNAUTHENTICATED";
+            case CHECKSUM_MISMATCH -> "CHECKSUM_MISMATCH";
             case UNKNOWN_OP -> "UNKNOWN_OP";
             case BAD_REQUEST -> "BAD_REQUEST";
             case INTERNAL -> "INTERNAL";

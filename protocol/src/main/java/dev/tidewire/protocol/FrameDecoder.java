@@ -3,6 +3,7 @@ package dev.tidewire.protocol;
 import dev.tidewire.ProtocolException;
 import java.nio.ByteBuffer;
 import java.util.function.Consumer;
+import java.util.zip.CRC32C;
 
 /**
  * Incremental frame decoder: a pure state machine that turns bytes into {@link Frame}s. Bytes may
@@ -16,8 +17,14 @@ import java.util.function.Consumer;
  *   <li>the type byte must name a {@link FrameType} ({@link UnknownFrameTypeException});</li>
  *   <li>the declared payload length must not exceed {@link #maxFrameSize()}: it is checked before
  *       any payload buffer is allocated ({@link FrameTooLargeException});</li>
+ *   <li>with {@link #checksum(boolean) checksums on}, the 4-byte trailer after the payload must be
+ *       the CRC32C of the header and payload, else {@link ChecksumMismatchException}: the frame
+ *       is not handed to the sink;</li>
  *   <li>{@link #endOfStream()} in the middle of a frame raises {@link TruncatedFrameException}.</li>
  * </ul>
+ * The checksum is computed as the bytes arrive (header once complete, then each payload piece as
+ * it is copied into its chunk), so checking it costs no extra pass and no extra copy; the JDK's
+ * {@link CRC32C} uses the CPU's CRC32 instructions where there are any.
  * Memory follows the bytes that arrived, never the length a peer declares: a payload is gathered
  * in chunks of at most {@link #CHUNK} bytes, each allocated only when bytes for it arrive, and
  * joined into one array when the frame is complete. So a header declaring 16 MiB followed by
@@ -43,6 +50,11 @@ public final class FrameDecoder {
     private int fullChunkCount;
     private int payloadFilled;
     private int maxFrameSize;
+    private final CRC32C crc = new CRC32C();
+    private final byte[] trailer = new byte[Protocol.CHECKSUM_LENGTH];
+    private boolean checksum;           // frames carry a CRC32C trailer (changed only between frames)
+    private boolean inTrailer;          // the payload is complete; reading its trailer
+    private int trailerFilled;
     private ProtocolException failure;
     private int largestAllocation;
     private long framesDecoded;
@@ -68,6 +80,24 @@ public final class FrameDecoder {
         this.maxFrameSize = maxFrameSize;
     }
 
+    /** Whether frames must carry a CRC32C trailer ({@code docs/protocol.md} 2.4). Off at first. */
+    public boolean checksum() {
+        return checksum;
+    }
+
+    /**
+     * Turns the CRC32C trailer check on or off from the next frame on: after HELLO when both
+     * sides announced it. Call it between frames, e.g. from the sink that received the HELLO.
+     *
+     * @throws IllegalStateException if a frame is partly decoded
+     */
+    public void checksum(boolean checksum) {
+        if (headerFilled != 0) {
+            throw new IllegalStateException("the checksum setting changes only between frames");
+        }
+        this.checksum = checksum;
+    }
+
     /**
      * Consumes every remaining byte of {@code in} and hands each completed frame to {@code sink}.
      *
@@ -78,7 +108,15 @@ public final class FrameDecoder {
             throw failure;
         }
         while (in.hasRemaining()) {
-            if (chunk == null) {
+            if (inTrailer) {
+                int n = Math.min(Protocol.CHECKSUM_LENGTH - trailerFilled, in.remaining());
+                in.get(trailer, trailerFilled, n);
+                trailerFilled += n;
+                if (trailerFilled == Protocol.CHECKSUM_LENGTH) {
+                    verifyChecksum();
+                    emit(sink, chunk == null ? null : joinPayload());
+                }
+            } else if (chunk == null) {
                 int n = Math.min(Protocol.HEADER_LENGTH - headerFilled, in.remaining());
                 in.get(header, headerFilled, n);
                 int before = headerFilled;
@@ -94,10 +132,17 @@ public final class FrameDecoder {
                 }
                 int n = Math.min(chunk.length - chunkFilled, in.remaining());
                 in.get(chunk, chunkFilled, n);
+                if (checksum) {
+                    crc.update(chunk, chunkFilled, n);
+                }
                 chunkFilled += n;
                 payloadFilled += n;
                 if (payloadFilled == payloadLength) {
-                    emit(sink, joinPayload());
+                    if (checksum) {
+                        inTrailer = true; // emitted once the trailer has matched
+                    } else {
+                        emit(sink, joinPayload());
+                    }
                 }
             }
         }
@@ -113,7 +158,9 @@ public final class FrameDecoder {
             throw failure;
         }
         if (headerFilled > 0) {
-            String where = chunk == null
+            String where = inTrailer
+                    ? "after " + trailerFilled + " of " + Protocol.CHECKSUM_LENGTH + " checksum bytes of a " + type + " frame"
+                    : chunk == null
                     ? "after " + headerFilled + " of " + Protocol.HEADER_LENGTH + " header bytes"
                     : "after " + payloadFilled + " of " + payloadLength + " payload bytes of a " + type + " frame";
             throw fail(new TruncatedFrameException("stream ended mid-frame, " + where));
@@ -173,8 +220,16 @@ public final class FrameDecoder {
             throw fail(new FrameTooLargeException(type + " frame " + requestId + " declares a payload of " + length
                     + " bytes, over the limit of " + maxFrameSize + " bytes"));
         }
+        if (checksum) {
+            crc.reset();
+            crc.update(header, 0, Protocol.HEADER_LENGTH);
+        }
         if (length == 0) {
-            emit(sink, null);
+            if (checksum) {
+                inTrailer = true;
+            } else {
+                emit(sink, null);
+            }
             return;
         }
         // Allocation happens only after the length passed the limit check, and never more than
@@ -184,6 +239,16 @@ public final class FrameDecoder {
         fullChunkCount = 0;
         chunk = allocate(Math.min(payloadLength, CHUNK));
         chunkFilled = 0;
+    }
+
+    private void verifyChecksum() {
+        int expected = (int) crc.getValue();
+        int received = readInt(trailer, 0);
+        if (received != expected) {
+            throw fail(new ChecksumMismatchException(String.format("CRC32C checksum mismatch on a %s frame (request id"
+                    + " %d, %d payload bytes): trailer 0x%08x, computed 0x%08x; the frame was corrupted in transit",
+                    type, requestId, payloadLength, received, expected)));
+        }
     }
 
     private void nextChunk() {
@@ -220,6 +285,8 @@ public final class FrameDecoder {
         Frame frame = new Frame(type, requestId, body);
         // Reset before calling out, so a sink that throws leaves the decoder between frames.
         headerFilled = 0;
+        inTrailer = false;
+        trailerFilled = 0;
         chunk = null;
         chunkFilled = 0;
         fullChunkCount = 0;

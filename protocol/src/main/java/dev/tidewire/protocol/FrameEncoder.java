@@ -1,6 +1,7 @@
 package dev.tidewire.protocol;
 
 import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
 
 /**
  * Writes frames in the layout drawn in {@link Protocol}. Stateless; every method is pure apart from
@@ -32,10 +33,44 @@ public final class FrameEncoder {
         out.put(frame.payload());
     }
 
+    /**
+     * Puts the whole frame into {@code out}, followed, if {@code checksum}, by its 4-byte CRC32C
+     * trailer (big-endian) computed over the header and payload just written.
+     */
+    public static void write(ByteBuffer out, Frame frame, boolean checksum) {
+        int start = out.position();
+        write(out, frame);
+        if (checksum) {
+            writeChecksum(out, start);
+        }
+    }
+
+    /**
+     * Appends the CRC32C trailer of the frame that occupies {@code out} from index {@code start}
+     * to its current position.
+     */
+    public static void writeChecksum(ByteBuffer out, int start) {
+        CRC32C crc = new CRC32C();
+        crc.update(out.duplicate().limit(out.position()).position(start));
+        out.putInt((int) crc.getValue());
+    }
+
+    /** The CRC32C of {@code length} bytes of {@code bytes} from {@code offset}, as the trailer carries it. */
+    public static int checksum(byte[] bytes, int offset, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, offset, length);
+        return (int) crc.getValue();
+    }
+
     /** The frame as a fresh byte array. */
     public static byte[] encode(Frame frame) {
-        ByteBuffer out = ByteBuffer.allocate(frame.encodedLength());
-        write(out, frame);
+        return encode(frame, false);
+    }
+
+    /** The frame as a fresh byte array, with its CRC32C trailer if {@code checksum}. */
+    public static byte[] encode(Frame frame, boolean checksum) {
+        ByteBuffer out = ByteBuffer.allocate(frame.encodedLength() + (checksum ? Protocol.CHECKSUM_LENGTH : 0));
+        write(out, frame, checksum);
         return out.array();
     }
 }

@@ -12,7 +12,7 @@ import java.util.Map;
  * with its own HELLO before anything else.
  *
  * <pre>{@code {"version":1,"maxFrameSize":16777216,"maxInFlight":1024,"agent":"tidewire-java/0.1",
- *  "credentials":{"type":"bearer","token":"..."}}}</pre>
+ *  "checksum":"crc32c","credentials":{"type":"bearer","token":"..."}}}</pre>
  *
  * @param version      protocol version the sender speaks (1)
  * @param maxFrameSize largest payload the <em>sender</em> accepts; the peer must not send more
@@ -21,12 +21,21 @@ import java.util.Map;
  * @param agent        free text naming the implementation, for logs
  * @param credentials  optional string fields for authentication (client to server only); never
  *                     printed by {@link #toString()}
+ * @param checksum     whether the sender offers CRC32C frame trailers ({@code "checksum":"crc32c"});
+ *                     they are used, in both directions, only when both HELLOs offer them
  */
-public record Hello(int version, int maxFrameSize, int maxInFlight, String agent, Map<String, String> credentials) {
+public record Hello(int version, int maxFrameSize, int maxInFlight, String agent, Map<String, String> credentials,
+        boolean checksum) {
 
+    /** Normalises a null agent to {@code ""} and null credentials to an empty map. */
     public Hello {
         agent = agent == null ? "" : agent;
         credentials = credentials == null ? Map.of() : Map.copyOf(credentials);
+    }
+
+    /** A HELLO that does not offer checksums (what a peer without the feature sends). */
+    public Hello(int version, int maxFrameSize, int maxInFlight, String agent, Map<String, String> credentials) {
+        this(version, maxFrameSize, maxInFlight, agent, credentials, false);
     }
 
     /** Encodes this HELLO as its JSON payload. */
@@ -36,6 +45,9 @@ public record Hello(int version, int maxFrameSize, int maxInFlight, String agent
         o.put("maxFrameSize", maxFrameSize);
         o.put("maxInFlight", maxInFlight);
         o.put("agent", agent);
+        if (checksum) {
+            o.put("checksum", Protocol.CHECKSUM_CRC32C);
+        }
         if (!credentials.isEmpty()) {
             ObjectNode c = o.putObject("credentials");
             credentials.forEach(c::put);
@@ -46,7 +58,12 @@ public record Hello(int version, int maxFrameSize, int maxInFlight, String agent
     /**
      * Decodes and validates a HELLO payload.
      *
-     * @throws ProtocolException if it is not a JSON object with integer fields in range
+     * <p>{@code checksum}: absent or null means not offered; the string {@code "crc32c"} offers
+     * CRC32C trailers; any other string names an algorithm this side does not know and counts as
+     * not offered (so a later peer may offer another one and still interoperate).
+     *
+     * @throws ProtocolException if it is not a JSON object with integer fields in range, or if
+     *                           {@code checksum} is present and not a string
      */
     public static Hello decode(byte[] payload) {
         JsonNode o = ProtocolJson.readObject(payload, "HELLO");
@@ -65,7 +82,12 @@ public record Hello(int version, int maxFrameSize, int maxInFlight, String agent
                 credentials.put(e.getKey(), e.getValue().asText());
             }
         }
-        return new Hello(version, maxFrameSize, maxInFlight, agent, credentials);
+        JsonNode cs = o.get("checksum");
+        if (cs != null && !cs.isNull() && !cs.isTextual()) {
+            throw new ProtocolException("malformed HELLO payload: 'checksum' must be a string");
+        }
+        boolean checksum = cs != null && Protocol.CHECKSUM_CRC32C.equals(cs.textValue());
+        return new Hello(version, maxFrameSize, maxInFlight, agent, credentials, checksum);
     }
 
     private static int intField(JsonNode o, String name, int min, int max) {
@@ -83,6 +105,6 @@ public record Hello(int version, int maxFrameSize, int maxInFlight, String agent
     @Override
     public String toString() {
         return "Hello[version=" + version + ", maxFrameSize=" + maxFrameSize + ", maxInFlight=" + maxInFlight
-                + ", agent=" + agent + (credentials.isEmpty() ? "" : ", credentials=<redacted>") + "]";
+                + ", agent=" + agent + (checksum ? ", checksum=crc32c" : "") + (credentials.isEmpty() ? "" : ", credentials=<redacted>") + "]";
     }
 }

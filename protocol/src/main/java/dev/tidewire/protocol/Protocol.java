@@ -10,6 +10,16 @@ package dev.tidewire.protocol;
  *  +-------+-------+-------+-------+-------------------------------+---------------+---------------
  *  |<------------------------------ header: 16 bytes ----------------------------->|<- length -->|
  * </pre>
+ *
+ * <p>When both HELLOs announce {@code "checksum":"crc32c"}, every later frame in both directions
+ * is followed by a 4-byte trailer: the CRC32C (Castagnoli) of its header and payload, big-endian.
+ * The length field does not count it.
+ *
+ * <pre>
+ *  +--------------------+----------------------+-----------------------------------+
+ *  | header (16 bytes)  | payload (length)     | CRC32C of header + payload (u32)  |
+ *  +--------------------+----------------------+-----------------------------------+
+ * </pre>
  */
 public final class Protocol {
     /** The two magic bytes, 'T' 'W', read as a big-endian unsigned short. */
@@ -26,6 +36,10 @@ public final class Protocol {
     public static final int HANDSHAKE_MAX_FRAME_SIZE = 64 * 1024;
     /** Default {@code maxFrameSize}: 16 MiB. */
     public static final int DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
+    /** Bytes in the CRC32C trailer that follows each frame once both HELLOs announced it. */
+    public static final int CHECKSUM_LENGTH = 4;
+    /** The value of the HELLO field {@code checksum} that announces CRC32C frame trailers. */
+    public static final String CHECKSUM_CRC32C = "crc32c";
     /** Longest op name in bytes (its length is one unsigned byte). */
     public static final int MAX_OP_LENGTH = 255;
 

@@ -703,6 +703,18 @@ public final class TidewireClient implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether connections offer CRC32C frame checksums in HELLO; default
+         * {@link dev.tidewire.transport.ChecksumMode#AUTO}: on without TLS, off under TLS (whose
+         * records carry a MAC). Used only when the server offers them too; then a frame corrupted
+         * in transit fails its connection, and the calls on it fail with
+         * {@link dev.tidewire.ConnectionLostException}, instead of being delivered.
+         */
+        public Builder checksum(dev.tidewire.transport.ChecksumMode checksum) {
+            connection.checksum(checksum);
+            return this;
+        }
+
         /** Unused time after which an idle connection closes (down to minIdle), &gt; 0; default 5 min. */
         public Builder idleTimeout(Duration idleTimeout) {
             pool.idleTimeout(idleTimeout);

@@ -1,6 +1,7 @@
 package dev.tidewire.server;
 
 import dev.tidewire.ProtocolException;
+import dev.tidewire.protocol.ChecksumMismatchException;
 import dev.tidewire.protocol.ErrorCode;
 import dev.tidewire.protocol.ErrorPayload;
 import dev.tidewire.protocol.Frame;
@@ -107,6 +108,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     private long frameStartNanos;        // 0 between frames
     private int framesDecoded;           // frames completed by the current decode call
     private int peerMaxFrameSize = Protocol.MIN_MAX_FRAME_SIZE;
+    private boolean checksum;            // both HELLOs offered CRC32C: frames after them carry a trailer
+    private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
     private ScheduledFuture<?> helloTimer;
     private ScheduledFuture<?> checkTimer;
     private ScheduledFuture<?> stallTimer;
@@ -204,6 +207,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         } catch (ProtocolException e) {
             server.protocolError();
             int code = e instanceof FrameTooLargeException ? ErrorCode.FRAME_TOO_LARGE
+                    : e instanceof ChecksumMismatchException ? ErrorCode.CHECKSUM_MISMATCH
                     : e instanceof UnsupportedVersionException ? ErrorCode.UNSUPPORTED_VERSION
                     : ErrorCode.PROTOCOL_ERROR;
             LOG.log(Level.DEBUG, () -> "closing " + remoteAddress + ": " + e.getMessage());
@@ -403,9 +407,13 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     private void helloAccepted(Hello hello) {
         peerMaxFrameSize = hello.maxFrameSize();
         decoder.maxFrameSize(server.maxFrameSize());
+        boolean offer = server.checksumOffered();
         Hello reply = new Hello(Protocol.VERSION, server.maxFrameSize(), server.maxInFlightPerConnection(),
-                "tidewire-server/0.1", Map.of());
+                "tidewire-server/0.1", Map.of(), offer);
         send(new Frame(FrameType.HELLO, 0, reply.encode()));
+        // both offered it: every later frame, both ways, carries a CRC32C trailer (the HELLOs do not)
+        checksum = offer && hello.checksum();
+        decoder.checksum(checksum);
         phase = Phase.OPEN;
         if (helloTimer != null) {
             helloTimer.cancel(false);
@@ -626,7 +634,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         if (phase == Phase.CLOSED || outputDone || !channel.isActive()) {
             return null;
         }
-        ChannelFuture f = ctx.write(encode(ctx.alloc(), frame));
+        ChannelFuture f = ctx.write(encode(ctx.alloc(), frame, checksum ? crc : null));
         if (!flushPending) {
             flushPending = true;
             if (!reading) {
@@ -650,14 +658,22 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     }
 
     static ByteBuf encode(ByteBufAllocator alloc, Frame frame) {
+        return encode(alloc, frame, null);
+    }
+
+    /** The frame in a new buffer, followed by its CRC32C trailer when {@code crc} is not null. */
+    static ByteBuf encode(ByteBufAllocator alloc, Frame frame, java.util.zip.CRC32C crc) {
         byte[] payload = frame.payload();
-        ByteBuf buf = alloc.ioBuffer(Protocol.HEADER_LENGTH + payload.length);
+        ByteBuf buf = alloc.ioBuffer(Protocol.HEADER_LENGTH + payload.length + (crc == null ? 0 : Protocol.CHECKSUM_LENGTH));
         buf.writeShort(Protocol.MAGIC);
         buf.writeByte(Protocol.VERSION);
         buf.writeByte(frame.type().code());
         buf.writeLong(frame.requestId());
         buf.writeInt(payload.length);
         buf.writeBytes(payload);
+        if (crc != null) {
+            dev.tidewire.transport.internal.Frames.writeChecksum(buf, 0, crc);
+        }
         return buf;
     }
 

@@ -3,6 +3,7 @@ package dev.tidewire.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidewire.protocol.ErrorCode;
 import dev.tidewire.protocol.Protocol;
+import dev.tidewire.transport.ChecksumMode;
 import dev.tidewire.transport.TlsConfig;
 import dev.tidewire.transport.internal.NettyRuntime;
 import io.netty.bootstrap.ServerBootstrap;
@@ -371,6 +372,11 @@ public final class TidewireServer implements AutoCloseable {
         return config.maxFrameSize;
     }
 
+    /** Whether HELLO offers CRC32C frame checksums: the configured mode resolved against TLS. */
+    boolean checksumOffered() {
+        return config.checksum.offered(config.tls != null);
+    }
+
     int maxInFlightPerConnection() {
         return config.maxInFlightPerConnection;
     }
@@ -533,6 +539,8 @@ public final class TidewireServer implements AutoCloseable {
         public static final Duration DEFAULT_WRITE_STALL_TIMEOUT = Duration.ofSeconds(30);
         /** Default budget of request bytes in flight on the whole server: 256 MiB. */
         public static final long DEFAULT_MAX_IN_FLIGHT_REQUEST_BYTES = 256L * 1024 * 1024;
+        /** Default checksum mode: CRC32C frame checksums offered on plain TCP, not under TLS. */
+        public static final ChecksumMode DEFAULT_CHECKSUM = ChecksumMode.AUTO;
 
         private InetAddress bindAddress = InetAddress.getLoopbackAddress();
         private int port;
@@ -558,6 +566,7 @@ public final class TidewireServer implements AutoCloseable {
         private Authenticator authenticator = Authenticator.ACCEPT_ALL;
         private TlsConfig tls;
         private boolean requireClientAuth;
+        private ChecksumMode checksum = DEFAULT_CHECKSUM;
         private final Map<String, Route> routes = new HashMap<>();
 
         private Builder() {
@@ -781,6 +790,18 @@ public final class TidewireServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether the server's HELLO offers CRC32C frame checksums ({@code docs/protocol.md} 2.4),
+         * non-null. Default {@link ChecksumMode#AUTO}: offered on plain TCP, not under TLS. They
+         * are used on a connection only when the client's HELLO offers them too; then a corrupted
+         * request frame gets ERROR code 5 {@code CHECKSUM_MISMATCH} and the connection is closed
+         * (counted in {@link ServerStats#protocolErrors()}).
+         */
+        public Builder checksum(ChecksumMode checksum) {
+            this.checksum = Objects.requireNonNull(checksum, "checksum");
+            return this;
+        }
+
         /** Same as {@code tls(TlsConfig.of(sslContext), requireClientAuth)}. */
         public Builder tls(SSLContext sslContext, boolean requireClientAuth) {
             return tls(TlsConfig.of(sslContext), requireClientAuth);
@@ -844,6 +865,7 @@ public final class TidewireServer implements AutoCloseable {
             b.authenticator = authenticator;
             b.tls = tls;
             b.requireClientAuth = requireClientAuth;
+            b.checksum = checksum;
             b.routes.putAll(routes);
             return b;
         }

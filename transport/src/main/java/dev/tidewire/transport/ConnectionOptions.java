@@ -43,6 +43,8 @@ public final class ConnectionOptions {
     public static final Duration DEFAULT_WRITE_STALL_TIMEOUT = Duration.ofSeconds(10);
     /** Default time within which a frame that has started arriving must finish: 10 s. */
     public static final Duration DEFAULT_FRAME_READ_TIMEOUT = Duration.ofSeconds(10);
+    /** Default checksum mode: CRC32C frame checksums on plain TCP, none under TLS. */
+    public static final ChecksumMode DEFAULT_CHECKSUM = ChecksumMode.AUTO;
 
     private final Duration connectTimeout;
     private final Duration keepAliveIdle;
@@ -59,6 +61,7 @@ public final class ConnectionOptions {
     private final Executor callbackExecutor;
     private final Map<String, String> credentials;
     private final TlsConfig tls;
+    private final ChecksumMode checksum;
 
     private ConnectionOptions(Builder b) {
         connectTimeout = b.connectTimeout;
@@ -76,6 +79,7 @@ public final class ConnectionOptions {
         callbackExecutor = b.callbackExecutor;
         credentials = b.credentials;
         tls = b.tls;
+        checksum = b.checksum;
     }
 
     /** A builder with every default. */
@@ -106,6 +110,7 @@ public final class ConnectionOptions {
         b.callbackExecutor = callbackExecutor;
         b.credentials = credentials;
         b.tls = tls;
+        b.checksum = checksum;
         return b;
     }
 
@@ -197,6 +202,20 @@ public final class ConnectionOptions {
         return tls;
     }
 
+    /** Whether HELLO offers CRC32C frame checksums: as set, {@link ChecksumMode#AUTO} by default. */
+    public ChecksumMode checksum() {
+        return checksum;
+    }
+
+    /**
+     * Whether this client offers CRC32C frame checksums in its HELLO: {@link #checksum()} resolved
+     * against {@link #tls()} (AUTO: on without TLS, off with it). They are used only if the server
+     * offers them too.
+     */
+    public boolean checksumOffered() {
+        return checksum.offered(tls != null);
+    }
+
     @Override
     public String toString() {
         return "ConnectionOptions[connectTimeout=" + connectTimeout + ", keepAlive=" + keepAliveIdle + "/"
@@ -204,7 +223,7 @@ public final class ConnectionOptions {
                 + ", maxFrameSize=" + maxFrameSize + ", maxInFlight=" + maxInFlight + ", writeBufferSize="
                 + writeBufferSize + ", outboundBudget=" + outboundBudget + ", writeStallTimeout=" + writeStallTimeout
                 + ", frameReadTimeout=" + frameReadTimeout + (credentials.isEmpty() ? "" : ", credentials=<redacted>")
-                + ", tls=" + (tls != null) + "]";
+                + ", tls=" + (tls != null) + ", checksum=" + checksum + "]";
     }
 
     /** Builds {@link ConnectionOptions}. Not thread-safe. */
@@ -224,6 +243,7 @@ public final class ConnectionOptions {
         private Executor callbackExecutor;
         private Map<String, String> credentials = Map.of();
         private TlsConfig tls;
+        private ChecksumMode checksum = DEFAULT_CHECKSUM;
 
         private Builder() {
         }
@@ -374,6 +394,17 @@ public final class ConnectionOptions {
          */
         public Builder tls(TlsConfig tls) {
             this.tls = tls;
+            return this;
+        }
+
+        /**
+         * Whether HELLO offers CRC32C frame checksums ({@code docs/protocol.md} 2.4), non-null.
+         * Default {@link ChecksumMode#AUTO}: offered on plain TCP, not under TLS (whose records
+         * carry a MAC already). Used only when the server offers them too; then a frame corrupted
+         * in transit fails the connection instead of being delivered.
+         */
+        public Builder checksum(ChecksumMode checksum) {
+            this.checksum = Objects.requireNonNull(checksum, "checksum");
             return this;
         }
 

@@ -72,6 +72,7 @@ public final class FaultProxy implements AutoCloseable {
     private volatile long latencyNanos;
     private volatile long bytesPerSecond;
     private volatile int corruptConnection = -1; // -1: every connection
+    private volatile boolean responsesOnly;      // payload corruption hits RESPONSE frames only
     private volatile boolean closed;
 
     public FaultProxy(InetSocketAddress target) throws IOException {
@@ -94,9 +95,9 @@ public final class FaultProxy implements AutoCloseable {
         return (int) pairs.stream().filter(p -> !p.closed).count();
     }
 
-    /** Frame headers corrupted so far. */
+    /** Frames corrupted so far: headers, and payloads ({@link #corruptedPayloads()} counts those alone). */
     public long corrupted() {
-        return corrupted.get();
+        return corrupted.get() + corruptedPayloads.get();
     }
 
     /** Payload bytes flipped so far by {@link #corruptPayloads(long, double)}. */
@@ -164,10 +165,30 @@ public final class FaultProxy implements AutoCloseable {
         return payloads(seed, perFrame, true);
     }
 
+    /**
+     * Flips one byte inside the payload of every RESPONSE frame from the server, on every
+     * connection; the framing stays intact (CRC32C trailers, when both HELLOs announced them, are
+     * skipped, not corrupted): what a checksum must catch.
+     */
+    public FaultProxy corruptServerPayloads() {
+        payloads(1, 1.0, false);
+        responsesOnly = true;
+        return this;
+    }
+
+    /** As {@link #corruptServerPayloads()}, only on the connection accepted {@code n}-th (1-based). */
+    public FaultProxy corruptServerPayloadsOfConnection(int n) {
+        corruptServerPayloads();
+        corruptConnection = n;
+        return this;
+    }
+
     private FaultProxy payloads(long seed, double perFrame, boolean bothWays) {
         if (!(perFrame >= 0 && perFrame <= 1)) {
             throw new IllegalArgumentException("perFrame must be in 0..1, got " + perFrame);
         }
+        corruptConnection = -1;
+        responsesOnly = false;
         payloadSeed = seed;
         payloadProbability = perFrame;
         payloadBothWays = bothWays;
@@ -293,18 +314,29 @@ public final class FaultProxy implements AutoCloseable {
 
     /**
      * Follows frame boundaries in one direction (header of {@link dev.tidewire.protocol.Protocol#HEADER_LENGTH}
-     * bytes, payload length as u32 at bytes 12..15); one instance per direction, used by its reader thread only.
+     * bytes, payload length as u32 at bytes 12..15, then a 4-byte CRC32C trailer on every frame after
+     * the HELLOs when both announced {@code "checksum":"crc32c"}: the first frame's payload, this
+     * direction's HELLO, is kept to learn that); one instance per direction, used by its reader
+     * thread only, except {@link #helloDone} and {@link #offersChecksum}, which the other
+     * direction reads.
      */
     private static final class FrameBoundaries {
         private static final int HEADER = dev.tidewire.protocol.Protocol.HEADER_LENGTH;
         private final byte[] header = new byte[HEADER];
         private final long streamSeed;
+        private final java.io.ByteArrayOutputStream hello = new java.io.ByteArrayOutputStream();
         private int headerPos;
         private long payloadLeft;
+        private long trailerLeft;
+        private int type;
+        private long frames;
         private long flipWhenLeft = -1; // flip the payload byte that has this many bytes left (itself included)
         private boolean lost;
         private int epoch = -1;
         private java.util.SplittableRandom random;
+        volatile boolean helloDone;
+        volatile boolean offersChecksum;
+        FrameBoundaries other; // the opposite direction
 
         FrameBoundaries(long streamSeed) {
             this.streamSeed = streamSeed;
@@ -312,11 +344,11 @@ public final class FaultProxy implements AutoCloseable {
 
         /**
          * Scans a chunk; if {@code corrupt}, flips the first byte of the next header in it; if
-         * {@code payloadOdds > 0}, flips a byte in a payload with that probability per frame.
-         * Returns the number of header bytes (at most 1) and payload bytes flipped, as
-         * {@code headers + (payloads << 1)}.
+         * {@code payloadOdds > 0}, flips a byte in a payload with that probability per frame
+         * (RESPONSE frames only if {@code responsesOnly}). Returns the number of header bytes (at
+         * most 1) and payload bytes flipped, as {@code headers + (payloads << 1)}.
          */
-        int scan(byte[] chunk, boolean corrupt, double payloadOdds, long seed, int seedEpoch) {
+        int scan(byte[] chunk, boolean corrupt, double payloadOdds, boolean responsesOnly, long seed, int seedEpoch) {
             if (payloadOdds > 0 && seedEpoch != epoch) {
                 epoch = seedEpoch;
                 random = new java.util.SplittableRandom(seed * 0x9E3779B97F4A7C15L + streamSeed);
@@ -331,8 +363,23 @@ public final class FaultProxy implements AutoCloseable {
                         flipWhenLeft = -1;
                         done += 2;
                     }
+                    if (frames == 0) {
+                        hello.write(chunk, i, skip);
+                    }
                     payloadLeft -= skip;
                     i += skip - 1;
+                    if (payloadLeft == 0 && trailerLeft == 0) {
+                        frameEnded();
+                    }
+                    continue;
+                }
+                if (trailerLeft > 0) {
+                    int skip = (int) Math.min(trailerLeft, chunk.length - i);
+                    trailerLeft -= skip;
+                    i += skip - 1;
+                    if (trailerLeft == 0) {
+                        frameEnded();
+                    }
                     continue;
                 }
                 if (headerPos == 0 && corrupt) {
@@ -343,16 +390,31 @@ public final class FaultProxy implements AutoCloseable {
                 }
                 header[headerPos++] = chunk[i];
                 if (headerPos == HEADER) {
+                    type = header[3];
                     payloadLeft = ((header[12] & 0xFFL) << 24) | ((header[13] & 0xFF) << 16)
                             | ((header[14] & 0xFF) << 8) | (header[15] & 0xFF);
+                    trailerLeft = frames > 0 && other != null && other.helloDone && offersChecksum
+                            && other.offersChecksum ? 4 : 0;
                     headerPos = 0;
                     flipWhenLeft = -1;
-                    if (payloadLeft > 0 && payloadOdds > 0 && random.nextDouble() < payloadOdds) {
+                    if (payloadLeft > 0 && payloadOdds > 0 && (!responsesOnly || type == 0x03)
+                            && random.nextDouble() < payloadOdds) {
                         flipWhenLeft = payloadLeft - random.nextLong(payloadLeft); // 1..payloadLeft
+                    }
+                    if (payloadLeft == 0 && trailerLeft == 0) {
+                        frameEnded();
                     }
                 }
             }
             return done;
+        }
+
+        private void frameEnded() {
+            if (frames++ == 0) {
+                offersChecksum = hello.toString(java.nio.charset.StandardCharsets.UTF_8)
+                        .replace(" ", "").contains("\"checksum\":\"crc32c\"");
+                helloDone = true;
+            }
         }
     }
 
@@ -372,6 +434,8 @@ public final class FaultProxy implements AutoCloseable {
             this.server = server;
             this.down = new FrameBoundaries(number * 2L);
             this.up = new FrameBoundaries(number * 2L + 1);
+            this.down.other = up;
+            this.up.other = down;
         }
 
         void halfClose() {
@@ -401,10 +465,12 @@ public final class FaultProxy implements AutoCloseable {
                             continue;
                         }
                         byte[] chunk = java.util.Arrays.copyOf(buf, n);
-                        boolean corrupt = fromServer && m == Mode.CORRUPT
-                                && (corruptConnection < 0 || corruptConnection == number);
-                        double odds = m == Mode.CORRUPT_PAYLOAD && (fromServer || payloadBothWays) ? payloadProbability : 0;
-                        int flipped = (fromServer ? down : up).scan(chunk, corrupt, odds, payloadSeed, payloadEpoch.get());
+                        boolean target = corruptConnection < 0 || corruptConnection == number;
+                        boolean corrupt = fromServer && m == Mode.CORRUPT && target;
+                        double odds = m == Mode.CORRUPT_PAYLOAD && target && (fromServer || payloadBothWays)
+                                ? payloadProbability : 0;
+                        int flipped = (fromServer ? down : up).scan(chunk, corrupt, odds, responsesOnly, payloadSeed,
+                                payloadEpoch.get());
                         corrupted.addAndGet(flipped & 1);
                         corruptedPayloads.addAndGet(flipped >> 1);
                         line.add(new Chunk(chunk, System.nanoTime() + latencyNanos));

@@ -24,6 +24,8 @@ public final class RawClient implements AutoCloseable {
     private final OutputStream out;
     private final FrameDecoder decoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
     private final Deque<Frame> received = new ArrayDeque<>();
+    private boolean offerChecksum;
+    private boolean checksum; // both HELLOs offered CRC32C: frames after them carry trailers
 
     public RawClient(InetSocketAddress address) throws IOException {
         socket = new Socket();
@@ -33,9 +35,10 @@ public final class RawClient implements AutoCloseable {
         out = socket.getOutputStream();
     }
 
-    /** Sends HELLO and returns the server's. */
+    /** Sends HELLO (no checksum offer, as a client without the feature, unless via {@link #helloWithChecksum}) and returns the server's. */
     public Hello hello() throws IOException {
-        send(new Frame(FrameType.HELLO, 0, new Hello(Protocol.VERSION, Protocol.DEFAULT_MAX_FRAME_SIZE, 0, "raw", Map.of()).encode()));
+        send(new Frame(FrameType.HELLO, 0, new Hello(Protocol.VERSION, Protocol.DEFAULT_MAX_FRAME_SIZE, 0, "raw", Map.of(),
+                offerChecksum).encode()));
         Frame f = next();
         if (f == null || f.type() != FrameType.HELLO) {
             throw new IOException("expected HELLO, got " + f);
@@ -43,8 +46,22 @@ public final class RawClient implements AutoCloseable {
         return Hello.decode(f.payload());
     }
 
+    /**
+     * Sends HELLO offering CRC32C and returns the server's; if the server offers it too, frames
+     * sent and received from then on carry trailers.
+     */
+    public Hello helloWithChecksum() throws IOException {
+        offerChecksum = true;
+        return hello();
+    }
+
+    /** Whether both HELLOs offered CRC32C. */
+    public boolean checksum() {
+        return checksum;
+    }
+
     public void send(Frame frame) throws IOException {
-        out.write(FrameEncoder.encode(frame));
+        out.write(FrameEncoder.encode(frame, checksum));
         out.flush();
     }
 
@@ -71,7 +88,13 @@ public final class RawClient implements AutoCloseable {
             if (n < 0) {
                 return null;
             }
-            decoder.decode(ByteBuffer.wrap(buf, 0, n), received::add);
+            decoder.decode(ByteBuffer.wrap(buf, 0, n), f -> {
+                received.add(f);
+                if (f.type() == FrameType.HELLO && offerChecksum) {
+                    checksum = Hello.decode(f.payload()).checksum();
+                    decoder.checksum(checksum); // from the frame after the server's HELLO
+                }
+            });
         }
         throw new IOException("no frame");
     }

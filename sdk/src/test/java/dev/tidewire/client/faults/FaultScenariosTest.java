@@ -165,6 +165,31 @@ class FaultScenariosTest {
     }
 
     @Test
+    void corruptedReplyPayloadsNeverSucceedAndReplaceOnlyThatConnection() throws Exception {
+        // bits flipped inside payloads, framing intact: only the negotiated CRC32C (on by default
+        // without TLS) can tell; no corrupted reply may reach a caller as a success
+        server = TidewireServer.builder().build().start();
+        proxy = new FaultProxy(server.address());
+        client = clientTo(proxy.address()).maxConnections(4).minIdle(4).build();
+        try (LoadHarness load = new LoadHarness(client, CALLERS, Duration.ofSeconds(2), GRACE, 0).start()) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> load.ok() > 2_000);
+            proxy.corruptServerPayloadsOfConnection(2);
+            await().atMost(Duration.ofSeconds(5)).until(() -> proxy.corrupted() >= 1);
+            await().atMost(Duration.ofSeconds(5)).until(() -> load.errors("ConnectionLostException") > 0
+                    || load.misrouted() > 0 || load.errors("ResponseDecodingException") > 0);
+            assertEquals(0, load.misrouted(), "corrupted replies delivered as successes: " + load);
+            assertRecovers(load);
+            await().atMost(Duration.ofSeconds(5)).until(() -> proxy.accepted() == 5 && client.poolStats().open() == 4);
+            load.stop();
+            assertSound(load, Set.of("ConnectionLostException"));
+            assertTrue(load.examples().get("ConnectionLostException").contains("checksum mismatch"),
+                    load.examples().toString());
+        }
+        proxy.pass();
+        assertNothingLeftAndClose(client);
+    }
+
+    @Test
     void rollingRestartWithGoAwayLosesNoCall() throws Exception {
         server = TidewireServer.builder().build().start();
         int port = server.port();

@@ -5,6 +5,7 @@ import dev.tidewire.NotProcessedException;
 import dev.tidewire.ProtocolException;
 import dev.tidewire.RemoteException;
 import dev.tidewire.TlsException;
+import dev.tidewire.protocol.ChecksumMismatchException;
 import dev.tidewire.protocol.ErrorCode;
 import dev.tidewire.protocol.ErrorPayload;
 import dev.tidewire.protocol.Frame;
@@ -108,6 +109,10 @@ final class CallReader extends ChannelInboundHandlerAdapter {
             case RESPONSE -> onReply(frame, null);
             case ERROR -> {
                 ErrorPayload error = ErrorPayload.decode(frame.payload());
+                if (frame.requestId() == 0 && error.code() == ErrorCode.CHECKSUM_MISMATCH) {
+                    throw new ChecksumMismatchException("server " + c.address + " received a corrupted frame: "
+                            + error.message());
+                }
                 if (frame.requestId() == 0) {
                     throw new ProtocolException("server " + c.address + " reported a connection error "
                             + ErrorCode.describe(error.code()) + ": " + error.message());

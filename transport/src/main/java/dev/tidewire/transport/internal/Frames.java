@@ -5,8 +5,14 @@ import dev.tidewire.protocol.FrameType;
 import dev.tidewire.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
 
-/** Writes frames of {@code docs/protocol.md} into Netty buffers; the bytes are those of {@code FrameEncoder}. */
+/**
+ * Writes frames of {@code docs/protocol.md} into Netty buffers; the bytes are those of {@code FrameEncoder}.
+ * The CRC32C trailer (when both HELLOs offered it) is computed over the bytes already in the
+ * buffer, read in place through NIO views: no copy.
+ */
 public final class Frames {
     private Frames() {
     }
@@ -37,6 +43,27 @@ public final class Frames {
     public static void write(ByteBuf out, Frame frame) {
         writeHeader(out, frame.type(), frame.requestId(), frame.payload().length);
         out.writeBytes(frame.payload());
+    }
+
+    /**
+     * Appends the 4-byte CRC32C trailer of the frame written into {@code out} from index
+     * {@code start} to its writer index.
+     */
+    public static void writeChecksum(ByteBuf out, int start, CRC32C crc) {
+        crc.reset();
+        update(crc, out, start, out.writerIndex() - start);
+        out.writeInt((int) crc.getValue());
+    }
+
+    /** Feeds {@code length} bytes of {@code buf} from index {@code start} to {@code crc}, in place. */
+    public static void update(CRC32C crc, ByteBuf buf, int start, int length) {
+        if (buf.nioBufferCount() == 1) {
+            crc.update(buf.nioBuffer(start, length));
+        } else {
+            for (ByteBuffer b : buf.nioBuffers(start, length)) {
+                crc.update(b);
+            }
+        }
     }
 
     /** A whole frame in a new buffer from {@code alloc}; the caller owns it. */

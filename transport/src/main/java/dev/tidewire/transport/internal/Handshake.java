@@ -231,7 +231,8 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     }
 
     private void sendHello(ChannelHandlerContext ctx) {
-        Hello hello = new Hello(Protocol.VERSION, options.maxFrameSize(), 0, AGENT, options.credentials());
+        Hello hello = new Hello(Protocol.VERSION, options.maxFrameSize(), 0, AGENT, options.credentials(),
+                options.checksumOffered());
         ctx.writeAndFlush(Frames.encode(ctx.alloc(), new Frame(FrameType.HELLO, 0, hello.encode())));
     }
 
@@ -273,6 +274,8 @@ final class Handshake extends ChannelInboundHandlerAdapter {
                 throw new ProtocolException("server answered HELLO with version " + hello.version());
             }
             decoder.maxFrameSize(options.maxFrameSize());
+            // both offered it: every frame after the server's HELLO carries a CRC32C trailer
+            decoder.checksum(options.checksumOffered() && hello.checksum());
             MultiplexedConnection c = new MultiplexedConnection(address, options, resources, ownsResources,
                     ctx.channel(), decoder, hello);
             if (!result.complete(c)) {

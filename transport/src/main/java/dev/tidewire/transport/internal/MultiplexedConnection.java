@@ -6,6 +6,7 @@ import dev.tidewire.NotProcessedException;
 import dev.tidewire.ProtocolException;
 import dev.tidewire.RequestTooLargeException;
 import dev.tidewire.TidewireException;
+import dev.tidewire.protocol.ChecksumMismatchException;
 import dev.tidewire.protocol.FrameDecoder;
 import dev.tidewire.protocol.Hello;
 import dev.tidewire.protocol.RequestPayload;
@@ -64,6 +65,8 @@ public final class MultiplexedConnection implements Connection {
     final EventLoop loop;
     final int peerMaxFrameSize;
     final int maxInFlight;
+    /** Both HELLOs offered CRC32C: every frame after them, both ways, carries a trailer. */
+    final boolean checksum;
     private final boolean ownsResources;
     private final Executor defaultCompletion;
 
@@ -99,6 +102,7 @@ public final class MultiplexedConnection implements Connection {
         this.peerMaxFrameSize = serverHello.maxFrameSize();
         this.maxInFlight = serverHello.maxInFlight() > 0
                 ? Math.min(serverHello.maxInFlight(), options.maxInFlight()) : options.maxInFlight();
+        this.checksum = options.checksumOffered() && serverHello.checksum();
         this.defaultCompletion = options.callbackExecutor() != null ? options.callbackExecutor()
                 : resources.callbackExecutor();
         this.writer = new CallWriter(this);
@@ -391,7 +395,8 @@ public final class MultiplexedConnection implements Connection {
             return new ClientClosedException(what + " was in flight when the connection to " + address
                     + " was closed by the client; it may have been processed");
         }
-        if (reason instanceof ProtocolException) {
+        if (reason instanceof ProtocolException && !(reason instanceof ChecksumMismatchException)) {
+            // a corrupted frame is the network's fault, not the peer's: a lost connection, below
             return new ProtocolException(what + " failed: the connection to " + address
                     + " was closed on a protocol violation; it may have been processed", reason);
         }
@@ -455,6 +460,11 @@ public final class MultiplexedConnection implements Connection {
     public ConnectionStats stats() {
         return new ConnectionStats(writer.framesWritten(), writer.flushes(), reader.framesRead(),
                 reader.lateResponses(), inFlight(), writer.waitingCount());
+    }
+
+    /** Whether frames on this connection carry CRC32C trailers (both HELLOs offered them). */
+    public boolean checksum() {
+        return checksum;
     }
 
     /** Calls registered under an id and not yet ended (for tests and leak checks). */
