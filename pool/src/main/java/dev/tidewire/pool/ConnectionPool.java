@@ -306,8 +306,9 @@ public final class ConnectionPool implements AutoCloseable {
         java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
         waitingRetry.put(result, new ClientClosedException("op '" + op + "' refused: the connection pool closed"
                 + " while the call waited for a connection (it had not been sent)"));
+        java.util.concurrent.ScheduledFuture<?> timer;
         try {
-            resources.schedule(() -> {
+            timer = resources.schedule(() -> {
                 if (once.compareAndSet(false, true) && waitingRetry.remove(result) != null) {
                     complete(result, null, new ConnectFailedException("no connection to " + factory.address()
                             + " for op '" + op + "' within the call's deadline (" + deadline.limit().toMillis()
@@ -324,6 +325,8 @@ public final class ConnectionPool implements AutoCloseable {
         }
         connecting.settled().thenRun(() -> {
             if (once.compareAndSet(false, true)) {
+                // the timer would hold the call, its body included, until its deadline (which may be minutes away)
+                timer.cancel(false);
                 TidewireException ifClosed = waitingRetry.remove(result); // null: closed meanwhile
                 if (ifClosed != null) {
                     if (!runElsewhere(result, op, body, deadline, completion, attemptNo + 1, 0, ifClosed)) {

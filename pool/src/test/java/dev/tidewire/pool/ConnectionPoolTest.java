@@ -254,6 +254,41 @@ class ConnectionPoolTest {
     }
 
     /**
+     * Calls that waited for a connect with a long timeout (10 min) leave nothing behind once they
+     * complete: no timer keeps them, or their bodies, until their deadlines.
+     */
+    @Test
+    void callsThatWaitedForAConnectAreNotKeptUntilTheirDeadlines() throws Exception {
+        try (ScriptedPeer slow = new ScriptedPeer()) {
+            ConnectionPool p = pool(slow.address(), PoolOptions.builder().maxConnections(1).build(), PoolListener.NONE);
+            List<java.lang.ref.WeakReference<byte[]>> bodies = new ArrayList<>();
+            List<CompletableFuture<byte[]>> calls = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                byte[] body = new byte[10_000];
+                java.util.Arrays.fill(body, (byte) ' ');
+                body[0] = '{';
+                body[1] = '}';
+                bodies.add(new java.lang.ref.WeakReference<>(body));
+                calls.add(p.call("echo", body, in(Duration.ofMinutes(10)), null));
+            }
+            slow.acceptAndHello(100);
+            for (int i = 0; i < 50; i++) {
+                var request = slow.nextFrame(dev.tidewire.protocol.FrameType.REQUEST);
+                slow.send(new dev.tidewire.protocol.Frame(dev.tidewire.protocol.FrameType.RESPONSE, request.requestId(),
+                        utf8("{}")));
+            }
+            for (CompletableFuture<byte[]> c : calls) {
+                assertEquals("{}", text(c.get(5, TimeUnit.SECONDS)));
+            }
+            calls.clear();
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                System.gc();
+                return bodies.stream().allMatch(r -> r.get() == null);
+            });
+        }
+    }
+
+    /**
      * closeNow() while a connect is under way: the attempt is abandoned, and a handshake that
      * completes afterwards does not leave a connection open behind a closed pool.
      */

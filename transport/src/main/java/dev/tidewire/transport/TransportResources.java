@@ -133,13 +133,15 @@ public final class TransportResources implements AutoCloseable {
      * Runs {@code task} once after {@code delay} on an event loop. The task must be quick and must
      * not block; hand anything longer to {@link #callbackExecutor()}.
      *
+     * @return the scheduled task: cancel it when it is no longer needed, so that what it refers
+     *         to is not kept until {@code delay} is over
      * @throws RejectedExecutionException if the resources are closed
      */
-    public void schedule(Runnable task, Duration delay) {
+    public java.util.concurrent.ScheduledFuture<?> schedule(Runnable task, Duration delay) {
         if (closed) {
             throw new RejectedExecutionException("transport resources are closed");
         }
-        loops.next().schedule(task, Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
+        return loops.next().schedule(task, Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
     }
 
     /** Whether the calling thread is one of these event loops, which must never block. */

@@ -135,7 +135,11 @@ final class CallWriter {
 
     private void dropClaimedHead() {
         while (!waiting.isEmpty() && waiting.peekFirst().isClaimed()) {
-            waiting.pollFirst();
+            PendingCall ended = waiting.pollFirst();
+            if (ended.waitTimer != null) {
+                ended.waitTimer.cancel(false); // else it would hold the call (and its body) until its deadline
+                ended.waitTimer = null;
+            }
         }
     }
 
