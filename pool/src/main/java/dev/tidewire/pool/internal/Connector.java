@@ -42,6 +42,7 @@ import java.util.function.Consumer;
  * takes its locks).
  */
 public final class Connector {
+    private static final System.Logger LOG = System.getLogger(Connector.class.getName());
     private final InetSocketAddress address;
     private final ConnectionOptions options;
     private final TransportResources resources;
@@ -51,6 +52,7 @@ public final class Connector {
     private final Consumer<Connection> adopt;
     private final BooleanSupplier wanted;
     private final AtomicLong attempts = new AtomicLong();
+    private final long maxBackoffMillis;
     private final Object lock = new Object();
     private Attempt current;              // guarded by lock: in progress, or null
     private boolean retryScheduled;       // guarded by lock
@@ -117,6 +119,7 @@ public final class Connector {
                 () -> ThreadLocalRandom.current().nextDouble());
         this.adopt = adopt;
         this.wanted = wanted;
+        this.maxBackoffMillis = backoffMax.toMillis();
     }
 
     /**
@@ -259,7 +262,12 @@ public final class Connector {
         }
         if (error == null) {
             lastPermanentFailure = null;
+            int failedBefore = backoff.failures();
             backoff.onSuccess();
+            if (failedBefore > 0 && !closedNow) {
+                LOG.log(System.Logger.Level.INFO, "connected to " + address + " again after " + failedBefore
+                        + " failed attempts");
+            }
             if (closedNow) {
                 c.close();
                 a.settled.complete(null);
@@ -287,6 +295,11 @@ public final class Connector {
                     ? (TidewireException) cause : null;
             backoff.onFailure(System.nanoTime(), String.valueOf(cause.getMessage()));
             listener.connectFailed();
+            if (backoff.failures() == 1) { // once per outage, not once per attempt
+                LOG.log(System.Logger.Level.WARNING, "cannot connect to " + address + ": " + cause.getMessage()
+                        + "; retrying in the background with backoff (up to every "
+                        + maxBackoffMillis + " ms)");
+            }
         }
         a.settled.complete(null);
         request(); // reconnect in the background when the backoff allows, if still wanted
