@@ -122,6 +122,8 @@ public final class ConnectionPool implements AutoCloseable {
     private final ConcurrentHashMap<PoolCall, TidewireException> waitingRetry = new ConcurrentHashMap<>();
     private final SharedConnections shared;
     private static final Duration REPLACE_DELAY = Duration.ofMillis(5);
+    /** A connection lost sooner than this after it opened counts as a failed connect for the backoff. */
+    private static final long SHORT_LIVED_NANOS = TimeUnit.SECONDS.toNanos(1);
     private volatile boolean closed;
 
     private ConnectionPool(InetSocketAddress address, PoolOptions options, ConnectionOptions connectionOptions,
@@ -511,7 +513,13 @@ public final class ConnectionPool implements AutoCloseable {
      * next validates it; then the connector reconnects in the background. Any thread.
      */
     private void lost(PooledConnection p) {
-        lastLostNanos = System.nanoTime();
+        long now = System.nanoTime();
+        lastLostNanos = now;
+        if (now - p.openedNanos() < SHORT_LIVED_NANOS) {
+            RuntimeException why = p.connection().closeReason();
+            connector.brokeSoonAfterOpening("a connection broke " + TimeUnit.NANOSECONDS.toMillis(now - p.openedNanos())
+                    + " ms after it opened" + (why == null ? "" : ": " + why.getMessage()));
+        }
         try {
             retryExecutor.execute(() -> {
                 try {

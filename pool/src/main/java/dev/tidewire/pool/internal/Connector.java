@@ -188,6 +188,20 @@ public final class Connector {
         request();
     }
 
+    /**
+     * A connection this connector opened broke soon after it opened (corrupted bytes, a server
+     * that accepts then fails): that counts as a failed attempt for the backoff, so a path that
+     * breaks every connection at once is not met by a reconnect per few milliseconds.
+     */
+    public void brokeSoonAfterOpening(String why) {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+        }
+        backoff.onFailure(System.nanoTime(), why);
+    }
+
     /** Nanoseconds until an attempt may start (0 when not backing off). */
     public long backoffNanos() {
         return backoff.delayNanos(System.nanoTime());
@@ -231,6 +245,15 @@ public final class Connector {
         return a;
     }
 
+    private void endAttempt(Attempt a) {
+        synchronized (lock) {
+            if (current == a) {
+                current = null;
+            }
+        }
+        a.settled.complete(null);
+    }
+
     // guarded by lock
     private void scheduleRetry(long waitNanos) {
         if (retryScheduled || closed) {
@@ -255,7 +278,9 @@ public final class Connector {
     private void finished(Attempt a, Connection c, Throwable error) {
         boolean closedNow;
         synchronized (lock) {
-            if (current == a) {
+            // a success stays the current attempt until its connection is in the pool: a call
+            // that finds no idle connection meanwhile waits for it rather than starting another
+            if (current == a && (error != null || closed)) {
                 current = null;
             }
             closedNow = closed;
@@ -270,7 +295,7 @@ public final class Connector {
             }
             if (closedNow) {
                 c.close();
-                a.settled.complete(null);
+                endAttempt(a);
                 return;
             }
             try {
@@ -278,13 +303,13 @@ public final class Connector {
                     try {
                         adopt.accept(c);
                     } finally {
-                        a.settled.complete(null);
+                        endAttempt(a);
                         request(); // more wanted? (one at a time)
                     }
                 });
             } catch (RejectedExecutionException shuttingDown) {
                 c.close();
-                a.settled.complete(null);
+                endAttempt(a);
             }
             return;
         }

@@ -14,17 +14,24 @@ public final class PooledConnection {
 
     private final Connection connection;
     private final long expiresAtNanos;
+    private final long openedNanos;
     private volatile long lastUsedNanos;
     private volatile DestroyReason retireReason;
 
     PooledConnection(Connection connection, long createdNanos, long expiresAtNanos) {
         this.connection = connection;
         this.lastUsedNanos = createdNanos;
+        this.openedNanos = createdNanos;
         this.expiresAtNanos = expiresAtNanos;
     }
 
     public Connection connection() {
         return connection;
+    }
+
+    /** {@link System#nanoTime()} when the connection joined the pool. */
+    public long openedNanos() {
+        return openedNanos;
     }
 
     boolean isExpired(long nowNanos) {
