@@ -321,7 +321,9 @@ public final class Connector {
             backoff.onFailure(System.nanoTime(), String.valueOf(cause.getMessage()));
             listener.connectFailed();
             if (backoff.failures() == 1) { // once per outage, not once per attempt
-                LOG.log(System.Logger.Level.WARNING, "cannot connect to " + address + ": " + cause.getMessage()
+                String message = String.valueOf(cause.getMessage());
+                LOG.log(System.Logger.Level.WARNING, (message.contains(address.toString()) ? message
+                        : "cannot connect to " + address + ": " + message)
                         + "; retrying in the background with backoff (up to every "
                         + maxBackoffMillis + " ms)");
             }
