@@ -7,6 +7,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tidewire.ProtocolException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 
 /** The JSON codec for control payloads (HELLO, ERROR, GOAWAY). Tolerates unknown fields. */
 final class ProtocolJson {
@@ -28,8 +32,19 @@ final class ProtocolJson {
         }
     }
 
-    /** Parses a control payload that must be a JSON object. */
+    /**
+     * Parses a control payload that must be a JSON object in well-formed UTF-8. The UTF-8 is checked
+     * first because Jackson's parser lets some malformed sequences in field names through (a
+     * 4-byte sequence above U+10FFFF becomes an unpaired surrogate), which would then reach the
+     * application (an {@code Authenticator}'s credential names) and could not be encoded back.
+     */
     static JsonNode readObject(byte[] payload, String what) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(payload));
+        } catch (CharacterCodingException e) {
+            throw new ProtocolException("malformed " + what + " payload: not well-formed UTF-8", null);
+        }
         JsonNode node;
         try {
             node = payload.length == 0 ? MAPPER.createObjectNode() : MAPPER.readTree(payload);

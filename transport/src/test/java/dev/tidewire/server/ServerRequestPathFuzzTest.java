@@ -15,6 +15,7 @@ import dev.tidewire.protocol.FrameEncoder;
 import dev.tidewire.protocol.FrameType;
 import dev.tidewire.protocol.Hello;
 import dev.tidewire.protocol.Protocol;
+import dev.tidewire.testing.FuzzHello;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,8 +34,10 @@ import org.junit.jupiter.api.BeforeAll;
  * decoding, request decoding, routing, JSON parsing under {@code JsonLimits}, handler errors,
  * CANCEL and PING handling, all through a real loopback connection to one server.
  *
- * <p>Each input becomes a byte stream: an optional valid HELLO (so the fuzzer need not rediscover
- * the handshake), then up to 16 pieces, each a well-formed REQUEST to one of the server's ops with a
+ * <p>Each input becomes a byte stream: usually a valid HELLO (so the fuzzer need not rediscover
+ * the handshake; with a fuzzed limit, and credentials the server refuses if the token is "deny"),
+ * or a HELLO with a fuzzed payload ({@link FuzzHello}: the server's HELLO checks), or none; then up
+ * to 16 pieces, each a well-formed REQUEST to one of the server's ops with a
  * fuzzed body, a header with fuzzed fields, a CANCEL or PING with a fuzzed id, or raw bytes. The
  * client half-closes, reads everything the server sends until it closes, and checks:
  * <ul>
@@ -45,9 +48,8 @@ import org.junit.jupiter.api.BeforeAll;
  *   <li>the server counted no internal error (an exception other than a typed rejection).</li>
  * </ul>
  *
- * <p>A normal test run replays only the seed inputs (regression mode). To fuzz:
- * {@code JAZZER_FUZZ=1 mvn -B -ntp -pl transport -am test -Dtest=ServerRequestPathFuzzTest
- * -Dsurefire.failIfNoSpecifiedTests=false} (60 s; see docs/security.md).
+ * <p>A normal test run replays only the seed inputs (regression mode). To fuzz,
+ * see docs/security.md section 4.
  */
 class ServerRequestPathFuzzTest {
     private static final int MAX_FRAME = 8 * 1024;
@@ -60,6 +62,7 @@ class ServerRequestPathFuzzTest {
                 .maxFrameSize(MAX_FRAME)
                 .maxInFlightPerConnection(8)
                 .helloTimeout(Duration.ofSeconds(2))
+                .authenticator((credentials, remote) -> !"deny".equals(credentials.get("token")))
                 .handler("echo", BuiltinHandlers.echo())
                 .handler("fail", BuiltinHandlers.fail())
                 .handler("json", request -> java.util.concurrent.CompletableFuture.completedFuture(
@@ -78,10 +81,12 @@ class ServerRequestPathFuzzTest {
     @FuzzTest(maxDuration = "60s")
     void anyByteStreamGetsWellFormedAnswersAndNoServerError(FuzzedDataProvider data) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        if (data.consumeBoolean()) {
-            out.writeBytes(FrameEncoder.encode(new Frame(FrameType.HELLO, 0,
+        switch (data.consumeInt(0, 3)) {
+            case 0 -> { } // no HELLO: the first frame must be refused
+            case 1 -> out.writeBytes(FrameEncoder.encode(new Frame(FrameType.HELLO, 0, FuzzHello.payload(data, false))));
+            default -> out.writeBytes(FrameEncoder.encode(new Frame(FrameType.HELLO, 0,
                     new Hello(Protocol.VERSION, data.consumeInt(0, 2 * MAX_FRAME), data.consumeInt(0, 64), "fuzz",
-                            Map.of()).encode())));
+                            data.consumeBoolean() ? Map.of() : Map.of("token", data.consumeString(8))).encode())));
         }
         for (int piece = 0; piece < 16 && data.remainingBytes() > 0; piece++) {
             switch (data.consumeInt(0, 3)) {
@@ -111,7 +116,7 @@ class ServerRequestPathFuzzTest {
         try (SilentCloseable loopbackOnly = BugDetectors.allowNetworkConnections(
                 (host, port) -> port == server.port() && (host.equals("localhost") || host.equals("127.0.0.1")))) {
             byte[] bytes = out.toByteArray();
-        exchange(bytes, requestIds(bytes));
+            exchange(bytes, requestIds(bytes));
         }
         assertEquals(0, server.stats().internalErrors(), "the server hit an internal error (see its log)");
     }
