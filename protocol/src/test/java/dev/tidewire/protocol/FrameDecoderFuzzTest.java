@@ -38,7 +38,8 @@ import java.util.Set;
 class FrameDecoderFuzzTest {
     private static final int[] LIMITS = {0, 1, 16, 4096, 150_000};
     private static final Set<Class<?>> TYPED = Set.of(BadMagicException.class, UnsupportedVersionException.class,
-            UnknownFrameTypeException.class, FrameTooLargeException.class, TruncatedFrameException.class);
+            UnknownFrameTypeException.class, FrameTooLargeException.class, TruncatedFrameException.class,
+            ChecksumMismatchException.class);
 
     @FuzzTest(maxDuration = "30s")
     void decoderYieldsFramesOrProtocolErrors(FuzzedDataProvider data) {
@@ -53,10 +54,12 @@ class FrameDecoderFuzzTest {
             runAt = data.consumeInt(0, 4096);
             runLength = data.consumeInt(0, 140_000);
         }
+        // with a negotiated CRC32C every frame carries a trailer the decoder checks (protocol.md 2.4)
+        boolean checksum = data.consumeBoolean();
         byte[] stream = withRun(data.consumeRemainingAsBytes(), runAt, runLength);
 
-        Outcome split = decode(stream, limit, splits);
-        Outcome whole = decode(stream, limit, new int[0]);
+        Outcome split = decode(stream, limit, splits, checksum);
+        Outcome whole = decode(stream, limit, new int[0], checksum);
 
         assertEquals(whole.frames.size(), split.frames.size(), "the split changed the number of frames");
         for (int i = 0; i < whole.frames.size(); i++) {
@@ -67,7 +70,7 @@ class FrameDecoderFuzzTest {
         ByteArrayOutputStream reencoded = new ByteArrayOutputStream();
         for (Frame f : split.frames) {
             assertTrue(f.payload().length <= limit, "payload of " + f.payload().length + " B over the limit " + limit);
-            reencoded.writeBytes(FrameEncoder.encode(f));
+            reencoded.writeBytes(FrameEncoder.encode(f, checksum));
         }
         byte[] prefix = reencoded.toByteArray();
         assertTrue(prefix.length <= stream.length, "frames longer than the input");
@@ -81,8 +84,9 @@ class FrameDecoderFuzzTest {
     }
 
     /** Decodes {@code stream} in pieces of the given sizes (cycled; one piece if none), then ends it. */
-    private static Outcome decode(byte[] stream, int limit, int[] splits) {
+    private static Outcome decode(byte[] stream, int limit, int[] splits, boolean checksum) {
         FrameDecoder decoder = new FrameDecoder(limit);
+        decoder.checksum(checksum);
         List<Frame> frames = new ArrayList<>();
         ProtocolException error = null;
         try {
