@@ -208,6 +208,8 @@ class MisbehavingPeerTest {
                     java.util.concurrent.TimeUnit.MILLISECONDS.sleep(trickleMillis); // the peer's pace, not a wait for a condition
                 }
                 long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                System.out.println("a frame that never finishes: connection failed after " + ms + " ms ("
+                        + c.closeReason().getMessage() + ")");
                 assertEquals(Connection.State.CLOSED, c.state());
                 assertTrue(c.closeReason().getMessage().contains(why), c.closeReason().getMessage());
                 assertTrue(ms < limit + 1500, "failed after " + ms + " ms; the limit is " + limit + " ms");
