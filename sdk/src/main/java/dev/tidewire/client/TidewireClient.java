@@ -70,7 +70,10 @@ import java.util.function.Function;
  * code (unless a direct {@code callbackExecutor} is chosen). {@code callAsync} futures complete
  * on {@link ClientOptions#callbackExecutor()} (by default the client's own small pool); blocking
  * {@code call}s wake the caller directly, and work from virtual threads too. A caller never writes
- * to a socket; it may wait for a free connection, at most until its deadline.
+ * to a socket and never connects: connections open in the background, one attempt at a time with
+ * the full connect timeout, and reopen after an outage without waiting for a call. {@code callAsync}
+ * returns at once even while the first connection is being made; a blocking {@code call} waits
+ * for it, at most until its deadline.
  *
  * <p>{@link #close()} is graceful and idempotent: new calls are refused, calls in flight get up to
  * {@link ClientOptions#closeGracePeriod()} to finish, then connections and threads are released.
