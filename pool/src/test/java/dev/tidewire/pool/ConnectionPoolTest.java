@@ -241,7 +241,10 @@ class ConnectionPoolTest {
                     p.call("echo", utf8("{}"), in(Duration.ofMillis(100)), null).get(2, TimeUnit.SECONDS);
                     firstSuccess = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
                 } catch (ExecutionException e) {
-                    assertInstanceOf(ConnectFailedException.class, e.getCause());
+                    // waiting for the connect; or, once connected, a reply slower than 100 ms (the
+                    // scripted peer is one thread doing blocking I/O)
+                    assertTrue(e.getCause() instanceof ConnectFailedException
+                            || e.getCause() instanceof dev.tidewire.RequestTimeoutException, e.getCause().toString());
                     failed++;
                 }
             }

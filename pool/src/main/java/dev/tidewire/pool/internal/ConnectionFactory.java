@@ -95,7 +95,7 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
         CompletableFuture<Void> left = c.closeFuture().whenComplete((v, e) -> {
             open.remove(c);
             lateResponsesOfClosed.addAndGet(c.stats().lateResponses());
-            if (!closing && pooled.contains(p)) {
+            if (!closing && pooled.contains(p) && p.markLost()) {
                 lost.accept(p); // it broke while pooled: take it out and reconnect in the background
             }
         });
@@ -183,6 +183,10 @@ public final class ConnectionFactory implements PooledObjectFactory<PooledConnec
         pooled.retireReason(pooled.connection().state() == Connection.State.OPEN ? DestroyReason.IDLE : DestroyReason.BROKEN);
         destroyed.incrementAndGet();
         listener.connectionDestroyed(pooled.retireReason());
+        if (!closing && pooled.retireReason() == DestroyReason.BROKEN && pooled.markLost()) {
+            // a borrow's validation found it broken before its close was noticed: reconnect all the same
+            lost.accept(pooled);
+        }
         pooled.connection().shutdown();
     }
 

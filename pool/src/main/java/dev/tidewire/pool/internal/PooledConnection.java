@@ -17,6 +17,7 @@ public final class PooledConnection {
     private final long openedNanos;
     private volatile long lastUsedNanos;
     private volatile DestroyReason retireReason;
+    private final java.util.concurrent.atomic.AtomicBoolean lost = new java.util.concurrent.atomic.AtomicBoolean();
 
     PooledConnection(Connection connection, long createdNanos, long expiresAtNanos) {
         this.connection = connection;
@@ -27,6 +28,11 @@ public final class PooledConnection {
 
     public Connection connection() {
         return connection;
+    }
+
+    /** True the first time only: the loss of this connection is reported once, whoever notices it. */
+    boolean markLost() {
+        return lost.compareAndSet(false, true);
     }
 
     /** {@link System#nanoTime()} when the connection joined the pool. */
