@@ -38,8 +38,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>Fault durations are shortened to keep the default run near 2 minutes on 2 cores: blackhole
  * 10 s (the report had 15 s; 10 s still outlasts the 5 s heartbeat timeout, so the client must
  * find its connections dead and connect again while the path is still dark), the other classes
- * 5 s. The default run covers 8 cases spreading the timeouts 100 ms, 2 s and 30 s over the
- * classes; {@code -Dtidewire.recovery.full=true} runs every class with every timeout (18 cases,
+ * 5 s. The default run covers 11 cases: every class with the README's 2 s timeout and default
+ * options, plus 100 ms and 30 s spread over the classes; {@code -Dtidewire.recovery.full=true} runs every class with every timeout (18 cases,
  * blackhole 15 s; the {@code soak} profile sets it). {@code -Dtidewire.recovery.observeSeconds}
  * (default: the bound + 4 s) is how long to wait for the first success before giving up;
  * {@code -Dtidewire.recovery.only=blackhole} runs only the cases whose name contains that text.
@@ -87,10 +87,13 @@ class RecoveryTest {
                 new Case(Fault.BLACKHOLE, Duration.ofSeconds(10), t2),
                 new Case(Fault.BLACKHOLE, Duration.ofSeconds(10), t100),
                 new Case(Fault.HALF_CLOSE, five, t30),
+                new Case(Fault.HALF_CLOSE, five, t2),
                 new Case(Fault.RST_STORM, five, t100),
+                new Case(Fault.RST_STORM, five, t2),
                 new Case(Fault.CORRUPTION, five, t2),
                 new Case(Fault.DELAY, five, t2),
                 new Case(Fault.KILL_RESTART, five, t100),
+                new Case(Fault.KILL_RESTART, five, t2),
                 new Case(Fault.KILL_RESTART, five, t30));
     }
 
