@@ -38,6 +38,7 @@ final class CallReader extends ChannelInboundHandlerAdapter {
     private volatile long lastReadNanos = System.nanoTime();
     private volatile long lastFrameNanos = lastReadNanos;
     private long frameStartNanos;
+    private long readNanos = System.nanoTime(); // loop only: the time of the read being decoded
     private volatile long framesRead;
     private volatile long lateResponses;
 
@@ -51,6 +52,7 @@ final class CallReader extends ChannelInboundHandlerAdapter {
         ByteBuf buf = (ByteBuf) msg;
         long now = System.nanoTime();
         lastReadNanos = now;
+        readNanos = now;
         long framesBefore = decoder.framesDecoded();
         boolean wasIdle = decoder.isIdle();
         try {
@@ -144,7 +146,7 @@ final class CallReader extends ChannelInboundHandlerAdapter {
         if (c.timeoutsSinceReply != 0) {
             c.timeoutsSinceReply = 0; // the connection delivers replies
         }
-        c.lastReplyNanos = System.nanoTime();
+        c.lastReplyNanos = readNanos; // no clock read per reply: the read's own time
         boolean delivered;
         if (error == null) {
             delivered = call.succeed(frame.payload());
