@@ -33,6 +33,7 @@ import javax.net.ssl.SSLException;
  * ({@link ConnectionTimer}).
  */
 final class CallReader extends ChannelInboundHandlerAdapter {
+    private static final long REPLY_TIME_GRANULARITY_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
     private final MultiplexedConnection c;
     private final FrameDecoder decoder;
     private volatile long lastReadNanos = System.nanoTime();
@@ -146,7 +147,11 @@ final class CallReader extends ChannelInboundHandlerAdapter {
         if (c.timeoutsSinceReply != 0) {
             c.timeoutsSinceReply = 0; // the connection delivers replies
         }
-        c.lastReplyNanos = readNanos; // no clock read per reply: the read's own time
+        if (readNanos - c.lastReplyNanos > REPLY_TIME_GRANULARITY_NANOS) {
+            // at most one write per millisecond: callers on other cores read this connection's
+            // fields on every pick, and a write per reply would keep taking their cache line away
+            c.lastReplyNanos = readNanos;
+        }
         boolean delivered;
         if (error == null) {
             delivered = call.succeed(frame.payload());
