@@ -9,11 +9,32 @@ public class RequestTooLargeException extends TidewireException {
     private final long size;
     private final long limit;
 
+    /**
+     * A request whose payload is over the server's {@code maxFrameSize}.
+     *
+     * @param op    the call's op
+     * @param size  the encoded payload size in bytes
+     * @param limit the server's limit in bytes
+     */
     public RequestTooLargeException(String op, long size, long limit) {
-        super("request for op '" + op + "' is " + size + " bytes, over the server's limit of " + limit
-                + " bytes; nothing was sent", false, null);
+        this(size, limit, "request for op '" + op + "' is " + size + " bytes, over the server's limit of " + limit
+                + " bytes; nothing was sent");
+    }
+
+    private RequestTooLargeException(long size, long limit, String message) {
+        super(message, false, null);
         this.size = size;
         this.limit = limit;
+    }
+
+    /**
+     * A request whose metadata is over the limits the server announced in its HELLO; {@link #size()}
+     * and {@link #limit()} are then the metadata's encoded bytes and the server's byte limit.
+     */
+    public static RequestTooLargeException metadata(String op, int entries, int bytes, int maxEntries, int maxBytes) {
+        return new RequestTooLargeException(bytes, maxBytes, "metadata of the request for op '" + op + "' has " + entries + " entries, "
+                + bytes + " bytes; the server accepts at most " + maxEntries + " entries, " + maxBytes
+                + " bytes; nothing was sent");
     }
 
     /** The encoded payload size in bytes. */

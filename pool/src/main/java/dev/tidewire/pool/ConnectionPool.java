@@ -2,6 +2,7 @@ package dev.tidewire.pool;
 
 import dev.tidewire.ClientClosedException;
 import dev.tidewire.ConnectFailedException;
+import dev.tidewire.Metadata;
 import dev.tidewire.NotProcessedException;
 import dev.tidewire.PoolExhaustedException;
 import dev.tidewire.TidewireException;
@@ -186,7 +187,16 @@ public final class ConnectionPool implements AutoCloseable {
      *                   transport thread (for callers that block on it)
      */
     public CompletableFuture<byte[]> call(String op, byte[] body, Deadline deadline, Executor completion) {
-        PoolCall result = new PoolCall();
+        return call(op, body, Metadata.EMPTY, deadline, completion);
+    }
+
+    /**
+     * {@link #call(String, byte[], Deadline, Executor)} with metadata, sent with every attempt (see
+     * {@link dev.tidewire.transport.Connection#call(String, byte[], Metadata, Deadline, Executor)}).
+     */
+    public CompletableFuture<byte[]> call(String op, byte[] body, Metadata metadata, Deadline deadline,
+            Executor completion) {
+        PoolCall result = new PoolCall(java.util.Objects.requireNonNull(metadata, "metadata"));
         retryBudget.onCall();
         attempt(result, op, body, deadline, completion, 1);
         return result;
@@ -202,7 +212,7 @@ public final class ConnectionPool implements AutoCloseable {
             PooledConnection pooled = pickShared(op, !onLoop);
             if (pooled != null) {
                 // the pool is full (or we are on an event loop): a shared connection, no lease
-                reply = pooled.connection().enqueue(op, body, deadline, null);
+                reply = pooled.connection().enqueue(op, body, result.metadata(), deadline, null);
             } else if (onLoop) {
                 // an event loop must not wait at the gate or for a connect: borrow elsewhere
                 handOff(result, op, body, deadline, completion, attemptNo);
@@ -225,12 +235,12 @@ public final class ConnectionPool implements AutoCloseable {
                     try {
                         // Under the lease only queue the request; the event loop writes it after the
                         // connection is back in the pool, so leases last well under a microsecond.
-                        reply = lease.connection().enqueue(op, body, deadline, null);
+                        reply = lease.connection().enqueue(op, body, result.metadata(), deadline, null);
                     } finally {
                         giveBack(lease);
                     }
                 } else {
-                    reply = pooled.connection().enqueue(op, body, deadline, null);
+                    reply = pooled.connection().enqueue(op, body, result.metadata(), deadline, null);
                 }
             }
             pooled.connection().flush(); // deferred to the end of the block inside batch()

@@ -30,6 +30,11 @@ public final class ErrorCode {
     public static final int NOT_PROCESSED = 14;
     /** The reply would exceed the client's maxFrameSize, so the server sent this instead. */
     public static final int RESPONSE_TOO_LARGE = 15;
+    /**
+     * The request's deadline (the time left it carried in a REQUEST_EXT) passed before the handler
+     * answered: the handler was not run, or was cancelled. The caller has stopped waiting by then.
+     */
+    public static final int DEADLINE_EXCEEDED = 16;
     /** First code free for applications. */
     public static final int FIRST_APPLICATION_CODE = 1000;
 
@@ -50,6 +55,7 @@ public final class ErrorCode {
             case OVERLOADED -> "OVERLOADED";
             case NOT_PROCESSED -> "NOT_PROCESSED";
             case RESPONSE_TOO_LARGE -> "RESPONSE_TOO_LARGE";
+            case DEADLINE_EXCEEDED -> "DEADLINE_EXCEEDED";
             default -> null;
         };
         return name == null ? Integer.toString(code) : code + " " + name;

@@ -20,7 +20,12 @@ public enum FrameType {
     /** Client to server: the caller gave up on the request with this id. Empty payload. */
     CANCEL(0x07),
     /** Server to client: no new requests; the id is the last request id the server will answer. */
-    GOAWAY(0x08);
+    GOAWAY(0x08),
+    /**
+     * Client to server: a call with the caller's remaining time and metadata ({@link RequestPayload#decodeExtended}).
+     * Sent only to a server whose HELLO announces {@code metadata}.
+     */
+    REQUEST_EXT(0x09);
 
     private static final FrameType[] BY_CODE = new FrameType[256];
 

@@ -23,14 +23,42 @@ import java.util.Map;
  *                     printed by {@link #toString()}
  * @param checksum     whether the sender offers CRC32C frame trailers ({@code "checksum":"crc32c"});
  *                     they are used, in both directions, only when both HELLOs offer them
+ * @param metadata     from the server: that it accepts REQUEST_EXT frames (deadline and metadata),
+ *                     with these limits ({@code "metadata":{"maxEntries":32,"maxBytes":8192}});
+ *                     null when not announced. A client's value is ignored by the server.
  */
 public record Hello(int version, int maxFrameSize, int maxInFlight, String agent, Map<String, String> credentials,
-        boolean checksum) {
+        boolean checksum, MetadataLimits metadata) {
+
+    /**
+     * What a server accepts in REQUEST_EXT frames.
+     *
+     * @param maxEntries most metadata entries in one request, 0..65535
+     * @param maxBytes   most bytes of metadata entries in one request (their encoded length), 0..65535
+     */
+    public record MetadataLimits(int maxEntries, int maxBytes) {
+        /** The reference server's defaults: 32 entries, 8 KiB. */
+        public static final MetadataLimits DEFAULT = new MetadataLimits(32, 8192);
+
+        /** Checks the ranges. */
+        public MetadataLimits {
+            if (maxEntries < 0 || maxEntries > 65535 || maxBytes < 0 || maxBytes > 65535) {
+                throw new IllegalArgumentException("metadata limits must be 0..65535, got " + maxEntries + " entries, "
+                        + maxBytes + " bytes");
+            }
+        }
+    }
 
     /** Normalises a null agent to {@code ""} and null credentials to an empty map. */
     public Hello {
         agent = agent == null ? "" : agent;
         credentials = credentials == null ? Map.of() : Map.copyOf(credentials);
+    }
+
+    /** A HELLO that announces no metadata support. */
+    public Hello(int version, int maxFrameSize, int maxInFlight, String agent, Map<String, String> credentials,
+            boolean checksum) {
+        this(version, maxFrameSize, maxInFlight, agent, credentials, checksum, null);
     }
 
     /** A HELLO that does not offer checksums (what a peer without the feature sends). */
@@ -47,6 +75,11 @@ public record Hello(int version, int maxFrameSize, int maxInFlight, String agent
         o.put("agent", agent);
         if (checksum) {
             o.put("checksum", Protocol.CHECKSUM_CRC32C);
+        }
+        if (metadata != null) {
+            ObjectNode m = o.putObject("metadata");
+            m.put("maxEntries", metadata.maxEntries());
+            m.put("maxBytes", metadata.maxBytes());
         }
         if (!credentials.isEmpty()) {
             ObjectNode c = o.putObject("credentials");
@@ -87,7 +120,15 @@ public record Hello(int version, int maxFrameSize, int maxInFlight, String agent
             throw new ProtocolException("malformed HELLO payload: 'checksum' must be a string");
         }
         boolean checksum = cs != null && Protocol.CHECKSUM_CRC32C.equals(cs.textValue());
-        return new Hello(version, maxFrameSize, maxInFlight, agent, credentials, checksum);
+        MetadataLimits metadata = null;
+        JsonNode m = o.get("metadata");
+        if (m != null && !m.isNull()) {
+            if (!m.isObject()) {
+                throw new ProtocolException("malformed HELLO payload: 'metadata' must be an object");
+            }
+            metadata = new MetadataLimits(intField(m, "maxEntries", 0, 65535), intField(m, "maxBytes", 0, 65535));
+        }
+        return new Hello(version, maxFrameSize, maxInFlight, agent, credentials, checksum, metadata);
     }
 
     private static int intField(JsonNode o, String name, int min, int max) {
@@ -105,6 +146,7 @@ public record Hello(int version, int maxFrameSize, int maxInFlight, String agent
     @Override
     public String toString() {
         return "Hello[version=" + version + ", maxFrameSize=" + maxFrameSize + ", maxInFlight=" + maxInFlight
-                + ", agent=" + agent + (checksum ? ", checksum=crc32c" : "") + (credentials.isEmpty() ? "" : ", credentials=<redacted>") + "]";
+                + ", agent=" + agent + (checksum ? ", checksum=crc32c" : "")
+                + (metadata == null ? "" : ", metadata=" + metadata.maxEntries() + "/" + metadata.maxBytes() + " B") + (credentials.isEmpty() ? "" : ", credentials=<redacted>") + "]";
     }
 }

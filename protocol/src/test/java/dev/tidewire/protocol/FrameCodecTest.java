@@ -29,6 +29,9 @@ class FrameCodecTest {
             case PING, PONG -> Frame.of(type, 0x0102030405060708L);
             case CANCEL -> Frame.of(type, 42);
             case GOAWAY -> new Frame(type, Long.MAX_VALUE, new GoAwayPayload("bye").encode());
+            case REQUEST_EXT -> new Frame(type, 8, RequestPayload.encodeExtended("echo", 250,
+                    dev.tidewire.Metadata.of("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+                    utf8("{\"val\":\"pixelpig!\"}")));
         };
     }
 

@@ -5,8 +5,10 @@ import dev.tidewire.pool.PoolOptions;
 import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.TransportResources;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
@@ -32,11 +34,15 @@ public final class ClientOptions {
     private final int maxPendingCalls;
     private final int ioThreads;
     private final TransportResources transportResources;
+    // tracing and interception (issue 12)
+    private final List<ClientInterceptor> interceptors;
+    private final ObservationRegistry observationRegistry;
 
     ClientOptions(String name, InetSocketAddress address, Duration requestTimeout, Duration closeGracePeriod, PoolOptions pool,
             ConnectionOptions connection, ObjectMapper objectMapper, MeterRegistry meterRegistry,
             Executor callbackExecutor, int callbackThreads, Duration timerTick, int maxPendingCalls, int ioThreads,
-            TransportResources transportResources) {
+            TransportResources transportResources, List<ClientInterceptor> interceptors,
+            ObservationRegistry observationRegistry) {
         this.name = name;
         this.address = address;
         this.requestTimeout = requestTimeout;
@@ -51,6 +57,8 @@ public final class ClientOptions {
         this.maxPendingCalls = maxPendingCalls;
         this.ioThreads = ioThreads;
         this.transportResources = transportResources;
+        this.interceptors = List.copyOf(interceptors);
+        this.observationRegistry = observationRegistry;
     }
 
     /** The client's name, the {@code client} tag of its meters. */
@@ -142,6 +150,16 @@ public final class ClientOptions {
      */
     public TransportResources transportResources() {
         return transportResources;
+    }
+
+    /** The interceptors every call passes, outermost first (empty by default). */
+    public List<ClientInterceptor> interceptors() {
+        return interceptors;
+    }
+
+    /** Where each call's observation (and span) is made; null (the default) for none. */
+    public ObservationRegistry observationRegistry() {
+        return observationRegistry;
     }
 
     @Override

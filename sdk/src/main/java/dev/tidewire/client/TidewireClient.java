@@ -4,19 +4,23 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidewire.ClientClosedException;
+import dev.tidewire.Metadata;
 import dev.tidewire.RequestTimeoutException;
 import dev.tidewire.ResponseDecodingException;
 import dev.tidewire.TidewireException;
 import dev.tidewire.TooManyPendingCallsException;
 import dev.tidewire.client.internal.ClientCall;
 import dev.tidewire.client.internal.ClientMetrics;
+import dev.tidewire.client.internal.InterceptedCall;
+import dev.tidewire.client.internal.ObservedCalls;
 import dev.tidewire.client.internal.Outcome;
 import dev.tidewire.pool.ConnectionPool;
-import dev.tidewire.protocol.JsonLimits;
-import dev.tidewire.protocol.RequestPayload;
 import dev.tidewire.pool.PoolListener;
 import dev.tidewire.pool.PoolOptions;
 import dev.tidewire.pool.PoolStats;
+import dev.tidewire.protocol.JsonLimits;
+import dev.tidewire.protocol.RequestPayload;
+import dev.tidewire.server.ServerRequest;
 import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.Deadline;
 import dev.tidewire.transport.TlsConfig;
@@ -24,10 +28,14 @@ import dev.tidewire.transport.TransportResources;
 import dev.tidewire.transport.internal.Completions;
 import dev.tidewire.transport.internal.NettyRuntime;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
@@ -95,6 +103,9 @@ public final class TidewireClient implements AutoCloseable {
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+    private final ObservationRegistry observationRegistry; // null: no observations
+    private final ClientInterceptor[] interceptors;        // null: none (calls go straight to the pool)
+    private final InterceptedCall.Sender sender;
 
     private TidewireClient(ClientOptions options) {
         this.options = options;
@@ -123,6 +134,14 @@ public final class TidewireClient implements AutoCloseable {
         if (metrics != null) {
             metrics.bind(pool, inFlight);
         }
+        this.observationRegistry = options.observationRegistry();
+        List<ClientInterceptor> chain = new ArrayList<>();
+        if (observationRegistry != null) {
+            chain.add(new ObservedCalls(observationRegistry, address));
+        }
+        chain.addAll(options.interceptors());
+        this.interceptors = chain.isEmpty() ? null : chain.toArray(new ClientInterceptor[0]);
+        this.sender = (o, b, md, d) -> pool.call(o, b, md, d, null);
     }
 
     /** A builder; {@link Builder#address(String)} is required, everything else has a default. */
@@ -154,7 +173,7 @@ public final class TidewireClient implements AutoCloseable {
         Objects.requireNonNull(type, "type");
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
-        return blockingCall(op, encode(op, request), start, deadline, reply -> decode(op, reply, type));
+        return blockingCall(op, encode(op, request), callOptions.metadata(), start, deadline, reply -> decode(op, reply, type));
     }
 
     /** Calls {@code op} with a JSON tree and returns the reply as a tree. */
@@ -179,10 +198,11 @@ public final class TidewireClient implements AutoCloseable {
     public byte[] callRaw(String op, byte[] jsonBody, CallOptions callOptions) {
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
-        return blockingCall(op, rawBody(op, jsonBody), start, deadline, reply -> reply);
+        return blockingCall(op, rawBody(op, jsonBody), callOptions.metadata(), start, deadline, reply -> reply);
     }
 
-    private <T> T blockingCall(String op, byte[] body, long start, Deadline deadline, Function<byte[], T> decoder) {
+    private <T> T blockingCall(String op, byte[] body, Metadata metadata, long start, Deadline deadline,
+            Function<byte[], T> decoder) {
         if (NettyRuntime.onEventLoop()) {
             // its reply would have to be read by this very thread (or by a loop it stalls)
             throw new IllegalStateException("op '" + op + "': a blocking call cannot be made on a Tidewire event loop"
@@ -196,7 +216,7 @@ public final class TidewireClient implements AutoCloseable {
         }
         Throwable failure = null;
         try {
-            return decoder.apply(await(op, pool.call(op, body, deadline, null), deadline));
+            return decoder.apply(await(op, send(op, body, metadata, deadline, start), deadline));
         } catch (RuntimeException e) {
             failure = e;
             throw e;
@@ -221,7 +241,7 @@ public final class TidewireClient implements AutoCloseable {
         Objects.requireNonNull(type, "type");
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
-        return asyncCall(op, encode(op, request), start, deadline, reply -> decode(op, reply, type));
+        return asyncCall(op, encode(op, request), callOptions.metadata(), start, deadline, reply -> decode(op, reply, type));
     }
 
     /** The async form of {@link #callJson(String, JsonNode)}. */
@@ -238,10 +258,10 @@ public final class TidewireClient implements AutoCloseable {
     public CompletableFuture<byte[]> callRawAsync(String op, byte[] jsonBody, CallOptions callOptions) {
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
-        return asyncCall(op, rawBody(op, jsonBody), start, deadline, reply -> reply);
+        return asyncCall(op, rawBody(op, jsonBody), callOptions.metadata(), start, deadline, reply -> reply);
     }
 
-    private <T> CompletableFuture<T> asyncCall(String op, byte[] body, long start, Deadline deadline,
+    private <T> CompletableFuture<T> asyncCall(String op, byte[] body, Metadata metadata, long start, Deadline deadline,
             Function<byte[], T> decoder) {
         try {
             enter(op);
@@ -251,15 +271,17 @@ public final class TidewireClient implements AutoCloseable {
         }
         CompletableFuture<byte[]> raw;
         try {
-            raw = pool.call(op, body, deadline, null);
+            raw = send(op, body, metadata, deadline, start);
         } catch (RuntimeException e) { // an invalid op name
             exit(op, e, start);
             throw e;
         }
         ClientCall<T> result = new ClientCall<>(raw);
+        // the caller's observation, restored around the callbacks that completing `result` runs
+        Observation caller = observationRegistry == null ? null : observationRegistry.getCurrentObservation();
         // raw completes on a transport thread; one hop to the callback executor, where decoding runs
         raw.whenComplete((reply, error) -> {
-            Runnable finish = () -> {
+            Runnable completion = () -> {
                 T value = null;
                 Throwable failure = unwrap(error);
                 if (failure == null) {
@@ -274,6 +296,11 @@ public final class TidewireClient implements AutoCloseable {
                     result.complete(value);
                 } else {
                     result.completeExceptionally(failure);
+                }
+            };
+            Runnable finish = caller == null ? completion : () -> {
+                try (Observation.Scope scope = caller.openScope()) {
+                    completion.run();
                 }
             };
             try {
@@ -416,10 +443,28 @@ public final class TidewireClient implements AutoCloseable {
         }
     }
 
+    /**
+     * The call's deadline: its timeout from {@code start}, or sooner if the call options name an
+     * earlier deadline or the call is made inside a server handler whose request ends earlier
+     * (deadline propagation: a call never outlives the request that made it).
+     */
     private Deadline deadline(long start, CallOptions callOptions) {
         Objects.requireNonNull(callOptions, "callOptions");
         Duration t = callOptions.timeout();
-        return t == null ? new Deadline(start, defaultTimeoutNanos) : Deadline.of(start, t);
+        Deadline own = t == null ? new Deadline(start, defaultTimeoutNanos) : Deadline.of(start, t);
+        return earlier(earlier(own, callOptions.deadline()), ServerRequest.currentDeadline());
+    }
+
+    private static Deadline earlier(Deadline a, Deadline b) {
+        return b == null || b.deadlineNanos() - a.deadlineNanos() >= 0 ? a : b;
+    }
+
+    /** Sends a call: straight to the pool, or through the interceptors (the observation first). */
+    private CompletableFuture<byte[]> send(String op, byte[] body, Metadata metadata, Deadline deadline, long start) {
+        if (interceptors == null) {
+            return pool.call(op, body, metadata, deadline, null);
+        }
+        return InterceptedCall.start(interceptors, sender, op, body, metadata, deadline, start);
     }
 
     /**
@@ -553,6 +598,8 @@ public final class TidewireClient implements AutoCloseable {
         private final ConnectionOptions.Builder connection = ConnectionOptions.builder();
         private ObjectMapper objectMapper;
         private MeterRegistry meterRegistry;
+        private final List<ClientInterceptor> interceptors = new ArrayList<>();
+        private ObservationRegistry observationRegistry;
         private Executor callbackExecutor;
         private int callbackThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private Duration timerTick = TransportResources.DEFAULT_TIMER_TICK;
@@ -779,6 +826,27 @@ public final class TidewireClient implements AutoCloseable {
         }
 
         /**
+         * Adds an interceptor that every call passes (see {@link ClientInterceptor}); the first
+         * added is the outermost, inside the observation of {@link #observationRegistry}.
+         */
+        public Builder interceptor(ClientInterceptor interceptor) {
+            interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+            return this;
+        }
+
+        /**
+         * Makes a Micrometer Observation per call in {@code registry}: with Micrometer Tracing, a
+         * CLIENT span per call, a child of the caller's current span, whose context (W3C
+         * {@code traceparent}) travels to the server in the call's metadata. {@code callAsync}
+         * callbacks run with the caller's observation in scope. Default none, and then tracing
+         * costs nothing. See {@code docs/tracing.md}.
+         */
+        public Builder observationRegistry(ObservationRegistry registry) {
+            this.observationRegistry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /**
          * Executor that completes {@code callAsync} futures (and runs what callers chain on them);
          * default the client's own pool of {@code callbackThreads} daemon threads.
          *
@@ -907,7 +975,8 @@ public final class TidewireClient implements AutoCloseable {
             String clientName = name != null ? name : "tidewire-" + CLIENT_NUMBERS.incrementAndGet();
             return new ClientOptions(clientName, address, requestTimeout, closeGracePeriod, p, c,
                     objectMapper != null ? objectMapper : JsonLimits.newObjectMapper(), meterRegistry, callbackExecutor,
-                    callbackThreads, timerTick, maxPendingCalls, ioThreads, transportResources);
+                    callbackThreads, timerTick, maxPendingCalls, ioThreads, transportResources, interceptors,
+                    observationRegistry);
         }
 
         /**

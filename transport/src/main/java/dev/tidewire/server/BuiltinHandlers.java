@@ -1,12 +1,20 @@
 package dev.tidewire.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tidewire.Metadata;
 import dev.tidewire.protocol.ErrorCode;
+import dev.tidewire.transport.Deadline;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
-/** The ops every reference server answers: {@code echo}, {@code sleep} and {@code fail}. */
+/** The ops every reference server answers: {@code echo}, {@code sleep}, {@code fail} and {@code metadata}. */
 final class BuiltinHandlers {
     /** Longest {@code sleep} accepted: 5 minutes. */
     static final long MAX_SLEEP_MILLIS = 300_000;
@@ -46,6 +54,33 @@ final class BuiltinHandlers {
             int code = body.path("code").canConvertToInt() && body.path("code").asInt() != 0 ? body.path("code").asInt() : 1000;
             String message = body.path("message").asText("requested failure");
             return CompletableFuture.failedFuture(new HandlerException(code, message));
+        };
+    }
+
+    /**
+     * {@code metadata}: replies with what the request carried besides its body, for checking a
+     * client: {@code {"timeoutMillis": N, "metadata": [["key", "text"], ["key-bin", "<base64>"], ...]}},
+     * {@code timeoutMillis} null when the request carried no deadline (a plain REQUEST).
+     */
+    static Handler metadata() {
+        return request -> {
+            ObjectNode reply = JsonNodeFactory.instance.objectNode();
+            Optional<Deadline> deadline = request.deadline();
+            if (deadline.isPresent()) {
+                reply.put("timeoutMillis", deadline.get().limit().toMillis());
+            } else {
+                reply.putNull("timeoutMillis");
+            }
+            ArrayNode entries = reply.putArray("metadata");
+            Metadata md = request.metadata();
+            for (int i = 0; i < md.size(); i++) {
+                String key = md.key(i);
+                byte[] value = md.valueBytes(i);
+                entries.addArray().add(key).add(key.endsWith(Metadata.BINARY_SUFFIX)
+                        ? Base64.getEncoder().encodeToString(value)
+                        : new String(value, StandardCharsets.UTF_8));
+            }
+            return CompletableFuture.completedFuture(request.toJson(reply));
         };
     }
 }

@@ -13,6 +13,7 @@ import dev.tidewire.protocol.Hello;
 import dev.tidewire.protocol.Protocol;
 import dev.tidewire.protocol.RequestPayload;
 import dev.tidewire.protocol.UnsupportedVersionException;
+import dev.tidewire.transport.Deadline;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -36,6 +37,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -323,7 +325,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         framesDecoded++;
         switch (frame.type()) {
             case HELLO -> onHello(frame);
-            case REQUEST -> onRequest(frame);
+            case REQUEST, REQUEST_EXT -> onRequest(frame);
             case PING -> {
                 requireOpen(frame);
                 send(Frame.of(FrameType.PONG, frame.requestId()));
@@ -409,7 +411,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         decoder.maxFrameSize(server.maxFrameSize());
         boolean offer = server.checksumOffered();
         Hello reply = new Hello(Protocol.VERSION, server.maxFrameSize(), server.maxInFlightPerConnection(),
-                "tidewire-server/0.1", Map.of(), offer);
+                "tidewire-server/0.1", Map.of(), offer, server.metadataLimits());
         send(new Frame(FrameType.HELLO, 0, reply.encode()));
         // both offered it: every later frame, both ways, carries a CRC32C trailer (the HELLOs do not)
         checksum = offer && hello.checksum();
@@ -474,7 +476,15 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         }
         RequestPayload payload;
         try {
-            payload = RequestPayload.decode(frame.payload());
+            if (frame.type() == FrameType.REQUEST) {
+                payload = RequestPayload.decode(frame.payload());
+            } else {
+                Hello.MetadataLimits limits = server.metadataLimits();
+                if (limits == null) {
+                    throw new ProtocolException("REQUEST_EXT from a client this server did not announce metadata to");
+                }
+                payload = RequestPayload.decodeExtended(frame.payload(), limits.maxEntries(), limits.maxBytes());
+            }
         } catch (ProtocolException e) {
             server.releaseRequestBytes(size);
             sendError(id, ErrorCode.BAD_REQUEST, e.getMessage());
@@ -483,47 +493,108 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         inFlightCount++;
         server.observeInFlight(inFlightCount);
         unanswered++;
-        ServerRequest request = new ServerRequest(payload.op(), id, payload.body(), remoteAddress, server.mapper(), loop);
+        long timeoutMillis = payload.timeoutMillis();
+        Deadline deadline = timeoutMillis == 0 ? null : new Deadline(System.nanoTime(), timeoutMillis * 1_000_000);
+        ServerRequest request = new ServerRequest(payload.op(), id, payload.body(), payload.metadata(), deadline,
+                remoteAddress, server.mapper(), loop);
         TidewireServer.Route route = server.route(payload.op());
         ServerCall call = new ServerCall(request, route == null ? "unknown" : payload.op(), size);
         inFlight.put(id, call);
         if (route == null) {
             finish(call, null, new HandlerException(ErrorCode.UNKNOWN_OP, "no handler for op '" + payload.op() + "'"));
-        } else if (route.handler() != null) {
-            runInline(call, route.handler());
+            return;
+        }
+        if (server.interceptors().isEmpty()) {
+            if (route.handler() != null) {
+                runInline(call, route.handler());
+            } else {
+                runBlocking(call, route.blockingHandler());
+            }
         } else {
-            runBlocking(call, route.blockingHandler());
+            runInline(call, server.intercepted(route, r -> submitBlocking(call, route.blockingHandler())));
+        }
+        if (deadline != null && inFlight.get(id) == call) {
+            // still running: at the deadline the caller has given up; so does the server
+            call.deadlineTimer = loop.schedule(() -> deadlinePassed(call), deadline.remainingNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
     private void runInline(ServerCall call, Handler handler) {
         CompletionStage<byte[]> stage;
+        ServerRequest previous = ServerRequest.enter(call.request);
         try {
             stage = handler.handle(call.request);
         } catch (Throwable e) {
             finish(call, null, e);
             return;
+        } finally {
+            ServerRequest.exit(previous);
         }
         if (stage == null) {
             finish(call, null, new NullPointerException("handler returned no stage"));
             return;
         }
-        call.work = stage.toCompletableFuture();
+        if (call.work == null) {
+            call.work = stage.toCompletableFuture();
+        }
         stage.whenComplete((value, error) -> complete(call, value, error));
+    }
+
+    /**
+     * Runs {@code handler} on a handler-pool thread, with the request {@link ServerRequest#current()
+     * current} there, unless its deadline passed while it waited for the thread.
+     */
+    private byte[] runOnWorker(ServerCall call, BlockingHandler handler) throws Exception {
+        Deadline deadline = call.request.deadlineOrNull();
+        if (deadline != null && deadline.isExpired(System.nanoTime())) {
+            throw new HandlerException(ErrorCode.DEADLINE_EXCEEDED, "the request's deadline ("
+                    + deadline.limit().toMillis() + " ms) passed while it waited for a handler thread; not run");
+        }
+        ServerRequest previous = ServerRequest.enter(call.request);
+        try {
+            return handler.handle(call.request);
+        } finally {
+            ServerRequest.exit(previous);
+        }
+    }
+
+    /** A blocking handler's run as a stage, for interceptors; cancelling the stage interrupts it. */
+    private CompletableFuture<byte[]> submitBlocking(ServerCall call, BlockingHandler handler) {
+        CompletableFuture<byte[]> result = new CompletableFuture<>();
+        Future<?> work;
+        try {
+            work = server.handlerPool().submit(server.onWorker(() -> {
+                try {
+                    result.complete(runOnWorker(call, handler));
+                } catch (Throwable e) {
+                    result.completeExceptionally(e);
+                }
+            }));
+        } catch (RejectedExecutionException e) {
+            server.rejectedOverloaded();
+            return CompletableFuture.failedFuture(new HandlerException(ErrorCode.OVERLOADED, "handler queue is full"));
+        }
+        call.work = result;
+        result.whenComplete((v, e) -> {
+            if (result.isCancelled()) {
+                work.cancel(true);
+            }
+        });
+        return result;
     }
 
     private void runBlocking(ServerCall call, BlockingHandler handler) {
         try {
-            call.work = server.handlerPool().submit(() -> {
+            call.work = server.handlerPool().submit(server.onWorker(() -> {
                 byte[] value;
                 try {
-                    value = handler.handle(call.request);
+                    value = runOnWorker(call, handler);
                 } catch (Throwable e) {
                     complete(call, null, e);
                     return;
                 }
                 complete(call, value, null);
-            });
+            }));
         } catch (RejectedExecutionException e) {
             if (inFlight.remove(call.request.requestId(), call)) {
                 inFlightCount--;
@@ -564,12 +635,30 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         flushIfPending();
     }
 
+    /** The request's deadline passed with its handler still running: answer DEADLINE_EXCEEDED, cancel the handler. */
+    private void deadlinePassed(ServerCall call) {
+        call.deadlineTimer = null;
+        if (inFlight.get(call.request.requestId()) != call) {
+            return;
+        }
+        server.deadlineExceeded();
+        finish(call, null, new HandlerException(ErrorCode.DEADLINE_EXCEEDED, "the request's deadline ("
+                + call.request.deadlineOrNull().limit().toMillis() + " ms) passed before its handler answered"));
+        call.request.markCancelled();
+        Future<?> work = call.work;
+        if (work != null) {
+            work.cancel(true);
+        }
+        flushIfPending();
+    }
+
     /** Answers the call unless a CANCEL or close claimed it first. Loop only. */
     private void finish(ServerCall call, byte[] value, Throwable error) {
         long id = call.request.requestId();
         if (!inFlight.remove(id, call)) {
             return;
         }
+        call.cancelDeadlineTimer();
         inFlightCount--;
         int code;
         String message = null;
@@ -614,6 +703,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         if (call == null) {
             return; // already answered, or never seen: CANCEL races are normal
         }
+        call.cancelDeadlineTimer();
         inFlightCount--;
         unanswered--;
         server.releaseRequestBytes(call.requestBytes);
@@ -882,6 +972,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         List<ServerCall> calls = new ArrayList<>(inFlight.values());
         inFlight.clear();
         for (ServerCall call : calls) {
+            call.cancelDeadlineTimer();
             server.releaseRequestBytes(call.requestBytes);
             call.request.markCancelled();
             Future<?> work = call.work;
@@ -906,11 +997,19 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         final int requestBytes;
         final long startNanos = System.nanoTime();
         volatile Future<?> work;
+        ScheduledFuture<?> deadlineTimer; // loop only; set while the handler runs past its dispatch
 
         ServerCall(ServerRequest request, String metricOp, int requestBytes) {
             this.request = request;
             this.metricOp = metricOp;
             this.requestBytes = requestBytes;
+        }
+
+        void cancelDeadlineTimer() {
+            if (deadlineTimer != null) {
+                deadlineTimer.cancel(false);
+                deadlineTimer = null;
+            }
         }
     }
 

@@ -2,29 +2,97 @@ package dev.tidewire.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidewire.Metadata;
 import dev.tidewire.protocol.ErrorCode;
+import dev.tidewire.transport.Deadline;
 import java.io.IOException;
 import java.net.SocketAddress;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 
-/** One request as a handler sees it. */
+/**
+ * One request as a handler sees it: op, body, metadata, the caller's deadline.
+ *
+ * <p>While a handler (or a {@link ServerInterceptor}) runs, {@link #current()} returns its request
+ * on that thread. A Tidewire client called there passes the request's remaining deadline on: its
+ * call ends no later than the request that made it.
+ */
 public final class ServerRequest {
+    private static final ThreadLocal<ServerRequest> CURRENT = new ThreadLocal<>();
+
     private final String op;
     private final long requestId;
     private final byte[] body;
+    private final Metadata metadata;
+    private final Deadline deadline; // null: the request carried none
     private final SocketAddress remoteAddress;
     private final ObjectMapper mapper;
     private final ScheduledExecutorService timer;
     private volatile boolean cancelled;
 
-    ServerRequest(String op, long requestId, byte[] body, SocketAddress remoteAddress, ObjectMapper mapper,
-                  ScheduledExecutorService timer) {
+    ServerRequest(String op, long requestId, byte[] body, Metadata metadata, Deadline deadline,
+                  SocketAddress remoteAddress, ObjectMapper mapper, ScheduledExecutorService timer) {
         this.op = op;
         this.requestId = requestId;
         this.body = body;
+        this.metadata = metadata;
+        this.deadline = deadline;
         this.remoteAddress = remoteAddress;
         this.mapper = mapper;
         this.timer = timer;
+    }
+
+    /**
+     * The request whose handler or interceptor runs on this thread now, if any. Set for the duration
+     * of {@link Handler#handle}, {@link BlockingHandler#handle} and
+     * {@link ServerInterceptor#intercept}, not for stages that complete later on other threads.
+     */
+    public static Optional<ServerRequest> current() {
+        return Optional.ofNullable(CURRENT.get());
+    }
+
+    /** The current request's deadline, or null when there is no current request or it has none. */
+    public static Deadline currentDeadline() {
+        ServerRequest r = CURRENT.get();
+        return r == null ? null : r.deadline;
+    }
+
+    /** Makes {@code request} {@link #current()} on this thread; returns the one it replaces. */
+    static ServerRequest enter(ServerRequest request) {
+        ServerRequest previous = CURRENT.get();
+        CURRENT.set(request);
+        return previous;
+    }
+
+    /** Undoes {@link #enter}. */
+    static void exit(ServerRequest previous) {
+        if (previous == null) {
+            CURRENT.remove();
+        } else {
+            CURRENT.set(previous);
+        }
+    }
+
+    /** The metadata the client sent with the request (empty if none, or from a client that sends none). */
+    public Metadata metadata() {
+        return metadata;
+    }
+
+    /**
+     * When the caller stops waiting: the time left that the request carried, counted from the moment
+     * the server read it (so it ends a little after the caller's own deadline, by the network delay).
+     * Empty when the client sent no deadline (a plain REQUEST). When it passes before the handler
+     * has answered, the server answers {@code DEADLINE_EXCEEDED} (16) and cancels the handler: its
+     * stage is cancelled, a blocking handler's thread is interrupted, and {@link #isCancelled()}
+     * turns true.
+     */
+    public Optional<Deadline> deadline() {
+        return Optional.ofNullable(deadline);
+    }
+
+    /** The deadline or null, for the server's own use. */
+    Deadline deadlineOrNull() {
+        return deadline;
     }
 
     /** The connection's event loop, for timers of the built-in handlers. */
@@ -88,7 +156,7 @@ public final class ServerRequest {
         }
     }
 
-    /** Whether the client cancelled this request (or its connection closed). */
+    /** Whether the client cancelled this request, its deadline passed, or its connection closed. */
     public boolean isCancelled() {
         return cancelled;
     }

@@ -18,8 +18,11 @@ package dev.tidewire.server;
  * @param internalErrors         unexpected failures of the server itself: a connection's reader
  *                               crashed (the connection is closed) or a timer task failed (a bug,
  *                               logged at ERROR; zero in a healthy server, whatever clients send)
+ * @param deadlineExceeded       requests answered DEADLINE_EXCEEDED (16): their deadline passed
+ *                               before the handler ran or answered
  */
 public record ServerStats(long connectionsAccepted, int connectionsOpen, long requests, long rejectedOverloaded,
                           long refusedNotProcessed, long cancelled, int maxObservedInFlight, long protocolErrors,
-                          long authenticationFailures, long tlsHandshakeFailures, long internalErrors) {
+                          long authenticationFailures, long tlsHandshakeFailures, long internalErrors,
+                          long deadlineExceeded) {
 }

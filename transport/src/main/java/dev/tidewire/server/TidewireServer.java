@@ -2,6 +2,7 @@ package dev.tidewire.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidewire.protocol.ErrorCode;
+import dev.tidewire.protocol.Hello;
 import dev.tidewire.protocol.Protocol;
 import dev.tidewire.transport.ChecksumMode;
 import dev.tidewire.transport.TlsConfig;
@@ -91,6 +92,9 @@ public final class TidewireServer implements AutoCloseable {
     private final AtomicLong overloaded = new AtomicLong();
     private final AtomicLong notProcessed = new AtomicLong();
     private final AtomicLong cancelled = new AtomicLong();
+    private final AtomicLong deadlineExceeded = new AtomicLong();
+    private final List<ServerInterceptor> interceptors;
+    private final java.util.function.UnaryOperator<Runnable> onWorker;
     private final AtomicLong protocolErrors = new AtomicLong();
     private final AtomicLong authenticationFailures = new AtomicLong();
     private final AtomicLong tlsHandshakeFailures = new AtomicLong();
@@ -115,8 +119,11 @@ public final class TidewireServer implements AutoCloseable {
         r.put("echo", new Route(BuiltinHandlers.echo(), null));
         r.put("sleep", new Route(BuiltinHandlers.sleep(), null));
         r.put("fail", new Route(BuiltinHandlers.fail(), null));
+        r.put("metadata", new Route(BuiltinHandlers.metadata(), null));
         r.putAll(b.routes);
         this.routes = Map.copyOf(r);
+        this.interceptors = List.copyOf(b.interceptors);
+        this.onWorker = b.onWorker;
     }
 
     /** A builder with every default: 127.0.0.1, a free port, the built-in handlers. */
@@ -175,7 +182,7 @@ public final class TidewireServer implements AutoCloseable {
     public ServerStats stats() {
         return new ServerStats(accepted.get(), connections.size(), requests.get(), overloaded.get(),
                 notProcessed.get(), cancelled.get(), maxObservedInFlight.get(), protocolErrors.get(),
-                authenticationFailures.get(), tlsHandshakeFailures.get(), internalErrors.get());
+                authenticationFailures.get(), tlsHandshakeFailures.get(), internalErrors.get(), deadlineExceeded.get());
     }
 
     /**
@@ -469,6 +476,38 @@ public final class TidewireServer implements AutoCloseable {
         overloaded.incrementAndGet();
     }
 
+    void deadlineExceeded() {
+        deadlineExceeded.incrementAndGet();
+    }
+
+    List<ServerInterceptor> interceptors() {
+        return interceptors;
+    }
+
+    /** Metadata limits this server announces in its HELLO, or null if it announces none. */
+    Hello.MetadataLimits metadataLimits() {
+        return config.metadataLimits;
+    }
+
+    /** What a handler-pool task runs: the task with the submitting thread's context (e.g. the observation) restored. */
+    Runnable onWorker(Runnable task) {
+        return onWorker.apply(task);
+    }
+
+    /**
+     * The route's handler behind the interceptors, first registered outermost. A blocking handler
+     * is reached through {@code blocking}, which runs it on the handler pool.
+     */
+    Handler intercepted(Route route, Handler blocking) {
+        Handler next = route.handler() != null ? route.handler() : blocking;
+        for (int i = interceptors.size() - 1; i >= 0; i--) {
+            ServerInterceptor interceptor = interceptors.get(i);
+            Handler inner = next;
+            next = request -> interceptor.intercept(request, inner);
+        }
+        return next;
+    }
+
     void refusedNotProcessed() {
         notProcessed.incrementAndGet();
     }
@@ -568,6 +607,9 @@ public final class TidewireServer implements AutoCloseable {
         private boolean requireClientAuth;
         private ChecksumMode checksum = DEFAULT_CHECKSUM;
         private final Map<String, Route> routes = new HashMap<>();
+        private final List<ServerInterceptor> interceptors = new ArrayList<>();
+        private Hello.MetadataLimits metadataLimits = Hello.MetadataLimits.DEFAULT;
+        private java.util.function.UnaryOperator<Runnable> onWorker = java.util.function.UnaryOperator.identity();
 
         private Builder() {
         }
@@ -813,6 +855,57 @@ public final class TidewireServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Adds an interceptor that sees every request around its handler; the first added is the
+         * outermost. See {@link ServerInterceptor}.
+         */
+        public Builder interceptor(ServerInterceptor interceptor) {
+            interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+            return this;
+        }
+
+        /**
+         * The most metadata a request may carry, announced in the HELLO (protocol.md section 4.6):
+         * entries and their encoded bytes, each 0..65535. Default 32 entries, 8192 bytes. A request
+         * over them is answered {@code BAD_REQUEST}; the Java client refuses it before sending.
+         */
+        public Builder metadataLimits(int maxEntries, int maxBytes) {
+            this.metadataLimits = new Hello.MetadataLimits(maxEntries, maxBytes);
+            return this;
+        }
+
+        /**
+         * Whether to announce metadata (and deadline) support in the HELLO; default true. Off, the
+         * server behaves as a server of before metadata: clients send plain REQUEST frames without
+         * deadline or metadata. For interoperability tests and for pinning old behaviour.
+         */
+        public Builder metadata(boolean announce) {
+            this.metadataLimits = announce ? (metadataLimits == null ? Hello.MetadataLimits.DEFAULT : metadataLimits) : null;
+            return this;
+        }
+
+        /**
+         * Makes a Micrometer Observation per request in {@code registry}: with Micrometer Tracing,
+         * a SERVER span per request, child of the client's span whose context came in the
+         * request's metadata ({@code traceparent}). The observation is current while the handler
+         * runs (on the handler-pool thread too, for a {@link BlockingHandler}), so a Tidewire client
+         * called there continues the trace. Needs {@code micrometer-observation} on the class path
+         * (an optional dependency of this module). Default none.
+         */
+        public Builder observationRegistry(io.micrometer.observation.ObservationRegistry registry) {
+            Objects.requireNonNull(registry, "registry");
+            ObservedRequests observed = new ObservedRequests(registry);
+            interceptors.add(0, observed);
+            return onWorker(observed.onWorker());
+        }
+
+        /** Wraps every task submitted to the handler pool (for context propagation). Internal use. */
+        Builder onWorker(java.util.function.UnaryOperator<Runnable> wrap) {
+            java.util.function.UnaryOperator<Runnable> before = onWorker;
+            this.onWorker = task -> wrap.apply(before.apply(task));
+            return this;
+        }
+
         /** Registers a non-blocking handler for {@code op} (replacing any earlier one). */
         public Builder handler(String op, Handler handler) {
             routes.put(checkOp(op), new Route(Objects.requireNonNull(handler, "handler"), null));
@@ -867,6 +960,9 @@ public final class TidewireServer implements AutoCloseable {
             b.requireClientAuth = requireClientAuth;
             b.checksum = checksum;
             b.routes.putAll(routes);
+            b.interceptors.addAll(interceptors);
+            b.metadataLimits = metadataLimits;
+            b.onWorker = onWorker;
             return b;
         }
     }

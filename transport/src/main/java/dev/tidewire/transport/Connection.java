@@ -1,5 +1,6 @@
 package dev.tidewire.transport;
 
+import dev.tidewire.Metadata;
 import dev.tidewire.transport.internal.MultiplexedConnection;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -86,7 +87,20 @@ public interface Connection extends AutoCloseable {
      * @return a future that ends with exactly one outcome; cancelling it sends CANCEL
      * @throws IllegalArgumentException if the op name is empty or too long
      */
-    CompletableFuture<byte[]> call(String op, byte[] body, Deadline deadline, Executor completion);
+    default CompletableFuture<byte[]> call(String op, byte[] body, Deadline deadline, Executor completion) {
+        return call(op, body, Metadata.EMPTY, deadline, completion);
+    }
+
+    /**
+     * Like {@link #call(String, byte[], Deadline, Executor)}, with metadata. To a server that
+     * announces metadata support ({@link #supportsMetadata()}) the request carries the metadata and
+     * the time left until {@code deadline}; to one that does not, it goes without either.
+     *
+     * @throws IllegalArgumentException if the op name is empty or too long
+     * @return a future as for {@code call}; it fails with {@link dev.tidewire.RequestTooLargeException}
+     *         (nothing sent) when the metadata exceeds the server's announced limits
+     */
+    CompletableFuture<byte[]> call(String op, byte[] body, Metadata metadata, Deadline deadline, Executor completion);
 
     /**
      * Like {@link #call(String, byte[], Deadline, Executor)}, but only queues the request: it goes
@@ -94,7 +108,20 @@ public interface Connection extends AutoCloseable {
      * For pools that hand a connection back before doing the socket write. Every {@code enqueue}
      * must be followed by a {@link #flush()}.
      */
-    CompletableFuture<byte[]> enqueue(String op, byte[] body, Deadline deadline, Executor completion);
+    default CompletableFuture<byte[]> enqueue(String op, byte[] body, Deadline deadline, Executor completion) {
+        return enqueue(op, body, Metadata.EMPTY, deadline, completion);
+    }
+
+    /** {@link #enqueue(String, byte[], Deadline, Executor)} with metadata, as {@link #call(String, byte[], Metadata, Deadline, Executor)} sends it. */
+    CompletableFuture<byte[]> enqueue(String op, byte[] body, Metadata metadata, Deadline deadline, Executor completion);
+
+    /**
+     * Whether the server's HELLO announced metadata support: requests then carry their metadata
+     * and remaining time (protocol.md section 4.6).
+     */
+    default boolean supportsMetadata() {
+        return false;
+    }
 
     /**
      * Has the connection's event loop write every queued request; returns at once. Many flushes

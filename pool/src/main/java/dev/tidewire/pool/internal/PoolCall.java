@@ -1,5 +1,6 @@
 package dev.tidewire.pool.internal;
 
+import dev.tidewire.Metadata;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -8,10 +9,21 @@ import java.util.concurrent.atomic.AtomicReference;
  * (which sends CANCEL on that attempt's connection).
  */
 public final class PoolCall extends CompletableFuture<byte[]> {
+    private final Metadata metadata;
     private final AtomicReference<CompletableFuture<byte[]>> attempt = new AtomicReference<>();
     // Attempts are sequential (each hands over to the next through an executor), so a plain
     // field is enough.
     private int notProcessed;
+
+    /** A call that sends {@code metadata} with every attempt. */
+    public PoolCall(Metadata metadata) {
+        this.metadata = metadata;
+    }
+
+    /** The metadata every attempt sends. */
+    public Metadata metadata() {
+        return metadata;
+    }
 
     /** Counts one more {@code NotProcessedException} answer; returns the count so far. */
     public int notProcessedAgain() {

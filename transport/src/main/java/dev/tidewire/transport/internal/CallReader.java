@@ -158,6 +158,10 @@ final class CallReader extends ChannelInboundHandlerAdapter {
         } else if (error.code() == ErrorCode.NOT_PROCESSED) {
             delivered = call.fail(new NotProcessedException("op '" + call.op() + "' (request " + id
                     + ") was not processed by " + c.address + ": " + error.message(), null));
+        } else if (error.code() == ErrorCode.DEADLINE_EXCEEDED) {
+            // the server's copy of the call's deadline passed (it runs a little behind ours): the
+            // call timed out, whichever side noticed first
+            delivered = call.fail(call.timedOut(readNanos));
         } else {
             delivered = call.fail(new RemoteException(call.op(), id, error.code(), error.message()));
         }

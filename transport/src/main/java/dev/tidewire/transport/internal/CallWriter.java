@@ -1,9 +1,12 @@
 package dev.tidewire.transport.internal;
 
+import dev.tidewire.Metadata;
 import dev.tidewire.NotProcessedException;
 import dev.tidewire.TidewireException;
 import dev.tidewire.protocol.Frame;
 import dev.tidewire.protocol.FrameType;
+import dev.tidewire.protocol.Protocol;
+import dev.tidewire.protocol.RequestPayload;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -61,7 +64,7 @@ final class CallWriter {
         this.channel = c.channel;
         this.gatherSize = c.options.writeBufferSize();
         this.checksum = c.checksum;
-        this.trailer = checksum ? dev.tidewire.protocol.Protocol.CHECKSUM_LENGTH : 0;
+        this.trailer = checksum ? Protocol.CHECKSUM_LENGTH : 0;
     }
 
     // ------------------------------------------------------------ admission
@@ -194,20 +197,32 @@ final class CallWriter {
         slotsTaken++;
         byte[] op = call.opBytes();
         byte[] body = call.body();
-        int length = Frames.requestLength(op, body);
+        Metadata md = call.metadata();
+        long timeoutMillis = md == null ? 0 : RequestPayload.timeoutField(call.deadlineNanos() - System.nanoTime());
+        int length = md == null ? Frames.requestLength(op, body)
+                : Protocol.HEADER_LENGTH + RequestPayload.extendedLength(op, md, body);
         if (length + trailer <= gatherSize) {
             ByteBuf out = gatherFor(length + trailer);
             int start = out.writerIndex();
-            Frames.writeRequest(out, id, op, body);
+            if (md == null) {
+                Frames.writeRequest(out, id, op, body);
+            } else {
+                Frames.writeRequestExt(out, id, op, timeoutMillis, md, body);
+            }
             if (checksum) {
                 Frames.writeChecksum(out, start, crc);
             }
         } else {
             ByteBuf head = gatherFor(length - body.length);
             int start = head.writerIndex();
-            Frames.writeHeader(head, FrameType.REQUEST, id, length - dev.tidewire.protocol.Protocol.HEADER_LENGTH);
-            head.writeByte(op.length);
-            head.writeBytes(op);
+            if (md == null) {
+                Frames.writeHeader(head, FrameType.REQUEST, id, length - Protocol.HEADER_LENGTH);
+                head.writeByte(op.length);
+                head.writeBytes(op);
+            } else {
+                Frames.writeHeader(head, FrameType.REQUEST_EXT, id, length - Protocol.HEADER_LENGTH);
+                Frames.writeRequestExtPrefix(head, op, timeoutMillis, md);
+            }
             if (checksum) {
                 crc.reset();
                 Frames.update(crc, head, start, head.writerIndex() - start);
@@ -228,7 +243,7 @@ final class CallWriter {
         if (closed) {
             return;
         }
-        ByteBuf out = gatherFor(dev.tidewire.protocol.Protocol.HEADER_LENGTH + trailer);
+        ByteBuf out = gatherFor(Protocol.HEADER_LENGTH + trailer);
         int start = out.writerIndex();
         Frames.write(out, Frame.of(type, id));
         if (checksum) {

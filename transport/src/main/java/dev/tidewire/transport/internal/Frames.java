@@ -1,11 +1,14 @@
 package dev.tidewire.transport.internal;
 
+import dev.tidewire.Metadata;
 import dev.tidewire.protocol.Frame;
 import dev.tidewire.protocol.FrameType;
 import dev.tidewire.protocol.Protocol;
+import dev.tidewire.protocol.RequestPayload;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32C;
 
 /**
@@ -32,6 +35,33 @@ public final class Frames {
         out.writeByte(opBytes.length);
         out.writeBytes(opBytes);
         out.writeBytes(body);
+    }
+
+    /**
+     * A REQUEST_EXT frame: header, op length, op, timeout (ms), metadata length, metadata entries,
+     * body (protocol.md section 4.6).
+     */
+    public static void writeRequestExt(ByteBuf out, long requestId, byte[] opBytes, long timeoutMillis,
+            Metadata metadata, byte[] body) {
+        writeHeader(out, FrameType.REQUEST_EXT, requestId, RequestPayload.extendedLength(opBytes, metadata, body));
+        writeRequestExtPrefix(out, opBytes, timeoutMillis, metadata);
+        out.writeBytes(body);
+    }
+
+    /** A REQUEST_EXT payload up to its body. */
+    public static void writeRequestExtPrefix(ByteBuf out, byte[] opBytes, long timeoutMillis, Metadata metadata) {
+        out.writeByte(opBytes.length);
+        out.writeBytes(opBytes);
+        out.writeInt((int) timeoutMillis);
+        out.writeShort(metadata.encodedLength());
+        for (int i = 0, n = metadata.size(); i < n; i++) {
+            String key = metadata.key(i);
+            byte[] value = metadata.valueBytes(i);
+            out.writeByte(key.length());
+            out.writeCharSequence(key, StandardCharsets.US_ASCII);
+            out.writeShort(value.length);
+            out.writeBytes(value);
+        }
     }
 
     /** Bytes of a REQUEST frame for this op and body. */

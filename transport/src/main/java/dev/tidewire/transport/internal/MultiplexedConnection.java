@@ -2,6 +2,7 @@ package dev.tidewire.transport.internal;
 
 import dev.tidewire.ClientClosedException;
 import dev.tidewire.ConnectionLostException;
+import dev.tidewire.Metadata;
 import dev.tidewire.NotProcessedException;
 import dev.tidewire.ProtocolException;
 import dev.tidewire.RequestTooLargeException;
@@ -67,6 +68,8 @@ public final class MultiplexedConnection implements Connection {
     final int maxInFlight;
     /** Both HELLOs offered CRC32C: every frame after them, both ways, carries a trailer. */
     final boolean checksum;
+    /** The server accepts REQUEST_EXT (deadline and metadata) within these limits; null if it does not. */
+    final Hello.MetadataLimits metadataLimits;
     private final boolean ownsResources;
     private final Executor defaultCompletion;
 
@@ -103,6 +106,7 @@ public final class MultiplexedConnection implements Connection {
         this.maxInFlight = serverHello.maxInFlight() > 0
                 ? Math.min(serverHello.maxInFlight(), options.maxInFlight()) : options.maxInFlight();
         this.checksum = options.checksumOffered() && serverHello.checksum();
+        this.metadataLimits = serverHello.metadata();
         this.defaultCompletion = options.callbackExecutor() != null ? options.callbackExecutor()
                 : resources.callbackExecutor();
         this.writer = new CallWriter(this);
@@ -143,13 +147,20 @@ public final class MultiplexedConnection implements Connection {
     }
 
     @Override
-    public CompletableFuture<byte[]> call(String op, byte[] body, Deadline deadline, Executor completion) {
-        return submit(op, body, deadline, completion, true);
+    public CompletableFuture<byte[]> call(String op, byte[] body, Metadata metadata, Deadline deadline,
+            Executor completion) {
+        return submit(op, body, metadata, deadline, completion, true);
     }
 
     @Override
-    public CompletableFuture<byte[]> enqueue(String op, byte[] body, Deadline deadline, Executor completion) {
-        return submit(op, body, deadline, completion, false);
+    public CompletableFuture<byte[]> enqueue(String op, byte[] body, Metadata metadata, Deadline deadline,
+            Executor completion) {
+        return submit(op, body, metadata, deadline, completion, false);
+    }
+
+    @Override
+    public boolean supportsMetadata() {
+        return metadataLimits != null;
     }
 
     @Override
@@ -159,20 +170,31 @@ public final class MultiplexedConnection implements Connection {
         }
     }
 
-    private CompletableFuture<byte[]> submit(String op, byte[] body, Deadline deadline, Executor completion,
-            boolean flush) {
+    private CompletableFuture<byte[]> submit(String op, byte[] body, Metadata metadata, Deadline deadline,
+            Executor completion, boolean flush) {
         Objects.requireNonNull(body, "body");
+        Objects.requireNonNull(metadata, "metadata");
         Objects.requireNonNull(deadline, "deadline");
         byte[] opBytes = RequestPayload.opBytes(op);
         TidewireException refusal = refusalOfNewCall(op);
         if (refusal != null) {
             return CompletableFuture.failedFuture(refusal);
         }
-        int size = RequestPayload.length(opBytes, body);
+        int size;
+        if (metadataLimits == null) {
+            metadata = null; // a server that does not announce metadata never receives it (nor a deadline)
+            size = RequestPayload.length(opBytes, body);
+        } else {
+            if (metadata.size() > metadataLimits.maxEntries() || metadata.encodedLength() > metadataLimits.maxBytes()) {
+                return CompletableFuture.failedFuture(RequestTooLargeException.metadata(op, metadata.size(),
+                        metadata.encodedLength(), metadataLimits.maxEntries(), metadataLimits.maxBytes()));
+            }
+            size = RequestPayload.extendedLength(opBytes, metadata, body);
+        }
         if (size > peerMaxFrameSize) {
             return CompletableFuture.failedFuture(new RequestTooLargeException(op, size, peerMaxFrameSize));
         }
-        PendingCall call = new PendingCall(this, op, opBytes, body, deadline, completion);
+        PendingCall call = new PendingCall(this, op, opBytes, body, metadata, deadline, completion);
         outstanding.incrementAndGet();
         submitted.offer(call);
         if (flush) {

@@ -1,5 +1,6 @@
 package dev.tidewire.transport.internal;
 
+import dev.tidewire.Metadata;
 import dev.tidewire.RequestTimeoutException;
 import dev.tidewire.TidewireException;
 import dev.tidewire.transport.Deadline;
@@ -45,6 +46,7 @@ public final class PendingCall extends CompletableFuture<byte[]> {
     private final String op;
     private final byte[] opBytes;
     private final byte[] body;
+    private final Metadata metadata; // null: a plain REQUEST (the server announced no metadata support)
     private final Deadline deadline;
     private final long deadlineNanos;
     private final Executor completion;
@@ -56,12 +58,13 @@ public final class PendingCall extends CompletableFuture<byte[]> {
     boolean sent;
     ScheduledFuture<?> waitTimer;
 
-    PendingCall(MultiplexedConnection connection, String op, byte[] opBytes, byte[] body, Deadline deadline,
-            Executor completion) {
+    PendingCall(MultiplexedConnection connection, String op, byte[] opBytes, byte[] body, Metadata metadata,
+            Deadline deadline, Executor completion) {
         this.connection = connection;
         this.op = op;
         this.opBytes = opBytes;
         this.body = body;
+        this.metadata = metadata;
         this.deadline = deadline;
         this.deadlineNanos = deadline.deadlineNanos();
         this.completion = completion;
@@ -77,6 +80,11 @@ public final class PendingCall extends CompletableFuture<byte[]> {
 
     byte[] body() {
         return body;
+    }
+
+    /** The metadata to send in a REQUEST_EXT, or null to send a plain REQUEST. */
+    Metadata metadata() {
+        return metadata;
     }
 
     boolean isExpired(long nowNanos) {
@@ -154,6 +162,11 @@ public final class PendingCall extends CompletableFuture<byte[]> {
         connection.releaseOnLoop(this, prior);
         deliver(null, new RequestTimeoutException(op, id, deadline.elapsed(nowNanos), deadline.limit(), wasSent,
                 detail));
+    }
+
+    /** The timeout of a sent call, as the server reported it (ERROR 16 DEADLINE_EXCEEDED). */
+    RequestTimeoutException timedOut(long nowNanos) {
+        return new RequestTimeoutException(op, id, deadline.elapsed(nowNanos), deadline.limit(), true, "");
     }
 
     /** Cancelling the caller's future ends the call and sends CANCEL if the request went out. Any thread. */

@@ -1,0 +1,83 @@
+package dev.tidewire.client.internal;
+
+import dev.tidewire.Metadata;
+import dev.tidewire.client.ClientInterceptor;
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.transport.SenderContext;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * The client's Micrometer Observation per call: the outermost interceptor when an
+ * {@code ObservationRegistry} is configured. The observation is a child of the caller's current
+ * one; a tracing handler makes it a CLIENT span and injects its context (W3C {@code traceparent},
+ * {@code tracestate}) into the call's metadata through {@link SenderContext}'s setter.
+ *
+ * <p>Tags: low cardinality {@code op}, {@code outcome} (the request timer's outcome tags); high
+ * cardinality {@code peer} (the server's host:port). The observation stops when the reply or
+ * failure arrives, on the event loop that delivers it.
+ */
+public final class ObservedCalls implements ClientInterceptor {
+    /** The observation's name. */
+    public static final String NAME = "tidewire.client.call";
+
+    private final ObservationRegistry registry;
+    private final String peer;
+
+    public ObservedCalls(ObservationRegistry registry, String peer) {
+        this.registry = registry;
+        this.peer = peer;
+    }
+
+    /** The carrier of the propagated context: the call's metadata, growing as the propagator writes. */
+    static final class Carrier {
+        Metadata metadata;
+
+        Carrier(Metadata metadata) {
+            this.metadata = metadata;
+        }
+
+        void put(String key, String value) {
+            String k = key.toLowerCase(Locale.ROOT);
+            if (Metadata.isValidKey(k) && !k.startsWith("tw-") && !k.endsWith(Metadata.BINARY_SUFFIX)) {
+                metadata = metadata.without(k).with(k, value);
+            }
+        }
+    }
+
+    @Override
+    public CompletableFuture<byte[]> intercept(Chain chain) {
+        Carrier carrier = new Carrier(chain.metadata());
+        SenderContext<Carrier> context = new SenderContext<>((c, key, value) -> {
+            if (c != null) {
+                c.put(key, value);
+            }
+        });
+        context.setCarrier(carrier);
+        context.setRemoteServiceAddress(peer);
+        Observation observation = Observation.createNotStarted(NAME, () -> context, registry)
+                .contextualName(chain.op())
+                .lowCardinalityKeyValue("op", chain.op())
+                .highCardinalityKeyValue("peer", peer)
+                .start();
+        CompletableFuture<byte[]> reply;
+        try (Observation.Scope scope = observation.openScope()) {
+            reply = chain.proceed(carrier.metadata);
+        } catch (RuntimeException | Error e) {
+            stop(observation, e);
+            throw e;
+        }
+        return reply.whenComplete((value, error) -> stop(observation, error));
+    }
+
+    private static void stop(Observation observation, Throwable error) {
+        Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        observation.lowCardinalityKeyValue("outcome", Outcome.of(e).tag());
+        if (e != null) {
+            observation.error(e);
+        }
+        observation.stop();
+    }
+}
