@@ -33,9 +33,9 @@ VERSION = 1
 HEADER = struct.Struct(">2sBBQI")  # magic, version, type, request id (u64), length (u32)
 HEADER_LEN = HEADER.size  # 16
 
-HELLO, REQUEST, RESPONSE, ERROR, PING, PONG, CANCEL, GOAWAY = range(1, 9)
+HELLO, REQUEST, RESPONSE, ERROR, PING, PONG, CANCEL, GOAWAY, REQUEST_EXT = range(1, 10)
 TYPE_NAMES = {HELLO: "HELLO", REQUEST: "REQUEST", RESPONSE: "RESPONSE", ERROR: "ERROR",
-              PING: "PING", PONG: "PONG", CANCEL: "CANCEL", GOAWAY: "GOAWAY"}
+              PING: "PING", PONG: "PONG", CANCEL: "CANCEL", GOAWAY: "GOAWAY", REQUEST_EXT: "REQUEST_EXT"}
 
 MIN_FRAME_SIZE = 4096
 MAX_FRAME_SIZE = 1 << 30
@@ -45,6 +45,7 @@ PRE_HELLO_LIMIT = 65536  # limit before the peer's HELLO: min(own maxFrameSize, 
 # Error codes (section 7)
 PROTOCOL_ERROR, UNSUPPORTED_VERSION, FRAME_TOO_LARGE, UNAUTHENTICATED = 1, 2, 3, 4
 UNKNOWN_OP, BAD_REQUEST, INTERNAL, OVERLOADED, NOT_PROCESSED, RESPONSE_TOO_LARGE = 10, 11, 12, 13, 14, 15
+DEADLINE_EXCEEDED = 16
 
 READ_TIMEOUT = 5.0  # every socket read gives up after this; also our "peer is dead" timeout
 HEARTBEAT_INTERVAL = 2.0  # send a PING after this long without reading anything (section 9.2)
@@ -95,6 +96,19 @@ def encode_request_payload(op: str, body: bytes) -> bytes:
     if not 1 <= len(op_bytes) <= 255:
         raise ValueError(f"op must be 1..255 bytes of UTF-8, got {len(op_bytes)}")
     return bytes([len(op_bytes)]) + op_bytes + body
+
+
+def encode_request_ext_payload(op: str, timeout_ms: int, metadata: list[tuple[str, bytes]], body: bytes) -> bytes:
+    """REQUEST_EXT payload (section 4.6): op prefix, u32 timeout ms (0 = none), u16 metadata
+    length, entries (u8 keyLen, key, u16 valueLen, value), then the body."""
+    entries = b""
+    for key, value in metadata:
+        k = key.encode("ascii")
+        if not 1 <= len(k) <= 255 or any(c not in b"abcdefghijklmnopqrstuvwxyz0123456789-_." for c in k):
+            raise ValueError(f"bad metadata key {key!r}")
+        entries += bytes([len(k)]) + k + struct.pack(">H", len(value)) + value
+    prefix = encode_request_payload(op, b"")
+    return prefix + struct.pack(">IH", timeout_ms, len(entries)) + entries + body
 
 
 class FrameDecoder:
@@ -279,11 +293,22 @@ class Connection:
             raise ConnectionLost(f"connection is closed: {self.failure}")
         self.sock.sendall(data)
 
-    def start(self, op: str, body: bytes | str = b"") -> Call:
-        """Write a REQUEST and return its Call at once (no waiting for the reply)."""
+    def start(self, op: str, body: bytes | str = b"", timeout_ms: int | None = None,
+              metadata: list[tuple[str, bytes]] | None = None) -> Call:
+        """Write a REQUEST and return its Call at once (no waiting for the reply). With a timeout
+        or metadata, and a server whose HELLO announces "metadata", a REQUEST_EXT (section 4.6)."""
         if isinstance(body, str):
             body = body.encode("utf-8")
-        payload = encode_request_payload(op, body)
+        ext = (timeout_ms is not None or metadata) and isinstance(self.server_hello.get("metadata"), dict)
+        if ext:
+            limits = self.server_hello["metadata"]
+            if len(metadata or []) > limits["maxEntries"]:
+                raise ValueError("more metadata entries than the server accepts")
+            payload = encode_request_ext_payload(op, timeout_ms or 0, metadata or [], body)
+            if len(payload) - len(encode_request_payload(op, body)) - 6 > limits["maxBytes"]:
+                raise ValueError("more metadata bytes than the server accepts")
+        else:
+            payload = encode_request_payload(op, body)
         if len(payload) > self.server_max_frame:
             raise ValueError(f"request payload {len(payload)} > server maxFrameSize")
         if self.goaway_last_id is not None:
@@ -297,7 +322,7 @@ class Connection:
             call = Call(self._last_id, op, body)
             self._pending[call.id] = call
             try:
-                self._write_locked(encode_frame(REQUEST, call.id, payload))
+                self._write_locked(encode_frame(REQUEST_EXT if ext else REQUEST, call.id, payload))
             except BaseException:
                 self._pending.pop(call.id, None)
                 self._release_slot()
@@ -484,14 +509,18 @@ def check_encoding(host: str, port: int) -> str:
     frames = [f for b in stream for f in dec.feed(bytes([b]))]
     expect([(f.type, f.id, len(f.payload)) for f in frames]
            == [(REQUEST, 1, 17), (PING, 1, 0), (HELLO, 0, 65)], "byte-by-byte decoding")
-    for bad, why in ((b"GE", "magic"), (b"TW\x02", "version"), (b"TW\x01\x09", "type"),
+    ext = encode_frame(REQUEST_EXT, 1, encode_request_ext_payload("echo", 250, [("tenant", b"acme")], b'{"val":"hi"}'))
+    expect(ext.hex(" ") == ("54 57 01 09 00 00 00 00 00 00 00 01 00 00 00 24 04 65 63 68 6f 00 00 00 fa 00 0d"
+                            " 06 74 65 6e 61 6e 74 00 04 61 63 6d 65 7b 22 76 61 6c 22 3a 22 68 69 22 7d"),
+           "REQUEST_EXT example 4.6")
+    for bad, why in ((b"GE", "magic"), (b"TW\x02", "version"), (b"TW\x01\x0a", "type"),
                      (HEADER.pack(MAGIC, 1, RESPONSE, 1, PRE_HELLO_LIMIT + 1), "length")):
         try:
             FrameDecoder(PRE_HELLO_LIMIT).feed(bad)
             raise CheckFailed(f"decoder accepted a bad {why}")
         except ProtocolViolation:
             pass
-    return "spec examples 4.2/4.3/4.4 reproduced; bad magic/version/type/length rejected early"
+    return "spec examples 4.2/4.3/4.4/4.6 reproduced; bad magic/version/type/length rejected early"
 
 
 def check_handshake(host: str, port: int) -> str:
@@ -501,7 +530,8 @@ def check_handshake(host: str, port: int) -> str:
         expect(_is_int(h.get("maxInFlight")) and h["maxInFlight"] >= 1,
                f"maxInFlight {h.get('maxInFlight')!r}")
         spec_example = (b'{"version":1,"maxFrameSize":16777216,"maxInFlight":1024,'
-                        b'"agent":"tidewire-server/0.1","checksum":"crc32c"}')  # 3.2 / 4.3, defaults
+                        b'"agent":"tidewire-server/0.1","checksum":"crc32c",'
+                        b'"metadata":{"maxEntries":32,"maxBytes":8192}}')  # 3.2, defaults
         same = "byte-identical to" if conn.server_hello_raw == spec_example else "differs from"
         return (f"server HELLO version={h['version']} maxFrameSize={h['maxFrameSize']} "
                 f"maxInFlight={h['maxInFlight']} agent={h.get('agent', '')!r} "
@@ -618,6 +648,32 @@ def check_concurrent(host: str, port: int) -> str:
                 f" {200 - in_order} arrived out of send order")
 
 
+def check_deadline_and_metadata(host: str, port: int) -> str:
+    with Connection(host, port) as conn:
+        if not isinstance(conn.server_hello.get("metadata"), dict):
+            return "server announces no metadata: skipped"
+        reply = json.loads(conn.start("metadata", b"", timeout_ms=1500,
+                                      metadata=[("tenant", b"acme"), ("k-bin", b"\x00\xff")]).result())
+        expect(reply == {"timeoutMillis": 1500, "metadata": [["tenant", "acme"], ["k-bin", "AP8="]]},
+               f"metadata op replied {reply}")
+        # a deadline that passes while the handler runs: ERROR 16, the handler is cancelled
+        late = conn.start("sleep", b'{"millis":5000}', timeout_ms=100)
+        err = expect_remote_error(late, DEADLINE_EXCEEDED)
+        # malformed metadata (an upper-case key): ERROR 11 for that request, the connection goes on
+        bad = encode_request_ext_payload("echo", 0, [("k", b"v")], b"1")
+        bad = bad[:1 + 4 + 6 + 1] + b"K" + bad[1 + 4 + 6 + 2:]
+        if conn._slots is not None:
+            expect(conn._slots.acquire(timeout=READ_TIMEOUT), "an in-flight slot")
+        with conn._write_lock:
+            conn._last_id += 1
+            call = Call(conn._last_id, "echo", b"1")
+            conn._pending[call.id] = call
+            conn._write_locked(encode_frame(REQUEST_EXT, call.id, bad))
+        expect_remote_error(call, BAD_REQUEST)
+        expect(conn.call("echo", b"2") == b"2", "echo after the malformed request")
+        return f"deadline and metadata reached the handler; a spent deadline gave {err.code}; bad key gave 11"
+
+
 CHECKS = [
     ("encoding", check_encoding),
     ("a handshake", check_handshake),
@@ -628,6 +684,7 @@ CHECKS = [
     ("f ping/pong", check_ping),
     ("g cancel", check_cancel),
     ("h protocol violation", check_protocol_violation),
+    ("j deadline and metadata", check_deadline_and_metadata),
     ("i 200 concurrent requests", check_concurrent),
 ]
 
