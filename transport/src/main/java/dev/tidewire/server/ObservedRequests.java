@@ -3,6 +3,7 @@ package dev.tidewire.server;
 import dev.tidewire.protocol.ErrorCode;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.transport.Kind;
 import io.micrometer.observation.transport.ReceiverContext;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -34,14 +35,16 @@ final class ObservedRequests implements ServerInterceptor {
 
     @Override
     public CompletionStage<byte[]> intercept(ServerRequest request, Handler next) throws Exception {
-        ReceiverContext<ServerRequest> context = new ReceiverContext<>((r, key) -> r == null ? null : r.metadata().get(key));
+        ReceiverContext<ServerRequest> context = new ReceiverContext<>(
+                (r, key) -> r == null ? null : r.metadata().get(key), Kind.SERVER);
         context.setCarrier(request);
-        context.setRemoteServiceAddress(String.valueOf(request.remoteAddress()));
+        String peer = peer(request.remoteAddress());
+        context.setRemoteServiceAddress("tidewire://" + peer); // a URI: tracing handlers parse host and port from it
         Observation observation = Observation.createNotStarted(NAME, () -> context, registry)
                 .contextualName(request.op())
                 .lowCardinalityKeyValue("op", request.op())
                 .highCardinalityKeyValue("tidewire.request.id", Long.toString(request.requestId()))
-                .highCardinalityKeyValue("peer", String.valueOf(request.remoteAddress()))
+                .highCardinalityKeyValue("peer", peer)
                 .start();
         CompletionStage<byte[]> stage;
         try (Observation.Scope scope = observation.openScope()) {
@@ -56,6 +59,10 @@ final class ObservedRequests implements ServerInterceptor {
         }
         stage.whenComplete((value, error) -> stop(observation, error));
         return stage;
+    }
+
+    private static String peer(java.net.SocketAddress address) {
+        return address instanceof java.net.InetSocketAddress a ? a.getHostString() + ":" + a.getPort() : String.valueOf(address);
     }
 
     /** Runs a handler-pool task with the submitting thread's observation in scope. */

@@ -547,6 +547,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     private byte[] runOnWorker(ServerCall call, BlockingHandler handler) throws Exception {
         Deadline deadline = call.request.deadlineOrNull();
         if (deadline != null && deadline.isExpired(System.nanoTime())) {
+            server.deadlineExceeded();
             throw new HandlerException(ErrorCode.DEADLINE_EXCEEDED, "the request's deadline ("
                     + deadline.limit().toMillis() + " ms) passed while it waited for a handler thread; not run");
         }

@@ -4,6 +4,7 @@ import dev.tidewire.Metadata;
 import dev.tidewire.client.ClientInterceptor;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.transport.Kind;
 import io.micrometer.observation.transport.SenderContext;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
@@ -54,9 +55,9 @@ public final class ObservedCalls implements ClientInterceptor {
             if (c != null) {
                 c.put(key, value);
             }
-        });
+        }, Kind.CLIENT);
         context.setCarrier(carrier);
-        context.setRemoteServiceAddress(peer);
+        context.setRemoteServiceAddress("tidewire://" + peer); // a URI: tracing handlers parse host and port from it
         Observation observation = Observation.createNotStarted(NAME, () -> context, registry)
                 .contextualName(chain.op())
                 .lowCardinalityKeyValue("op", chain.op())
