@@ -99,7 +99,7 @@ final class DemoCommand {
             out.println();
             out.printf("closed the client and the server gracefully in %d ms%n",
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - closeStart));
-            out.println("next: java -jar tidewire-tool.jar serve --port 7000 --metrics-port 9100, then");
+            out.println("next: java -jar tidewire-tool.jar serve --port 7000 --metrics-port 9400, then");
             out.println("      java -jar tidewire-tool.jar call --address 127.0.0.1:7000 --op echo '{\"hello\":\"tide\"}'");
             if (!ok) {
                 out.println("the seed scenario did NOT behave as expected (see above)");

@@ -1,20 +1,12 @@
 package dev.tidewire.tool;
 
-import dev.tidewire.transport.TlsConfig;
-
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.tidewire.server.ServerListener;
 import dev.tidewire.server.TidewireServer;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.IOException;
-import java.io.OutputStream;
+import dev.tidewire.transport.TlsConfig;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -23,7 +15,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code serve}: runs the reference {@link TidewireServer} and, optionally, a Prometheus scrape
- * endpoint ({@code GET /metrics}) with the server's {@link ServerMetrics}.
+ * endpoint ({@code GET /metrics}, a {@link MetricsEndpoint}) with the server's
+ * {@link ServerMetrics} and the JVM and process meters. The request timer publishes a percentile
+ * histogram unless {@code --metrics-histogram off}.
  *
  * <pre>{@code
  * try (ServeCommand.Running r = new ServeCommand(InetAddress.getLoopbackAddress(), 0, 0).start()) {
@@ -33,36 +27,43 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class ServeCommand {
     /** {@link #metricsPort} when there is no metrics endpoint. */
-    static final int NO_METRICS = -1;
+    static final int NO_METRICS = MetricsFlags.NO_METRICS;
     /** How long a graceful shutdown lets requests in flight finish. */
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
-    private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
     private final InetAddress host;
     private final int port;
-    private final int metricsPort;
+    private final MetricsFlags metrics;
     private TlsConfig tls;          // set by parse; null: plain TCP
     private boolean clientAuth;
 
-    /** A server on {@code host:port} (0 picks a free port), with metrics on {@code metricsPort} or {@link #NO_METRICS}. */
+    /**
+     * A server on {@code host:port} (0 picks a free port), with metrics on {@code metricsPort} or
+     * {@link #NO_METRICS}, the request timer with a percentile histogram.
+     */
     ServeCommand(InetAddress host, int port, int metricsPort) {
-        this.host = host;
-        this.port = port;
-        this.metricsPort = metricsPort;
+        this(host, port, new MetricsFlags(metricsPort, true, List.of()));
     }
 
-    /** Reads {@code --port N [--metrics-port M] [--host H]}. */
+    /** A server on {@code host:port}, with the metrics endpoint these flags ask for. */
+    ServeCommand(InetAddress host, int port, MetricsFlags metrics) {
+        this.host = host;
+        this.port = port;
+        this.metrics = metrics;
+    }
+
+    /** Reads {@code --port N [--host H]}, the metrics flags ({@link MetricsFlags}) and the TLS flags. */
     static ServeCommand parse(List<String> args) {
-        Args a = Args.parse("serve", args, TlsFlags.with(Set.of("port", "metrics-port", "host")),
+        Args a = Args.parse("serve", args, MetricsFlags.with(TlsFlags.with(Set.of("port", "host"))),
                 Set.of(TlsFlags.CLIENT_AUTH));
         TlsFlags tls = TlsFlags.parse(a);
         a.positional(0, "");
         a.required("port");
         int port = a.integer("port", 0, 0, 65535);
-        int metricsPort = a.integer("metrics-port", NO_METRICS, 0, 65535);
+        MetricsFlags metrics = MetricsFlags.parse(a);
         String host = a.string("host", "127.0.0.1");
         try {
-            ServeCommand command = new ServeCommand(InetAddress.getByName(host), port, metricsPort);
+            ServeCommand command = new ServeCommand(InetAddress.getByName(host), port, metrics);
             command.tls = tls.enabled() ? tls.serverConfig() : null;
             command.clientAuth = tls.clientAuth();
             return command;
@@ -98,81 +99,49 @@ final class ServeCommand {
     }
 
     /**
-     * Binds and starts everything.
+     * Binds and starts everything. Without a metrics port the server gets no listener: nothing
+     * would read what it recorded.
      *
      * @throws UncheckedIOException if a port cannot be bound
      */
     Running start() {
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        ServerMetrics metrics = new ServerMetrics(registry);
+        MetricsEndpoint endpoint = metrics.enabled() ? MetricsEndpoint.start(host, metrics.port()) : null;
+        ServerMetrics serverMetrics = endpoint == null ? null
+                : new ServerMetrics(endpoint.registry(), metrics.histogram(), metrics.serviceLevelObjectives());
         TidewireServer server;
         try {
-            TidewireServer.Builder b = TidewireServer.builder().bindAddress(host).port(port).listener(metrics);
+            TidewireServer.Builder b = TidewireServer.builder().bindAddress(host).port(port)
+                    .listener(serverMetrics == null ? ServerListener.NONE : serverMetrics);
             if (tls != null) {
                 b.tls(tls, clientAuth);
             }
             server = b.build().start();
         } catch (RuntimeException e) {
-            registry.close();
+            if (endpoint != null) {
+                endpoint.close();
+            }
             throw e;
         }
-        metrics.bindStats(server);
-        HttpServer http = null;
-        if (metricsPort != NO_METRICS) {
-            try {
-                http = HttpServer.create(new InetSocketAddress(host, metricsPort), 0);
-            } catch (IOException e) {
-                server.close();
-                registry.close();
-                throw new UncheckedIOException("cannot bind the metrics endpoint to " + hostPort(host, metricsPort)
-                        + ": " + e.getMessage(), e);
-            }
-            http.createContext("/metrics", exchange -> scrape(exchange, registry));
-            http.start();
+        if (serverMetrics != null) {
+            serverMetrics.bindStats(server);
         }
-        return new Running(server, http, registry);
-    }
-
-    private static void scrape(HttpExchange exchange, PrometheusMeterRegistry registry) throws IOException {
-        try (exchange) {
-            String method = exchange.getRequestMethod();
-            if (!exchange.getRequestURI().getPath().equals("/metrics")) {
-                exchange.sendResponseHeaders(404, -1);
-            } else if (!method.equals("GET") && !method.equals("HEAD")) {
-                exchange.getResponseHeaders().set("Allow", "GET, HEAD");
-                exchange.sendResponseHeaders(405, -1);
-            } else {
-                byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
-                exchange.getResponseHeaders().set("Content-Type", PROMETHEUS_TEXT);
-                if (method.equals("HEAD")) {
-                    exchange.sendResponseHeaders(200, -1);
-                } else {
-                    exchange.sendResponseHeaders(200, body.length);
-                    try (OutputStream o = exchange.getResponseBody()) {
-                        o.write(body);
-                    }
-                }
-            }
-        }
+        return new Running(server, endpoint);
     }
 
     private static String hostPort(InetAddress host, int port) {
-        String h = host.getHostAddress();
-        return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + port;
+        return MetricsEndpoint.hostPort(host, port);
     }
 
     /** A started server (and metrics endpoint); {@link #close()} shuts both down gracefully. */
     static final class Running implements AutoCloseable {
         private final TidewireServer server;
-        private final HttpServer http;
-        private final PrometheusMeterRegistry registry;
+        private final MetricsEndpoint endpoint;
         private final AtomicBoolean closing = new AtomicBoolean();
         private final CountDownLatch closed = new CountDownLatch(1);
 
-        private Running(TidewireServer server, HttpServer http, PrometheusMeterRegistry registry) {
+        private Running(TidewireServer server, MetricsEndpoint endpoint) {
             this.server = server;
-            this.http = http;
-            this.registry = registry;
+            this.endpoint = endpoint;
         }
 
         /** The Tidewire port. */
@@ -182,7 +151,7 @@ final class ServeCommand {
 
         /** The metrics port, or {@link #NO_METRICS}. */
         int metricsPort() {
-            return http == null ? NO_METRICS : http.getAddress().getPort();
+            return endpoint == null ? NO_METRICS : endpoint.port();
         }
 
         /** Graceful: the server drains for up to {@link #SHUTDOWN_GRACE}, then the endpoint stops. Idempotent. */
@@ -194,10 +163,9 @@ final class ServeCommand {
             }
             try {
                 server.shutdown(SHUTDOWN_GRACE);
-                if (http != null) {
-                    http.stop(0);
+                if (endpoint != null) {
+                    endpoint.close();
                 }
-                registry.close();
             } finally {
                 closed.countDown();
             }

@@ -28,6 +28,8 @@ public final class ClientOptions {
     private final ConnectionOptions connection;
     private final ObjectMapper objectMapper;
     private final MeterRegistry meterRegistry;
+    private final boolean metricsHistogram;
+    private final List<Duration> metricsServiceLevelObjectives;
     private final Executor callbackExecutor;
     private final int callbackThreads;
     private final Duration timerTick;
@@ -40,6 +42,7 @@ public final class ClientOptions {
 
     ClientOptions(String name, InetSocketAddress address, Duration requestTimeout, Duration closeGracePeriod, PoolOptions pool,
             ConnectionOptions connection, ObjectMapper objectMapper, MeterRegistry meterRegistry,
+            boolean metricsHistogram, List<Duration> metricsServiceLevelObjectives,
             Executor callbackExecutor, int callbackThreads, Duration timerTick, int maxPendingCalls, int ioThreads,
             TransportResources transportResources, List<ClientInterceptor> interceptors,
             ObservationRegistry observationRegistry) {
@@ -51,6 +54,8 @@ public final class ClientOptions {
         this.connection = connection;
         this.objectMapper = objectMapper;
         this.meterRegistry = meterRegistry;
+        this.metricsHistogram = metricsHistogram;
+        this.metricsServiceLevelObjectives = List.copyOf(metricsServiceLevelObjectives);
         this.callbackExecutor = callbackExecutor;
         this.callbackThreads = callbackThreads;
         this.timerTick = timerTick;
@@ -116,6 +121,16 @@ public final class ClientOptions {
         return meterRegistry;
     }
 
+    /** Whether the request timer publishes a percentile histogram ({@code _bucket} series); default false. */
+    public boolean metricsHistogram() {
+        return metricsHistogram;
+    }
+
+    /** Extra bucket boundaries of the request timer, ascending; empty by default. */
+    public List<Duration> metricsServiceLevelObjectives() {
+        return metricsServiceLevelObjectives;
+    }
+
     /** The executor that completes async calls, or null for the client's own pool. */
     public Executor callbackExecutor() {
         return callbackExecutor;
@@ -166,6 +181,8 @@ public final class ClientOptions {
     public String toString() {
         return "ClientOptions[name=" + name + ", address=" + address + ", requestTimeout=" + requestTimeout + ", closeGracePeriod="
                 + closeGracePeriod + ", maxPendingCalls=" + maxPendingCalls + ", " + pool + ", " + connection
-                + ", metrics=" + (meterRegistry != null) + "]";
+                + ", metrics=" + (meterRegistry != null)
+                + (metricsHistogram ? ", metricsHistogram" : "")
+                + (metricsServiceLevelObjectives.isEmpty() ? "" : ", metricsSlo=" + metricsServiceLevelObjectives) + "]";
     }
 }

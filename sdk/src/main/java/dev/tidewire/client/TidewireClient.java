@@ -38,6 +38,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -121,7 +122,8 @@ public final class TidewireClient implements AutoCloseable {
                 : resources.callbackExecutor();
         String address = options.address().getHostString() + ":" + options.address().getPort();
         this.metrics = options.meterRegistry() == null ? null
-                : new ClientMetrics(options.meterRegistry(), options.name(), address);
+                : new ClientMetrics(options.meterRegistry(), options.name(), address, options.metricsHistogram(),
+                        options.metricsServiceLevelObjectives());
         try {
             this.pool = ConnectionPool.create(options.address(), options.pool(), options.connection(), resources,
                     metrics == null ? PoolListener.NONE : metrics);
@@ -589,6 +591,8 @@ public final class TidewireClient implements AutoCloseable {
         public static final int DEFAULT_MAX_PENDING_CALLS = 65_536;
         /** Default grace period of {@link TidewireClient#close()}: 10 s. */
         public static final Duration DEFAULT_CLOSE_GRACE_PERIOD = Duration.ofSeconds(10);
+        /** Most boundaries {@link #metricsServiceLevelObjectives(Duration...)} takes: 32. */
+        public static final int MAX_METRICS_SLOS = 32;
 
         private InetSocketAddress address;
         private String name;
@@ -600,6 +604,8 @@ public final class TidewireClient implements AutoCloseable {
         private MeterRegistry meterRegistry;
         private final List<ClientInterceptor> interceptors = new ArrayList<>();
         private ObservationRegistry observationRegistry;
+        private boolean metricsHistogram;
+        private List<Duration> metricsServiceLevelObjectives = List.of();
         private Executor callbackExecutor;
         private int callbackThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private Duration timerTick = TransportResources.DEFAULT_TIMER_TICK;
@@ -835,6 +841,19 @@ public final class TidewireClient implements AutoCloseable {
         }
 
         /**
+         * Whether the request timer {@code tidewire.requests} publishes a percentile histogram: the
+         * {@code _bucket} series from which Prometheus computes percentiles (p99 by op,
+         * aggregated over instances) with {@code histogram_quantile}. The buckets cover 100 µs to
+         * 30 s: 85 series per op and outcome with Prometheus' {@code +Inf} bucket. Needs
+         * {@link #meterRegistry}. Default false, because those buckets are paid for every op ×
+         * outcome pair a client sees: 88 series instead of 3 for each ({@code docs/metrics.md}).
+         */
+        public Builder metricsHistogram(boolean histogram) {
+            this.metricsHistogram = histogram;
+            return this;
+        }
+
+        /**
          * Makes a Micrometer Observation per call in {@code registry}: with Micrometer Tracing, a
          * CLIENT span per call, a child of the caller's current span, whose context (W3C
          * {@code traceparent}) travels to the server in the call's metadata. {@code callAsync}
@@ -843,6 +862,33 @@ public final class TidewireClient implements AutoCloseable {
          */
         public Builder observationRegistry(ObservationRegistry registry) {
             this.observationRegistry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /**
+         * Extra bucket boundaries (service-level objectives) of the request timer, for example 5 ms
+         * and 10 ms: each adds one exact {@code le} bucket per op and outcome, with or without
+         * {@link #metricsHistogram}, so the share of calls under it is read without interpolation.
+         * Each &gt; 0, no duplicates, at most {@value #MAX_METRICS_SLOS}; replaces boundaries given
+         * before; none (the default) adds no bucket. Needs {@link #meterRegistry}.
+         */
+        public Builder metricsServiceLevelObjectives(Duration... boundaries) {
+            Objects.requireNonNull(boundaries, "metricsServiceLevelObjectives");
+            if (boundaries.length > MAX_METRICS_SLOS) {
+                throw new IllegalArgumentException("metricsServiceLevelObjectives takes at most " + MAX_METRICS_SLOS
+                        + " boundaries, got " + boundaries.length);
+            }
+            TreeSet<Duration> sorted = new TreeSet<>();
+            for (Duration d : boundaries) {
+                Objects.requireNonNull(d, "metricsServiceLevelObjectives boundary");
+                if (d.isNegative() || d.isZero()) {
+                    throw new IllegalArgumentException("metricsServiceLevelObjectives must be > 0, got " + d);
+                }
+                if (!sorted.add(d)) {
+                    throw new IllegalArgumentException("metricsServiceLevelObjectives lists " + d + " twice");
+                }
+            }
+            this.metricsServiceLevelObjectives = List.copyOf(sorted);
             return this;
         }
 
@@ -972,11 +1018,16 @@ public final class TidewireClient implements AutoCloseable {
             if (transportResources != null && transportResources.isClosed()) {
                 throw new IllegalArgumentException("transportResources are closed");
             }
+            if (meterRegistry == null && (metricsHistogram || !metricsServiceLevelObjectives.isEmpty())) {
+                throw new IllegalArgumentException("metricsHistogram and metricsServiceLevelObjectives shape the meters"
+                        + " of a meterRegistry; none is given");
+            }
             String clientName = name != null ? name : "tidewire-" + CLIENT_NUMBERS.incrementAndGet();
             return new ClientOptions(clientName, address, requestTimeout, closeGracePeriod, p, c,
-                    objectMapper != null ? objectMapper : JsonLimits.newObjectMapper(), meterRegistry, callbackExecutor,
-                    callbackThreads, timerTick, maxPendingCalls, ioThreads, transportResources, interceptors,
-                    observationRegistry);
+                    objectMapper != null ? objectMapper : JsonLimits.newObjectMapper(), meterRegistry,
+                    metricsHistogram, metricsServiceLevelObjectives,
+                    callbackExecutor, callbackThreads, timerTick, maxPendingCalls, ioThreads, transportResources,
+                    interceptors, observationRegistry);
         }
 
         /**

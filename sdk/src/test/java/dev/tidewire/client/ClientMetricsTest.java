@@ -19,7 +19,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -103,19 +106,115 @@ class ClientMetricsTest {
     }
 
     @Test
-    void aRefusedCallIsRecorded() {
+    void aRefusedCallIsRecorded() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         TidewireServer server = TidewireServer.builder().build().start();
-        try {
-            TidewireClient c = TidewireClient.builder().address(server.address()).meterRegistry(registry).build();
-            c.call("echo", Map.of(), JsonNode.class);
-            Timer closedTimer = timer(registry, "echo", "client_closed");
-            c.close();
-            assertThrows(dev.tidewire.ClientClosedException.class, () -> c.call("echo", Map.of(), JsonNode.class));
-            assertEquals(1, closedTimer.count());
+        try (TidewireClient c = TidewireClient.builder().address(server.address()).maxPendingCalls(1)
+                .meterRegistry(registry).build()) {
+            CompletableFuture<JsonNode> sleeping = c.callAsync("sleep", Map.of("millis", 300), JsonNode.class);
+            assertThrows(dev.tidewire.TooManyPendingCallsException.class, () -> c.call("echo", Map.of(), JsonNode.class));
+            assertEquals(1, timer(registry, "echo", "too_many_pending").count());
+            sleeping.get(5, TimeUnit.SECONDS);
+            assertEquals(1, timer(registry, "sleep", "success").count());
         } finally {
             server.close();
         }
+    }
+
+    @Test
+    void outcomesAreRegisteredWhenFirstSeen() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        TidewireServer server = TidewireServer.builder().build().start();
+        try {
+            TidewireClient client = TidewireClient.builder().address(server.address()).meterRegistry(registry).build();
+            assertTrue(registry.find("tidewire.requests").timers().isEmpty(), "no call, no request timer");
+            for (int i = 0; i < 3; i++) {
+                client.call("echo", Map.of("i", i), JsonNode.class);
+            }
+            assertEquals(List.of("echo success"), requestSeries(registry), "only the outcome seen is registered");
+            assertThrows(RemoteException.class, () -> client.call("fail", Map.of("code", 1001), JsonNode.class));
+            client.call("echo", Map.of(), JsonNode.class);
+            assertEquals(List.of("echo success", "fail remote_error"), requestSeries(registry));
+            assertEquals(4, timer(registry, "echo", "success").count());
+            assertTrue(timer(registry, "echo", "success").takeSnapshot().histogramCounts().length == 0,
+                    "no buckets by default");
+
+            client.close();
+            assertThrows(dev.tidewire.ClientClosedException.class, () -> client.call("echo", Map.of(), JsonNode.class));
+            assertTrue(registry.getMeters().isEmpty(),
+                    "a call refused after the close registers no new series: " + registry.getMeters());
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void aScrapeShowsThreeSeriesPerOpAndOutcomeByDefault() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        TidewireServer server = TidewireServer.builder().build().start();
+        try (TidewireClient client = TidewireClient.builder().address(server.address()).meterRegistry(registry).build()) {
+            client.call("echo", Map.of(), JsonNode.class);
+            List<String> echo = requestLines(registry.scrape(), "echo");
+            assertEquals(3, echo.size(), () -> "_count, _sum and _max of echo/success only: " + echo);
+            assertTrue(echo.stream().noneMatch(l -> l.contains("_bucket")), echo::toString);
+        } finally {
+            server.close();
+            registry.close();
+        }
+    }
+
+    @Test
+    void histogramsAndServiceLevelObjectivesOnRequest() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        TidewireServer server = TidewireServer.builder().build().start();
+        try (TidewireClient client = TidewireClient.builder().address(server.address()).meterRegistry(registry)
+                .metricsHistogram(true).metricsServiceLevelObjectives(Duration.ofMillis(10), Duration.ofMillis(5))
+                .build()) {
+            assertTrue(client.options().metricsHistogram());
+            assertEquals(List.of(Duration.ofMillis(5), Duration.ofMillis(10)), client.options().metricsServiceLevelObjectives());
+            for (int i = 0; i < 3; i++) {
+                client.call("echo", Map.of(), JsonNode.class);
+            }
+            String text = registry.scrape();
+            List<String> buckets = requestLines(text, "echo").stream()
+                    .filter(l -> l.startsWith("tidewire_requests_seconds_bucket{")).toList();
+            // 84 buckets from 100 us to 30 s, the two SLOs, +Inf
+            assertEquals(87, buckets.size(), () -> String.join("\n", buckets));
+            assertEquals(90, requestLines(text, "echo").size(), "buckets, _count, _sum, _max");
+            assertTrue(buckets.stream().anyMatch(l -> l.contains("le=\"0.005\"")), "SLO 5 ms");
+            assertTrue(buckets.stream().anyMatch(l -> l.contains("le=\"0.01\"")), "SLO 10 ms");
+            assertTrue(buckets.get(0).contains("le=\"1.0E-4\""), () -> "the lowest bucket is 100 us: " + buckets.get(0));
+            assertTrue(buckets.stream().anyMatch(l -> l.contains("le=\"30.0\"")), "the highest finite bucket is 30 s");
+            assertTrue(buckets.stream().anyMatch(l -> l.contains("le=\"+Inf\"") && l.endsWith(" 3")), text);
+            assertTrue(text.contains("# TYPE tidewire_requests_seconds histogram"), text);
+        } finally {
+            server.close();
+            registry.close();
+        }
+    }
+
+    @Test
+    void histogramOptionsAreCheckedAndNeedARegistry() {
+        TidewireClient.Builder b = TidewireClient.builder().address("127.0.0.1:7000");
+        assertThrows(IllegalArgumentException.class, () -> b.metricsServiceLevelObjectives(Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> b.metricsServiceLevelObjectives(Duration.ofMillis(-1)));
+        assertThrows(IllegalArgumentException.class,
+                () -> b.metricsServiceLevelObjectives(Duration.ofMillis(5), Duration.ofMillis(5)));
+        assertThrows(IllegalArgumentException.class,
+                () -> b.metricsServiceLevelObjectives(new Duration[TidewireClient.Builder.MAX_METRICS_SLOS + 1]));
+        assertThrows(NullPointerException.class, () -> b.metricsServiceLevelObjectives(Duration.ofMillis(5), null));
+        assertEquals(List.of(), b.buildOptions().metricsServiceLevelObjectives());
+        assertEquals(false, b.buildOptions().metricsHistogram());
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TidewireClient.builder().address("127.0.0.1:7000").metricsHistogram(true).buildOptions());
+        assertTrue(e.getMessage().contains("meterRegistry"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> TidewireClient.builder().address("127.0.0.1:7000")
+                .metricsServiceLevelObjectives(Duration.ofMillis(5)).buildOptions());
+        ClientOptions o = TidewireClient.builder().address("127.0.0.1:7000").meterRegistry(new SimpleMeterRegistry())
+                .metricsHistogram(true).metricsServiceLevelObjectives(Duration.ofMillis(5)).buildOptions();
+        assertTrue(o.metricsHistogram());
+        assertEquals(List.of(Duration.ofMillis(5)), o.metricsServiceLevelObjectives());
     }
 
     @Test
@@ -131,5 +230,17 @@ class ClientMetricsTest {
 
     private static Timer timer(SimpleMeterRegistry registry, String op, String outcome) {
         return registry.get("tidewire.requests").tag("op", op).tag("outcome", outcome).timer();
+    }
+
+    /** "op outcome" of every request timer, sorted. */
+    private static List<String> requestSeries(SimpleMeterRegistry registry) {
+        return registry.find("tidewire.requests").timers().stream()
+                .map(t -> t.getId().getTag("op") + " " + t.getId().getTag("outcome")).sorted().toList();
+    }
+
+    /** The sample lines of the request timer for {@code op} in a Prometheus scrape. */
+    private static List<String> requestLines(String scrape, String op) {
+        return scrape.lines().filter(l -> l.startsWith("tidewire_requests_seconds") && l.contains("op=\"" + op + "\""))
+                .toList();
     }
 }

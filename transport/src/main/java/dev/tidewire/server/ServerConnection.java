@@ -685,15 +685,21 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
                 message = "handler for op '" + call.request.op() + "' failed: " + cause.getClass().getSimpleName();
             }
         }
-        // recorded before the reply goes out, so a client that has its reply also finds it counted
-        server.listener().requestCompleted(call.metricOp, code, System.nanoTime() - call.startNanos);
         ChannelFuture written = send(code == 0 ? new Frame(FrameType.RESPONSE, id, body) : errorFrame(id, code, message));
         int bytes = call.requestBytes;
+        String metricOp = call.metricOp;
+        long startNanos = call.startNanos;
+        int outcome = code;
         if (written == null) {
             server.releaseRequestBytes(bytes);
+            server.listener().requestCompleted(metricOp, outcome, System.nanoTime() - startNanos);
         } else {
-            // the request's bytes stay counted until its reply has left (or the connection closed)
-            written.addListener(f -> server.releaseRequestBytes(bytes));
+            // the request's bytes stay counted, and its time runs, until its reply has left (or the
+            // connection closed): the listener hears of it after the client may already have the reply
+            written.addListener(f -> {
+                server.releaseRequestBytes(bytes);
+                server.listener().requestCompleted(metricOp, outcome, System.nanoTime() - startNanos);
+            });
         }
         unanswered--;
         maybeFinishDrain();

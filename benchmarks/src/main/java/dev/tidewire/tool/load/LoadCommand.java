@@ -1,5 +1,7 @@
 package dev.tidewire.tool.load;
 
+import dev.tidewire.tool.MetricsEndpoint;
+import dev.tidewire.tool.MetricsFlags;
 import dev.tidewire.tool.TlsFlags;
 
 import dev.tidewire.tool.UsageException;
@@ -16,6 +18,9 @@ import dev.tidewire.client.TidewireClient;
 import dev.tidewire.server.TidewireServer;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,11 +46,14 @@ public final class LoadCommand {
             "        [--warmup-seconds 2] [--connections 4] [--callers 64 | --rate R | --rates R1,R2,..]",
             "        [--api blocking|async] [--matrix] [--timeout-ms 5000] [--max-pending N] [--json FILE]",
             "        " + TlsFlags.USAGE,
+            "        " + MetricsFlags.USAGE + " [--metrics-host H]",
             "        load a server (default: an embedded one on 127.0.0.1) through the Tidewire client;",
             "        closed loop: C blocking caller threads, or C outstanding async calls; open loop:",
             "        R calls/s (latency from the intended send time); --matrix: every --connections",
             "        K1,K2,.. with every --callers C1,C2,..; --max-pending: the client's maxPendingCalls",
-            "        (default 65536); prints throughput, p50..max, errors");
+            "        (default 65536); prints throughput, p50..max, errors; --metrics-port: the client's",
+            "        meters (and the JVM's) for Prometheus at http://H:M/metrics during the run (H default",
+            "        127.0.0.1; request timer with a percentile histogram unless --metrics-histogram off)");
 
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -68,6 +76,9 @@ public final class LoadCommand {
     private final Path json;
     private int maxPendingCalls = TidewireClient.Builder.DEFAULT_MAX_PENDING_CALLS; // set by parse
     private TlsFlags tls;           // set by parse
+    private MetricsFlags metrics = new MetricsFlags(MetricsFlags.NO_METRICS, false, List.of()); // set by parse
+    private InetAddress metricsHost = InetAddress.getLoopbackAddress();                         // set by parse
+    private MetricsEndpoint endpoint; // during run(), with --metrics-port
 
     private LoadCommand(String address, String op, int payloadBytes, int seconds, int warmupSeconds,
             List<Integer> connections, List<Integer> callers, List<Integer> rates, boolean async, Mode mode,
@@ -98,9 +109,9 @@ public final class LoadCommand {
     }
 
     static LoadCommand parse(List<String> args) {
-        Args f = Args.parse("load", args, TlsFlags.with(Set.of("address", "op", "payload-bytes", "seconds",
-                "warmup-seconds", "connections", "callers", "rate", "rates", "api", "timeout-ms", "max-pending", "json")),
-                Set.of("embedded", "matrix", TlsFlags.CLIENT_AUTH));
+        Args f = Args.parse("load", args, MetricsFlags.with(TlsFlags.with(Set.of("address", "op", "payload-bytes",
+                "seconds", "warmup-seconds", "connections", "callers", "rate", "rates", "api", "timeout-ms", "max-pending",
+                "json", "metrics-host"))), Set.of("embedded", "matrix", TlsFlags.CLIENT_AUTH));
         TlsFlags tls = TlsFlags.parse(f);
         f.noPositional();
         if (f.has("address") && f.has("embedded")) {
@@ -156,12 +167,43 @@ public final class LoadCommand {
                 Duration.ofMillis(f.integer("timeout-ms", (int) DEFAULT_TIMEOUT.toMillis(), 1, 600_000)),
                 jsonPath == null ? null : Path.of(jsonPath));
         command.tls = tls;
+        command.metrics = MetricsFlags.parse(f);
+        if (f.has("metrics-host")) {
+            if (!command.metrics.enabled()) {
+                throw new UsageException("--metrics-host needs --metrics-port");
+            }
+            String host = f.string("metrics-host", null);
+            try {
+                command.metricsHost = InetAddress.getByName(host);
+            } catch (UnknownHostException e) {
+                throw new UsageException("--metrics-host '" + host + "' cannot be resolved");
+            }
+        }
         command.maxPendingCalls = f.integer("max-pending", TidewireClient.Builder.DEFAULT_MAX_PENDING_CALLS, 1,
                 Integer.MAX_VALUE);
         return command;
     }
 
     int run(PrintStream out, PrintStream err, boolean live) {
+        if (metrics.enabled()) {
+            try {
+                endpoint = MetricsEndpoint.start(metricsHost, metrics.port());
+            } catch (UncheckedIOException e) {
+                err.println("error: " + e.getMessage());
+                return 1;
+            }
+        }
+        try {
+            return runWithEndpoint(out, err, live);
+        } finally {
+            if (endpoint != null) {
+                endpoint.close();
+                endpoint = null;
+            }
+        }
+    }
+
+    private int runWithEndpoint(PrintStream out, PrintStream err, boolean live) {
         TidewireServer server = null;
         String target = address;
         if (address == null) {
@@ -180,6 +222,9 @@ public final class LoadCommand {
                     describeMode(), target, server == null ? "" : " (embedded reference server)", op, payloadBytes,
                     warmupSeconds, seconds);
             out.println("machine: " + Machine.describe());
+            if (endpoint != null) {
+                out.println("client metrics at " + endpoint.url() + " while the runs last (client \"load\")");
+            }
             if (tls.enabled() && warmupSeconds < TLS_WARMUP_SECONDS) {
                 out.printf("note: TLS warms up slowly (the JIT compiles JSSE's AES-GCM path for ~10 s on 2 cores);"
                         + " with --warmup-seconds %d the figures understate TLS. Use --warmup-seconds %d or more.%n",
@@ -279,6 +324,9 @@ public final class LoadCommand {
     private TidewireClient client(String target, int k) {
         TidewireClient.Builder b = TidewireClient.builder().address(target).maxConnections(k).requestTimeout(timeout)
                 .maxPendingCalls(maxPendingCalls);
+        if (endpoint != null) {
+            metrics.applyTo(b.name("load"), endpoint.registry()); // one run's client at a time: one series each
+        }
         if (async) {
             b.callbackExecutor(Runnable::run); // completions run on the connection's reader thread
         }
@@ -342,6 +390,9 @@ public final class LoadCommand {
         c.put("tls", tls.enabled());
         c.put("timeoutMs", timeout.toMillis());
         c.put("maxPendingCalls", maxPendingCalls);
+        if (endpoint != null) {
+            c.put("metricsPort", endpoint.port());
+        }
         connections.forEach(c.putArray("connections")::add);
         if (mode != Mode.OPEN) {
             callers.forEach(c.putArray("callers")::add);

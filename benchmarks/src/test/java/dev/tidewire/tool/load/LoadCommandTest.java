@@ -2,6 +2,7 @@ package dev.tidewire.tool.load;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,11 +11,19 @@ import dev.tidewire.testing.Leaks;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -84,6 +93,36 @@ class LoadCommandTest {
     }
 
     @Test
+    void metricsPortServesTheClientsMetersDuringTheRun() throws Exception {
+        Path json = dir.resolve("metrics.json");
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> LoadCommand.main(List.of("--embedded",
+                "--seconds", "5", "--warmup-seconds", "0", "--callers", "2", "--metrics-port", "0", "--json",
+                json.toString()), ps(stdout), ps(stderr), false));
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> stdout.toString(StandardCharsets.UTF_8).contains("client metrics at ") || exit.isDone());
+        Matcher url = Pattern.compile("client metrics at (http://127\\.0\\.0\\.1:\\d+/metrics)")
+                .matcher(stdout.toString(StandardCharsets.UTF_8));
+        assertTrue(url.find(), () -> "stdout:\n" + stdout + "\nstderr:\n" + stderr);
+        URI metrics = URI.create(url.group(1));
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        String[] text = new String[1];
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(metrics).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            text[0] = r.body();
+            assertTrue(text[0].lines().anyMatch(l -> l.startsWith("tidewire_requests_seconds_bucket{")
+                    && l.contains("client=\"load\"") && l.contains("op=\"echo\"") && l.contains("outcome=\"success\"")),
+                    () -> "the client's request histogram in:\n" + text[0]);
+        });
+        assertTrue(text[0].contains("# HELP tidewire_requests_seconds Calls, by op and outcome"), text[0]);
+        assertTrue(text[0].contains("\njvm_memory_used_bytes{"), text[0]);
+        assertEquals(0, exit.get(30, TimeUnit.SECONDS), () -> "stdout:\n" + stdout + "\nstderr:\n" + stderr);
+        assertEquals(metrics.getPort(), new ObjectMapper().readTree(json.toFile()).path("config").path("metricsPort").asInt());
+        assertThrows(java.io.IOException.class, () -> http.send(HttpRequest.newBuilder(metrics)
+                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()), "the endpoint ends with the run");
+    }
+
+    @Test
     void badCommandLinesExitTwo() {
         assertEquals(2, LoadCommand.main(List.of("--callers", "4", "--rate", "10"), ps(stdout), ps(stderr), false));
         assertTrue(stderr.toString(StandardCharsets.UTF_8).contains("exclude each other"), stderr::toString);
@@ -91,6 +130,10 @@ class LoadCommandTest {
         assertEquals(2, LoadCommand.main(List.of("--callers", "1,2"), ps(stdout), ps(stderr), false));
         assertEquals(2, LoadCommand.main(List.of("--bogus", "1"), ps(stdout), ps(stderr), false));
         assertEquals(2, LoadCommand.main(List.of("--max-pending", "0"), ps(stdout), ps(stderr), false));
+        assertEquals(2, LoadCommand.main(List.of("--metrics-slo", "5ms"), ps(stdout), ps(stderr), false));
+        assertEquals(2, LoadCommand.main(List.of("--metrics-host", "127.0.0.1"), ps(stdout), ps(stderr), false));
+        assertEquals(2, LoadCommand.main(List.of("--metrics-port", "0", "--metrics-slo", "0ms"), ps(stdout), ps(stderr),
+                false));
     }
 
     private JsonNode run(String file, String... args) throws IOException {

@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -16,25 +17,46 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Micrometer binding of one client. Exists only when a registry was given, so a client without
- * one pays nothing. Meters are looked up once and cached (per op, an array indexed by outcome), so
- * recording a call is an array read and a timer update. Names and tags: {@code docs/metrics.md}.
+ * one pays nothing. Request timers are registered when first needed: per op, an array indexed by
+ * outcome holds the timers of the outcomes seen so far, so a scrape shows only series that have
+ * happened, and recording a call whose timer exists is a map read, an array read and a timer
+ * update, without allocation. Names and tags: {@code docs/metrics.md}.
  */
 public final class ClientMetrics implements PoolListener {
+    /** Lowest bucket of the request timer's percentile histogram: Tidewire calls often take well under 1 ms. */
+    public static final Duration HISTOGRAM_MIN = Duration.ofNanos(100_000);
+    /** Highest finite bucket of the request timer's percentile histogram. */
+    public static final Duration HISTOGRAM_MAX = Duration.ofSeconds(30);
+    private static final Outcome[] OUTCOMES = Outcome.values();
+
     private final MeterRegistry registry;
     private final Tags common;
-    private final ConcurrentHashMap<String, Timer[]> requestTimers = new ConcurrentHashMap<>();
+    private final boolean histogram;
+    private final Duration[] serviceLevelObjectives;
+    private final ConcurrentHashMap<String, AtomicReferenceArray<Timer>> requestTimers = new ConcurrentHashMap<>();
     private final Counter created;
     private final Counter connectFailures;
     private final Map<DestroyReason, Counter> destroyed = new EnumMap<>(DestroyReason.class);
     private final Timer borrow;
     private final List<Meter> meters = new ArrayList<>();
+    private boolean closed; // guarded by this
 
-    public ClientMetrics(MeterRegistry registry, String client, String address) {
+    /**
+     * Registers the client's counters and borrow timer.
+     *
+     * @param histogram              whether request timers publish a percentile histogram
+     * @param serviceLevelObjectives extra bucket boundaries of the request timers
+     */
+    public ClientMetrics(MeterRegistry registry, String client, String address, boolean histogram,
+            List<Duration> serviceLevelObjectives) {
         this.registry = registry;
         this.common = Tags.of("client", client, "address", address);
+        this.histogram = histogram;
+        this.serviceLevelObjectives = serviceLevelObjectives.toArray(new Duration[0]);
         // "opened", not "created": Prometheus clients treat a "_created" suffix as a timestamp series
         this.created = keep(Counter.builder("tidewire.connections.opened").tags(common)
                 .description("Connections opened").register(registry));
@@ -64,23 +86,40 @@ public final class ClientMetrics implements PoolListener {
                 .description("Open connections, including retired ones still draining").register(registry));
     }
 
-    /** Records one finished call. */
+    /** Records one finished call; registers its timer if this is the first call of the op with that outcome. */
     public void record(String op, Outcome outcome, long nanos) {
-        Timer[] timers = requestTimers.get(op);
+        AtomicReferenceArray<Timer> timers = requestTimers.get(op);
         if (timers == null) {
-            timers = requestTimers.computeIfAbsent(op, this::timersFor);
+            timers = requestTimers.computeIfAbsent(op, k -> new AtomicReferenceArray<>(OUTCOMES.length));
         }
-        timers[outcome.ordinal()].record(nanos, TimeUnit.NANOSECONDS);
+        Timer timer = timers.get(outcome.ordinal());
+        if (timer == null) {
+            timer = register(op, outcome, timers);
+            if (timer == null) {
+                return; // closed: the client's meters are gone from the registry
+            }
+        }
+        timer.record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    private Timer[] timersFor(String op) {
-        Outcome[] outcomes = Outcome.values();
-        Timer[] timers = new Timer[outcomes.length];
-        for (Outcome o : outcomes) {
-            timers[o.ordinal()] = keep(Timer.builder("tidewire.requests").tags(common).tag("op", op)
-                    .tag("outcome", o.tag()).description("Calls, by op and outcome").register(registry));
+    private synchronized Timer register(String op, Outcome outcome, AtomicReferenceArray<Timer> timers) {
+        if (closed) {
+            return null;
         }
-        return timers;
+        Timer timer = timers.get(outcome.ordinal());
+        if (timer == null) {
+            Timer.Builder b = Timer.builder("tidewire.requests").tags(common).tag("op", op).tag("outcome", outcome.tag())
+                    .description("Calls, by op and outcome");
+            if (histogram) {
+                b.publishPercentileHistogram().minimumExpectedValue(HISTOGRAM_MIN).maximumExpectedValue(HISTOGRAM_MAX);
+            }
+            if (serviceLevelObjectives.length > 0) {
+                b.serviceLevelObjectives(serviceLevelObjectives);
+            }
+            timer = keep(b.register(registry));
+            timers.set(outcome.ordinal(), timer);
+        }
+        return timer;
     }
 
     @Override
@@ -103,8 +142,9 @@ public final class ClientMetrics implements PoolListener {
         borrow.record(waitNanos, TimeUnit.NANOSECONDS);
     }
 
-    /** Removes every meter this client registered. */
+    /** Removes every meter this client registered; a call recorded later registers nothing. */
     public synchronized void close() {
+        closed = true;
         for (Meter m : meters) {
             registry.remove(m);
         }
