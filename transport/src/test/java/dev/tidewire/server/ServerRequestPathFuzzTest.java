@@ -96,7 +96,18 @@ class ServerRequestPathFuzzTest {
                     byte[] body = data.consumeBoolean()
                             ? data.consumeString(data.consumeInt(0, 512)).getBytes(StandardCharsets.UTF_8)
                             : data.consumeBytes(data.consumeInt(0, 512));
-                    out.writeBytes(FrameEncoder.encode(new Frame(FrameType.REQUEST, id, requestPayload(op, body))));
+                    if (data.consumeBoolean()) {
+                        out.writeBytes(FrameEncoder.encode(new Frame(FrameType.REQUEST, id, requestPayload(op, body))));
+                    } else {
+                        // REQUEST_EXT: a timeout (short ones expire in the server), then a metadata block
+                        // that is well formed or fuzzed bytes under a true or fuzzed length
+                        byte[] entries = data.consumeBoolean() ? metadataEntries(data) : data.consumeBytes(data.consumeInt(0, 64));
+                        int declared = data.consumeBoolean() ? entries.length : data.consumeInt(0, 0xFFFF);
+                        byte[] prefix = requestPayload(op, new byte[0]);
+                        byte[] payload = ByteBuffer.allocate(prefix.length + 6 + entries.length + body.length).put(prefix)
+                                .putInt(data.consumeInt(0, 50)).putShort((short) declared).put(entries).put(body).array();
+                        out.writeBytes(FrameEncoder.encode(new Frame(FrameType.REQUEST_EXT, id, payload)));
+                    }
                 }
                 case 1 -> {
                     ByteBuffer header = ByteBuffer.allocate(Protocol.HEADER_LENGTH);
@@ -131,7 +142,7 @@ class ServerRequestPathFuzzTest {
         Map<Long, Integer> ids = new HashMap<>();
         try {
             new FrameDecoder(Math.max(MAX_FRAME, Protocol.HANDSHAKE_MAX_FRAME_SIZE)).decode(ByteBuffer.wrap(bytes), f -> {
-                if (f.type() == FrameType.REQUEST) {
+                if (f.type() == FrameType.REQUEST || f.type() == FrameType.REQUEST_EXT) {
                     ids.merge(f.requestId(), 1, Integer::sum);
                 }
             });
@@ -139,6 +150,21 @@ class ServerRequestPathFuzzTest {
             // the server stops reading here too
         }
         return ids;
+    }
+
+    /** Well-formed metadata entries (protocol.md 4.6) with fuzzed keys and values, some of them invalid. */
+    private static byte[] metadataEntries(FuzzedDataProvider data) {
+        ByteArrayOutputStream entries = new ByteArrayOutputStream();
+        for (int i = data.consumeInt(0, 4); i > 0; i--) {
+            byte[] key = data.consumeBoolean() ? "traceparent".getBytes(StandardCharsets.US_ASCII) : data.consumeBytes(data.consumeInt(1, 12));
+            byte[] value = data.consumeBytes(data.consumeInt(0, 40));
+            entries.write(key.length);
+            entries.writeBytes(key);
+            entries.write(value.length >> 8);
+            entries.write(value.length);
+            entries.writeBytes(value);
+        }
+        return entries.toByteArray();
     }
 
     /** A REQUEST payload as docs/protocol.md lays it out, by hand: the empty op is not refused here. */
