@@ -702,10 +702,13 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     /**
      * A connection-level ERROR (id 0), then FIN once it is written; what the client still sends is
      * read and dropped until it closes or the linger time passes, so the close does not reset the
-     * connection and destroy the ERROR before the client has read it.
+     * connection and destroy the ERROR before the client has read it. Requests in flight are
+     * cancelled now, not at the close: none will be answered, and their work (a handler thread, a
+     * {@code sleep} timer) must not run on into the linger.
      */
     private void failConnection(int code, String message) {
         discarding = true;
+        dropInFlight();
         send(errorFrame(0, code, message));
         halfCloseAfterWrites();
         lingerThenClose();
@@ -879,6 +882,16 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             }
         }
         helloTimer = checkTimer = stallTimer = null;
+        dropInFlight();
+        if (held != null) {
+            held.release();
+            held = null;
+        }
+        server.connectionClosed(this);
+    }
+
+    /** Cancels every request in flight; none of them will be answered. Loop only. */
+    private void dropInFlight() {
         List<ServerCall> calls = new ArrayList<>(inFlight.values());
         inFlight.clear();
         for (ServerCall call : calls) {
@@ -890,13 +903,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             }
         }
         completions.clear();
-        if (held != null) {
-            held.release();
-            held = null;
-        }
         inFlightCount = 0;
         unanswered = 0;
-        server.connectionClosed(this);
     }
 
     /** A request being handled; {@code work} is set once the handler has started. */

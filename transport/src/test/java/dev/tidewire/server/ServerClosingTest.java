@@ -1,0 +1,139 @@
+package dev.tidewire.server;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tidewire.protocol.ErrorCode;
+import dev.tidewire.protocol.ErrorPayload;
+import dev.tidewire.protocol.Frame;
+import dev.tidewire.protocol.FrameEncoder;
+import dev.tidewire.protocol.FrameType;
+import dev.tidewire.protocol.RequestPayload;
+import dev.tidewire.testing.RawClient;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * How the reference server ends a connection, seen from a raw client: the linger after a fatal
+ * error and after a graceful drain (FIN, then read and drop until the client closes or
+ * {@link ServerConnection#LINGER_MILLIS} pass), and the idle timeout around a long call.
+ * Timings are asserted with bounds wide enough for a loaded machine.
+ */
+@Timeout(60)
+class ServerClosingTest {
+    private static final byte[] PING = FrameEncoder.encode(Frame.of(FrameType.PING, 7));
+
+    private TidewireServer server;
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private static Frame request(long id, String op, String json) {
+        return new Frame(FrameType.REQUEST, id, RequestPayload.encode(op, json.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    private static long millisSince(long startNanos) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+    }
+
+    /**
+     * Writes a PING every 50 ms until the server has closed the connection (its open count drops to
+     * 0); every write must succeed, so nothing was answered with a reset meanwhile. Returns the
+     * milliseconds from {@code startNanos} to the close.
+     */
+    private long probeUntilClosed(RawClient c, long startNanos) {
+        long[] closedAfter = {-1};
+        await().atMost(Duration.ofMillis(ServerConnection.LINGER_MILLIS + 4000)).pollInterval(Duration.ofMillis(50))
+                .until(() -> {
+                    assertTrue(c.trySendRaw(PING), "reset while the server should read and drop, after "
+                            + millisSince(startNanos) + " ms");
+                    if (server.stats().connectionsOpen() == 0) {
+                        closedAfter[0] = millisSince(startNanos);
+                        return true;
+                    }
+                    return false;
+                });
+        // closed for real now: a write is answered with a reset, and the next one fails
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20)).until(() -> !c.trySendRaw(PING));
+        return closedAfter[0];
+    }
+
+    /**
+     * A {@code sleep} in flight at a fatal error must not cut the linger short: the error cancels it
+     * (it is never answered), and the server reads and drops until the linger time has passed,
+     * well after the sleep would have ended. (Its timer fired into the lingering connection before.)
+     */
+    @Test
+    void aFatalErrorLingersTheFullTimeThoughASleepWasInFlight() throws Exception {
+        server = TidewireServer.builder().build().start();
+        try (RawClient c = new RawClient(server.address())) {
+            c.hello();
+            c.send(request(1, "sleep", "{\"millis\":300}"));
+            await().atMost(Duration.ofSeconds(2)).until(() -> server.stats().requests() == 1);
+            long start = System.nanoTime();
+            c.sendRaw("XXXXXXXXXXXXXXXX".getBytes(StandardCharsets.US_ASCII)); // bad magic: fatal
+            Frame error = c.next();
+            assertNotNull(error, "expected the ERROR before the FIN");
+            assertEquals(FrameType.ERROR, error.type(), error.toString());
+            assertEquals(0, error.requestId());
+            assertEquals(ErrorCode.PROTOCOL_ERROR, ErrorPayload.decode(error.payload()).code());
+            assertNull(c.next(), "FIN after the ERROR; the sleep is never answered");
+            assertFalse(c.wasReset(), "an orderly end of stream, not a reset");
+
+            long closedAfter = probeUntilClosed(c, start);
+            assertTrue(closedAfter >= ServerConnection.LINGER_MILLIS - 400,
+                    "closed " + closedAfter + " ms after the fatal error; the sleep ended after 300 ms");
+            assertTrue(closedAfter <= ServerConnection.LINGER_MILLIS + 3000, "closed after " + closedAfter + " ms");
+        }
+    }
+
+    /**
+     * Section 12: requests in flight at a fatal error are cancelled, not left running through the
+     * linger. (They were cancelled only when the socket closed, the linger time later.)
+     */
+    @Test
+    void aFatalErrorCancelsTheRequestsInFlightAtOnce() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        AtomicLong interruptedAt = new AtomicLong();
+        server = TidewireServer.builder().blockingHandler("wait", req -> {
+            started.countDown();
+            try {
+                new CountDownLatch(1).await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                interruptedAt.set(System.nanoTime());
+                throw e;
+            }
+            return req.body();
+        }).build().start();
+        try (RawClient c = new RawClient(server.address())) {
+            c.hello();
+            c.send(request(1, "wait", "{}"));
+            assertTrue(started.await(5, TimeUnit.SECONDS));
+            long start = System.nanoTime();
+            c.send(request(1, "echo", "{}")); // a repeated id: fatal
+            Frame error = c.next();
+            assertNotNull(error);
+            assertEquals(ErrorCode.PROTOCOL_ERROR, ErrorPayload.decode(error.payload()).code(), error.toString());
+            await().atMost(Duration.ofSeconds(5)).until(() -> interruptedAt.get() != 0);
+            long after = TimeUnit.NANOSECONDS.toMillis(interruptedAt.get() - start);
+            assertTrue(after < ServerConnection.LINGER_MILLIS / 2, "the handler was interrupted " + after
+                    + " ms after the fatal error; the linger is " + ServerConnection.LINGER_MILLIS + " ms");
+            assertNull(c.next(), "no reply for request 1, then FIN");
+            assertFalse(c.wasReset());
+        }
+    }
+}
