@@ -94,7 +94,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     private long lastRequestId;
     private boolean draining;
     private boolean drainFinished;
-    private boolean discarding;          // after a connection-level ERROR: read and drop until EOF
+    private boolean discarding;          // after a connection-level ERROR or the drain's FIN: read and drop until EOF
     private boolean authPending;         // the authenticator is deciding; bytes read meanwhile are held
     private ByteBuf held;                // bytes after the HELLO, decoded once it is accepted
     private boolean outputDone;          // the last frame is queued, FIN follows: write nothing more
@@ -832,9 +832,15 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /**
+     * Once every request up to the GOAWAY's id is answered: FIN after the last reply, then, as after
+     * a fatal error, read and drop what the client still sends (a PING cannot be answered after the
+     * FIN, a late REQUEST is not processed) until it closes or the linger time passes.
+     */
     private void maybeFinishDrain() {
         if (draining && unanswered == 0 && !drainFinished && phase == Phase.OPEN) {
             drainFinished = true;
+            discarding = true;
             // after the last reply is on the wire: half-close and let the client close first
             halfCloseAfterWrites();
             lingerThenClose();

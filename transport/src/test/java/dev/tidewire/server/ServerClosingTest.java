@@ -102,6 +102,47 @@ class ServerClosingTest {
     }
 
     /**
+     * Section 11.1: after the drain's FIN the server cannot answer a PING; it reads and drops what
+     * the client still sends, a late REQUEST and garbage included, without processing it and without
+     * a reset, until the linger time has passed. (Frames after the FIN were still processed: the
+     * late REQUEST counted as received, the garbage as a protocol error.)
+     */
+    @Test
+    void afterTheDrainFinWhatTheClientSendsIsReadAndDroppedUntilTheLingerEnds() throws Exception {
+        server = TidewireServer.builder().build().start();
+        Thread shutdown = new Thread(() -> server.shutdown(Duration.ofSeconds(20)), "test-shutdown");
+        try (RawClient c = new RawClient(server.address())) {
+            c.hello();
+            c.send(request(1, "sleep", "{\"millis\":300}"));
+            await().atMost(Duration.ofSeconds(2)).until(() -> server.stats().requests() == 1);
+            shutdown.start();
+            Frame goAway = c.next();
+            assertNotNull(goAway);
+            assertEquals(FrameType.GOAWAY, goAway.type(), goAway.toString());
+            assertEquals(1, goAway.requestId());
+            Frame reply = c.next();
+            assertNotNull(reply);
+            assertEquals(FrameType.RESPONSE, reply.type(), reply.toString());
+            assertEquals(1, reply.requestId());
+            assertNull(c.next(), "FIN after the last reply");
+            assertFalse(c.wasReset(), "an orderly end of stream, not a reset");
+            long fin = System.nanoTime();
+
+            c.send(Frame.of(FrameType.PING, 99));
+            c.send(request(2, "echo", "{}"));
+            c.sendRaw("XXXXXXXXXXXXXXXX".getBytes(StandardCharsets.US_ASCII));
+            long closedAfter = probeUntilClosed(c, fin);
+            assertTrue(closedAfter >= ServerConnection.LINGER_MILLIS - 400,
+                    "closed " + closedAfter + " ms after the FIN, before the linger time");
+            assertTrue(closedAfter <= ServerConnection.LINGER_MILLIS + 3000, "closed after " + closedAfter + " ms");
+            assertEquals(1, server.stats().requests(), "the REQUEST after the FIN was dropped, not processed");
+            assertEquals(0, server.stats().protocolErrors(), "the garbage after the FIN was dropped, not decoded");
+        } finally {
+            shutdown.join(25_000);
+        }
+    }
+
+    /**
      * Section 12: requests in flight at a fatal error are cancelled, not left running through the
      * linger. (They were cancelled only when the socket closed, the linger time later.)
      */
