@@ -105,6 +105,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     private boolean tlsFailed;           // the handshake failed: the edge handler closes, lingering
     private boolean closedByServer;
     private long lastReadNanos = System.nanoTime();
+    private long lastBusyNanos = lastReadNanos; // its last unanswered request answered, or its queued replies drained
     private long frameStartNanos;        // 0 between frames
     private int framesDecoded;           // frames completed by the current decode call
     private int peerMaxFrameSize = Protocol.MIN_MAX_FRAME_SIZE;
@@ -250,6 +251,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (channel.isWritable()) {
+            lastBusyNanos = System.nanoTime(); // not idle while its replies were backed up
             if (stallTimer != null) {
                 stallTimer.cancel(false);
                 stallTimer = null;
@@ -596,7 +598,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             }
         }
         // recorded before the reply goes out, so a client that has its reply also finds it counted
-        server.listener().requestCompleted(call.metricOp, code, System.nanoTime() - call.startNanos);
+        long now = System.nanoTime();
+        server.listener().requestCompleted(call.metricOp, code, now - call.startNanos);
         ChannelFuture written = send(code == 0 ? new Frame(FrameType.RESPONSE, id, body) : errorFrame(id, code, message));
         int bytes = call.requestBytes;
         if (written == null) {
@@ -605,7 +608,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             // the request's bytes stay counted until its reply has left (or the connection closed)
             written.addListener(f -> server.releaseRequestBytes(bytes));
         }
-        unanswered--;
+        if (--unanswered == 0) {
+            lastBusyNanos = now; // the idle timeout counts from here, not from the request's bytes
+        }
         maybeFinishDrain();
     }
 
@@ -766,8 +771,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
 
     /**
      * The idle timeout (OPEN, nothing unanswered, nothing read for idleTimeout; not while the
-     * client's replies are backed up, which writeStallTimeout covers) and the frame timeout (a frame
-     * that has started must be complete within frameTimeout). Reschedules itself for the nearest
+     * client's replies are backed up, which writeStallTimeout covers; the time counts from the last
+     * read or from when the connection was last busy, whichever is later, so a call longer than the
+     * timeout is not followed by a close right after its reply) and the frame timeout (a frame that
+     * has started must be complete within frameTimeout). Reschedules itself for the nearest
      * deadline. Loop only.
      */
     private void check() {
@@ -777,7 +784,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         }
         long now = System.nanoTime();
         long idle = server.idleTimeout().toNanos();
-        if (idle > 0 && unanswered == 0 && channel.isWritable() && now - lastReadNanos >= idle) {
+        if (idle > 0 && unanswered == 0 && channel.isWritable() && now - idleSince() >= idle) {
             LOG.log(Level.DEBUG, () -> "connection from " + remoteAddress + " idle; closing");
             closeNow();
             return;
@@ -792,6 +799,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         scheduleCheck(now);
     }
 
+    /** When the connection went quiet: its last read, or the end of its last busy spell if later. */
+    private long idleSince() {
+        return lastBusyNanos - lastReadNanos > 0 ? lastBusyNanos : lastReadNanos;
+    }
+
     private void scheduleCheck(long now) {
         long next = now + server.frameTimeout().toNanos();
         if (frameStartNanos != 0) {
@@ -800,9 +812,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         long idle = server.idleTimeout().toNanos();
         if (idle > 0) {
             if (unanswered == 0 && channel.isWritable()) {
-                next = Math.min(next, lastReadNanos + idle);
+                next = Math.min(next, idleSince() + idle);
             } else {
-                // busy: look again soon, so the timeout counts from the last read once it is quiet
+                // busy: look again soon, then wait for the timeout counted from the end of the busy spell
                 next = Math.min(next, now + Math.min(idle, server.checkInterval().toNanos()));
             }
         }

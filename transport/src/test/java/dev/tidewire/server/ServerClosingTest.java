@@ -143,6 +143,31 @@ class ServerClosingTest {
     }
 
     /**
+     * Section 5.5: a call longer than the idle timeout, from a client that sends nothing meanwhile,
+     * is not followed by an idle close right after its reply; the timeout counts from the reply.
+     * (It counted from the request's bytes, so the connection was closed within one check interval,
+     * at most 250 ms, of the reply.)
+     */
+    @Test
+    void aCallLongerThanTheIdleTimeoutIsNotFollowedByACloseRightAfterItsReply() throws Exception {
+        long idle = 600;
+        server = TidewireServer.builder().idleTimeout(Duration.ofMillis(idle)).build().start();
+        try (RawClient c = new RawClient(server.address())) {
+            c.hello();
+            c.send(request(1, "sleep", "{\"millis\":1500}"));
+            Frame reply = c.next();
+            long replied = System.nanoTime();
+            assertNotNull(reply, "the connection was closed during the call");
+            assertEquals(FrameType.RESPONSE, reply.type(), reply.toString());
+            assertNull(c.next(), "closed once idle");
+            long quietFor = millisSince(replied);
+            assertTrue(quietFor >= idle - 150, "closed " + quietFor + " ms after the reply; the idle timeout is "
+                    + idle + " ms");
+            assertTrue(quietFor <= idle + 3000, "closed " + quietFor + " ms after the reply");
+        }
+    }
+
+    /**
      * Section 12: requests in flight at a fatal error are cancelled, not left running through the
      * linger. (They were cancelled only when the socket closed, the linger time later.)
      */
