@@ -323,6 +323,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
 
     private void onFrame(Frame frame) {
         framesDecoded++;
+        if (discarding) {
+            return; // the drain ended within this read: the frames after its FIN are dropped too
+        }
         switch (frame.type()) {
             case HELLO -> onHello(frame);
             case REQUEST -> onRequest(frame);

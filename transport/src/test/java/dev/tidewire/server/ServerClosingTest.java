@@ -153,6 +153,42 @@ class ServerClosingTest {
     }
 
     /**
+     * The drain can end in the middle of a read (here at a CANCEL of the last request); the frames
+     * after it in that read are dropped like those of later reads. (They were still processed: the
+     * REQUEST counted as received and refused.)
+     */
+    @Test
+    void framesReadTogetherWithTheOneThatEndsTheDrainAreDroppedToo() throws Exception {
+        server = TidewireServer.builder().build().start();
+        Thread shutdown = new Thread(() -> server.shutdown(Duration.ofSeconds(20)), "test-shutdown");
+        RawClient c = new RawClient(server.address()); // closed in the middle, to end the linger
+        try {
+            c.hello();
+            c.send(request(1, "sleep", "{\"millis\":20000}"));
+            await().atMost(Duration.ofSeconds(2)).until(() -> server.stats().requests() == 1);
+            shutdown.start();
+            Frame goAway = c.next();
+            assertNotNull(goAway);
+            assertEquals(FrameType.GOAWAY, goAway.type(), goAway.toString());
+            byte[] cancel = FrameEncoder.encode(Frame.of(FrameType.CANCEL, 1));
+            byte[] late = FrameEncoder.encode(request(2, "echo", "{}"));
+            byte[] both = java.util.Arrays.copyOf(cancel, cancel.length + late.length);
+            System.arraycopy(late, 0, both, cancel.length, late.length);
+            c.sendRaw(both); // one write: normally one read
+            assertNull(c.next(), "FIN: no reply for the cancelled request, none for the late one");
+            assertFalse(c.wasReset());
+            c.close(); // the server closes on reading our FIN, so the read before it is done by then
+            await().atMost(Duration.ofSeconds(2)).until(() -> server.stats().connectionsOpen() == 0);
+            assertEquals(1, server.stats().cancelled());
+            assertEquals(1, server.stats().requests(), "the REQUEST after the CANCEL was dropped, not processed");
+            assertEquals(0, server.stats().refusedNotProcessed());
+        } finally {
+            c.close();
+            shutdown.join(25_000);
+        }
+    }
+
+    /**
      * Section 5.5: a call longer than the idle timeout, from a client that sends nothing meanwhile,
      * is not followed by an idle close right after its reply; the timeout counts from the reply.
      * (It counted from the request's bytes, so the connection was closed within one check interval,
