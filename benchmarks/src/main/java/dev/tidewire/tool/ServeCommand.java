@@ -1,12 +1,30 @@
 package dev.tidewire.tool;
 
+<<<<<<< HEAD
 import dev.tidewire.server.ServerListener;
+=======
+import dev.tidewire.transport.TlsConfig;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.tidewire.server.Authenticator;
+>>>>>>> spec12
 import dev.tidewire.server.TidewireServer;
 import dev.tidewire.transport.TlsConfig;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+<<<<<<< HEAD
+=======
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+>>>>>>> spec12
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -15,9 +33,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code serve}: runs the reference {@link TidewireServer} and, optionally, a Prometheus scrape
+<<<<<<< HEAD
  * endpoint ({@code GET /metrics}, a {@link MetricsEndpoint}) with the server's
  * {@link ServerMetrics} and the JVM and process meters. The request timer publishes a percentile
  * histogram unless {@code --metrics-histogram off}.
+=======
+ * endpoint ({@code GET /metrics}) with the server's {@link ServerMetrics}. With
+ * {@code --auth-token-file} it admits only clients whose HELLO carries that bearer token.
+>>>>>>> spec12
  *
  * <pre>{@code
  * try (ServeCommand.Running r = new ServeCommand(InetAddress.getLoopbackAddress(), 0, 0).start()) {
@@ -30,12 +53,20 @@ final class ServeCommand {
     static final int NO_METRICS = MetricsFlags.NO_METRICS;
     /** How long a graceful shutdown lets requests in flight finish. */
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
+<<<<<<< HEAD
+=======
+    /** Largest token file read: a HELLO, which must carry the token, is at most 64 KiB. */
+    static final int MAX_TOKEN_FILE_BYTES = 64 * 1024;
+    private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+>>>>>>> spec12
 
     private final InetAddress host;
     private final int port;
     private final MetricsFlags metrics;
     private TlsConfig tls;          // set by parse; null: plain TCP
     private boolean clientAuth;
+    private byte[] tokenDigest;     // SHA-256 of the required bearer token; null: every client is admitted
+    private Path tokenFile;         // where it came from, for the start-up line
 
     /**
      * A server on {@code host:port} (0 picks a free port), with metrics on {@code metricsPort} or
@@ -45,6 +76,7 @@ final class ServeCommand {
         this(host, port, new MetricsFlags(metricsPort, true, List.of()));
     }
 
+<<<<<<< HEAD
     /** A server on {@code host:port}, with the metrics endpoint these flags ask for. */
     ServeCommand(InetAddress host, int port, MetricsFlags metrics) {
         this.host = host;
@@ -55,6 +87,11 @@ final class ServeCommand {
     /** Reads {@code --port N [--host H]}, the metrics flags ({@link MetricsFlags}) and the TLS flags. */
     static ServeCommand parse(List<String> args) {
         Args a = Args.parse("serve", args, MetricsFlags.with(TlsFlags.with(Set.of("port", "host"))),
+=======
+    /** Reads {@code --port N [--metrics-port M] [--host H] [--auth-token-file F]} and the TLS flags. */
+    static ServeCommand parse(List<String> args) {
+        Args a = Args.parse("serve", args, TlsFlags.with(Set.of("port", "metrics-port", "host", "auth-token-file")),
+>>>>>>> spec12
                 Set.of(TlsFlags.CLIENT_AUTH));
         TlsFlags tls = TlsFlags.parse(a);
         a.positional(0, "");
@@ -62,10 +99,15 @@ final class ServeCommand {
         int port = a.integer("port", 0, 0, 65535);
         MetricsFlags metrics = MetricsFlags.parse(a);
         String host = a.string("host", "127.0.0.1");
+        String tokenFile = a.string("auth-token-file", null);
         try {
             ServeCommand command = new ServeCommand(InetAddress.getByName(host), port, metrics);
             command.tls = tls.enabled() ? tls.serverConfig() : null;
             command.clientAuth = tls.clientAuth();
+            if (tokenFile != null) {
+                command.tokenFile = Path.of(tokenFile);
+                command.tokenDigest = sha256(readToken(command.tokenFile));
+            }
             return command;
         } catch (UnknownHostException e) {
             throw new UsageException("--host '" + host + "' cannot be resolved");
@@ -73,8 +115,65 @@ final class ServeCommand {
     }
 
     /**
+     * The bearer token in {@code file}: its text (UTF-8) with surrounding whitespace removed.
+     *
+     * @throws UsageException naming the flag if the file is missing, unreadable, not UTF-8, larger
+     *                        than {@link #MAX_TOKEN_FILE_BYTES}, empty, or holds more than one line
+     */
+    static String readToken(Path file) {
+        String flag = "--auth-token-file " + file + ": ";
+        String text;
+        try {
+            if (Files.size(file) > MAX_TOKEN_FILE_BYTES) {
+                throw new UsageException(flag + "larger than " + MAX_TOKEN_FILE_BYTES
+                        + " bytes; it must hold one bearer token");
+            }
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new UsageException(flag + "no such file");
+        } catch (CharacterCodingException e) {
+            throw new UsageException(flag + "not UTF-8 text");
+        } catch (IOException e) {
+            throw new UsageException(flag + "cannot read it (" + e.getClass().getSimpleName() + ")");
+        }
+        String token = text.strip();
+        if (token.isEmpty()) {
+            throw new UsageException(flag + "empty; it must hold one bearer token");
+        }
+        if (token.indexOf('\n') >= 0 || token.indexOf('\r') >= 0) {
+            throw new UsageException(flag + "holds more than one line; it must hold one bearer token");
+        }
+        return token;
+    }
+
+    /**
+     * Admits a client whose HELLO credentials are {@code {"type":"bearer","token":T}} with T equal to
+     * the token whose SHA-256 is {@code digest}. The digests are compared with
+     * {@link MessageDigest#isEqual} in constant time, so the time taken reveals nothing about the
+     * expected token, not even its length.
+     */
+    static Authenticator bearerAuthenticator(byte[] digest) {
+        byte[] expected = digest.clone();
+        return (credentials, remote) -> {
+            String token = credentials.get("token");
+            boolean match = MessageDigest.isEqual(expected, sha256(token == null ? "" : token)); // always computed
+            return match && token != null && "bearer".equals(credentials.get("type"));
+        };
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    /**
      * Starts the server and the metrics endpoint, prints where they listen, and blocks until the
-     * JVM shuts down, whose hook shuts them down gracefully. Returns 1 if they cannot start.
+     * JVM shuts down (SIGTERM, SIGINT/Ctrl-C, {@code System.exit}), whose hook shuts them down
+     * gracefully: GOAWAY on every connection, up to {@link #SHUTDOWN_GRACE} for the requests it
+     * covers. Returns 1 if they cannot start.
      */
     int runUntilKilled(PrintStream out, PrintStream err) {
         Running running;
@@ -92,7 +191,10 @@ final class ServeCommand {
         if (running.metricsPort() != NO_METRICS) {
             where += ", Prometheus metrics at http://" + hostPort(host, running.metricsPort()) + "/metrics";
         }
-        out.println(where + " (stop with Ctrl-C)");
+        if (tokenDigest != null) {
+            where += ", admitting only clients with the bearer token in " + tokenFile;
+        }
+        out.println(where + " (stop with Ctrl-C or SIGTERM: drains for up to " + SHUTDOWN_GRACE.toSeconds() + " s)");
         out.flush();
         running.awaitClosed();
         return 0;
@@ -114,6 +216,9 @@ final class ServeCommand {
                     .listener(serverMetrics == null ? ServerListener.NONE : serverMetrics);
             if (tls != null) {
                 b.tls(tls, clientAuth);
+            }
+            if (tokenDigest != null) {
+                b.authenticator(bearerAuthenticator(tokenDigest));
             }
             server = b.build().start();
         } catch (RuntimeException e) {

@@ -47,11 +47,17 @@ final class BuiltinHandlers {
         };
     }
 
-    /** {@code fail}: body {@code {"code": N, "message": "..."}}; answers ERROR with that code (default 1000). */
+    /**
+     * {@code fail}: body {@code {"code": N, "message": "..."}}; answers ERROR with that code. The code
+     * is 1000 when {@code code} is missing, 0, or not an integer: a number written with a fraction or
+     * an exponent ({@code 1001.5}, {@code 1001.0}), a string, or outside the 32-bit range (the rule
+     * ERROR payloads follow).
+     */
     static Handler fail() {
         return request -> {
             JsonNode body = request.json();
-            int code = body.path("code").canConvertToInt() && body.path("code").asInt() != 0 ? body.path("code").asInt() : 1000;
+            JsonNode given = body.path("code");
+            int code = given.isIntegralNumber() && given.canConvertToInt() && given.asInt() != 0 ? given.asInt() : 1000;
             String message = body.path("message").asText("requested failure");
             return CompletableFuture.failedFuture(new HandlerException(code, message));
         };

@@ -96,7 +96,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     private long lastRequestId;
     private boolean draining;
     private boolean drainFinished;
-    private boolean discarding;          // after a connection-level ERROR: read and drop until EOF
+    private boolean discarding;          // after a connection-level ERROR or the drain's FIN: read and drop until EOF
     private boolean authPending;         // the authenticator is deciding; bytes read meanwhile are held
     private ByteBuf held;                // bytes after the HELLO, decoded once it is accepted
     private boolean outputDone;          // the last frame is queued, FIN follows: write nothing more
@@ -107,6 +107,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     private boolean tlsFailed;           // the handshake failed: the edge handler closes, lingering
     private boolean closedByServer;
     private long lastReadNanos = System.nanoTime();
+    private long lastBusyNanos = lastReadNanos; // its last unanswered request answered, or its queued replies drained
     private long frameStartNanos;        // 0 between frames
     private int framesDecoded;           // frames completed by the current decode call
     private int peerMaxFrameSize = Protocol.MIN_MAX_FRAME_SIZE;
@@ -252,6 +253,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (channel.isWritable()) {
+            lastBusyNanos = System.nanoTime(); // not idle while its replies were backed up
             if (stallTimer != null) {
                 stallTimer.cancel(false);
                 stallTimer = null;
@@ -323,6 +325,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
 
     private void onFrame(Frame frame) {
         framesDecoded++;
+        if (discarding) {
+            return; // the drain ended within this read: the frames after its FIN are dropped too
+        }
         switch (frame.type()) {
             case HELLO -> onHello(frame);
             case REQUEST, REQUEST_EXT -> onRequest(frame);
@@ -685,6 +690,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
                 message = "handler for op '" + call.request.op() + "' failed: " + cause.getClass().getSimpleName();
             }
         }
+        long now = System.nanoTime();
         ChannelFuture written = send(code == 0 ? new Frame(FrameType.RESPONSE, id, body) : errorFrame(id, code, message));
         int bytes = call.requestBytes;
         String metricOp = call.metricOp;
@@ -692,7 +698,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         int outcome = code;
         if (written == null) {
             server.releaseRequestBytes(bytes);
-            server.listener().requestCompleted(metricOp, outcome, System.nanoTime() - startNanos);
+            server.listener().requestCompleted(metricOp, outcome, now - startNanos);
         } else {
             // the request's bytes stay counted, and its time runs, until its reply has left (or the
             // connection closed): the listener hears of it after the client may already have the reply
@@ -701,7 +707,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
                 server.listener().requestCompleted(metricOp, outcome, System.nanoTime() - startNanos);
             });
         }
-        unanswered--;
+        if (--unanswered == 0) {
+            lastBusyNanos = now; // the idle timeout counts from here, not from the request's bytes
+        }
         maybeFinishDrain();
     }
 
@@ -799,10 +807,13 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     /**
      * A connection-level ERROR (id 0), then FIN once it is written; what the client still sends is
      * read and dropped until it closes or the linger time passes, so the close does not reset the
-     * connection and destroy the ERROR before the client has read it.
+     * connection and destroy the ERROR before the client has read it. Requests in flight are
+     * cancelled now, not at the close: none will be answered, and their work (a handler thread, a
+     * {@code sleep} timer) must not run on into the linger.
      */
     private void failConnection(int code, String message) {
         discarding = true;
+        dropInFlight();
         send(errorFrame(0, code, message));
         halfCloseAfterWrites();
         lingerThenClose();
@@ -860,8 +871,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
 
     /**
      * The idle timeout (OPEN, nothing unanswered, nothing read for idleTimeout; not while the
-     * client's replies are backed up, which writeStallTimeout covers) and the frame timeout (a frame
-     * that has started must be complete within frameTimeout). Reschedules itself for the nearest
+     * client's replies are backed up, which writeStallTimeout covers; the time counts from the last
+     * read or from when the connection was last busy, whichever is later, so a call longer than the
+     * timeout is not followed by a close right after its reply) and the frame timeout (a frame that
+     * has started must be complete within frameTimeout). Reschedules itself for the nearest
      * deadline. Loop only.
      */
     private void check() {
@@ -871,7 +884,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         }
         long now = System.nanoTime();
         long idle = server.idleTimeout().toNanos();
-        if (idle > 0 && unanswered == 0 && channel.isWritable() && now - lastReadNanos >= idle) {
+        if (idle > 0 && unanswered == 0 && channel.isWritable() && now - idleSince() >= idle) {
             LOG.log(Level.DEBUG, () -> "connection from " + remoteAddress + " idle; closing");
             closeNow();
             return;
@@ -886,6 +899,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         scheduleCheck(now);
     }
 
+    /** When the connection went quiet: its last read, or the end of its last busy spell if later. */
+    private long idleSince() {
+        return lastBusyNanos - lastReadNanos > 0 ? lastBusyNanos : lastReadNanos;
+    }
+
     private void scheduleCheck(long now) {
         long next = now + server.frameTimeout().toNanos();
         if (frameStartNanos != 0) {
@@ -894,9 +912,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         long idle = server.idleTimeout().toNanos();
         if (idle > 0) {
             if (unanswered == 0 && channel.isWritable()) {
-                next = Math.min(next, lastReadNanos + idle);
+                next = Math.min(next, idleSince() + idle);
             } else {
-                // busy: look again soon, so the timeout counts from the last read once it is quiet
+                // busy: look again soon, then wait for the timeout counted from the end of the busy spell
                 next = Math.min(next, now + Math.min(idle, server.checkInterval().toNanos()));
             }
         }
@@ -926,9 +944,15 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /**
+     * Once every request up to the GOAWAY's id is answered: FIN after the last reply, then, as after
+     * a fatal error, read and drop what the client still sends (a PING cannot be answered after the
+     * FIN, a late REQUEST is not processed) until it closes or the linger time passes.
+     */
     private void maybeFinishDrain() {
         if (draining && unanswered == 0 && !drainFinished && phase == Phase.OPEN) {
             drainFinished = true;
+            discarding = true;
             // after the last reply is on the wire: half-close and let the client close first
             halfCloseAfterWrites();
             lingerThenClose();
@@ -976,6 +1000,16 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             }
         }
         helloTimer = checkTimer = stallTimer = null;
+        dropInFlight();
+        if (held != null) {
+            held.release();
+            held = null;
+        }
+        server.connectionClosed(this);
+    }
+
+    /** Cancels every request in flight; none of them will be answered. Loop only. */
+    private void dropInFlight() {
         List<ServerCall> calls = new ArrayList<>(inFlight.values());
         inFlight.clear();
         for (ServerCall call : calls) {
@@ -988,13 +1022,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             }
         }
         completions.clear();
-        if (held != null) {
-            held.release();
-            held = null;
-        }
         inFlightCount = 0;
         unanswered = 0;
-        server.connectionClosed(this);
     }
 
     /** A request being handled; {@code work} is set once the handler has started. */

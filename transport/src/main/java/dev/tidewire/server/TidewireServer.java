@@ -657,7 +657,11 @@ public final class TidewireServer implements AutoCloseable {
             return this;
         }
 
-        /** Close a connection after this long without a frame; {@link Duration#ZERO} disables; default 60 s. */
+        /**
+         * Close an open connection with no request unanswered after this long without reading from
+         * the client, counted from its last reply if that came later (protocol.md 5.5);
+         * {@link Duration#ZERO} disables; default 60 s.
+         */
         public Builder idleTimeout(Duration idleTimeout) {
             Objects.requireNonNull(idleTimeout, "idleTimeout");
             if (idleTimeout.isNegative()) {

@@ -26,6 +26,7 @@ public final class RawClient implements AutoCloseable {
     private final Deque<Frame> received = new ArrayDeque<>();
     private boolean offerChecksum;
     private boolean checksum; // both HELLOs offered CRC32C: frames after them carry trailers
+    private boolean reset;    // the last read ended in a reset, not an orderly end of stream
 
     public RawClient(InetSocketAddress address) throws IOException {
         socket = new Socket();
@@ -83,6 +84,7 @@ public final class RawClient implements AutoCloseable {
             } catch (SocketTimeoutException e) {
                 throw e;
             } catch (IOException e) {
+                reset = true;
                 return null; // reset
             }
             if (n < 0) {
@@ -97,6 +99,24 @@ public final class RawClient implements AutoCloseable {
             });
         }
         throw new IOException("no frame");
+    }
+
+    /** Whether the last {@link #next()} that returned null saw a reset rather than an orderly end of stream (FIN). */
+    public boolean wasReset() {
+        return reset;
+    }
+
+    /**
+     * Writes {@code bytes}; false if the write failed, which after an earlier write means the server
+     * answered that one with a reset: it has closed its socket.
+     */
+    public boolean trySendRaw(byte[] bytes) {
+        try {
+            sendRaw(bytes);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Reads until the server closes; returns true if it did within the socket timeout. */

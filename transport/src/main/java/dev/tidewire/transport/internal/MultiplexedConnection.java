@@ -311,12 +311,19 @@ public final class MultiplexedConnection implements Connection {
         }
     }
 
-    /** The server sent GOAWAY: drain, refusing calls not yet written. Loop. */
+    /**
+     * The server sent GOAWAY: drain, refusing calls not yet written. Loop. A later GOAWAY may lower
+     * the last id, never raise it (protocol.md 11.2): the lowest id received counts. An id above every
+     * id sent leaves every sent call to be answered.
+     */
     void onGoAway(long lastId, String reason) {
-        goAwayLastId = lastId;
+        if (lastId < goAwayLastId) {
+            goAwayLastId = lastId;
+        }
         goAwayReceived = true;
         state.compareAndSet(State.OPEN, State.DRAINING);
-        LOG.log(Level.DEBUG, () -> "server " + address + " sent GOAWAY (last id " + lastId + "): " + reason);
+        LOG.log(Level.DEBUG, () -> "server " + address + " sent GOAWAY (last id " + lastId + ", counting "
+                + goAwayLastId + "): " + reason);
         writer.failWaiting(c -> new NotProcessedException("op '" + c.op() + "' was not sent: server " + address
                 + " sent GOAWAY (" + reason + ")", null));
     }
