@@ -18,24 +18,18 @@ public final class Main {
             "        from C callers over K connections (defaults: 5 s, 32 callers, 4 connections);",
             "        with TLS flags the server presents --tls-keystore and the clients trust",
             "        --tls-truststore (with --tls-client-auth they present the same key store)",
-<<<<<<< HEAD
-            "  serve --port N [--host H] " + MetricsFlags.USAGE,
+            "  serve --port N [--host H] [--auth-token-file F] " + MetricsFlags.USAGE,
             "        " + TlsFlags.USAGE,
-            "        run the reference server on H:N (host default 127.0.0.1) until killed;",
+            "        run the reference server on H:N (host default 127.0.0.1) until stopped;",
             "        with --metrics-port, Prometheus/OpenMetrics text at http://H:M/metrics: server,",
             "        JVM and process meters; the request timer has a percentile histogram unless",
-            "        --metrics-histogram off; --metrics-slo adds exact buckets (e.g. 5ms,10ms)",
-=======
-            "  serve --port N [--metrics-port M] [--host H] [--auth-token-file F] " + TlsFlags.USAGE,
-            "        run the reference server on H:N (host default 127.0.0.1) until stopped;",
-            "        with --metrics-port, Prometheus metrics at http://H:M/metrics;",
+            "        --metrics-histogram off; --metrics-slo adds exact buckets (e.g. 5ms,10ms);",
             "        with --auth-token-file, only clients whose HELLO carries the credentials",
             "        {\"type\":\"bearer\",\"token\":T} are admitted, T being the file's text without",
             "        surrounding whitespace (others get ERROR 4 UNAUTHENTICATED); a missing, unreadable",
             "        or empty file stops serve from starting. SIGTERM or Ctrl-C stops it gracefully:",
             "        GOAWAY to every client, up to " + ServeCommand.SHUTDOWN_GRACE.toSeconds()
                     + " s for the requests in flight, NOT_PROCESSED for later ones",
->>>>>>> spec12
             "  call  --address HOST:PORT --op OP [--timeout-ms T] [--tls-truststore P12 [--tls-keystore P12]"
                     + " --tls-password PW] JSON",
             "        make one call and print the reply JSON",

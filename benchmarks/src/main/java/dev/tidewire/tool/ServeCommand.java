@@ -1,22 +1,14 @@
 package dev.tidewire.tool;
 
-<<<<<<< HEAD
-import dev.tidewire.server.ServerListener;
-=======
-import dev.tidewire.transport.TlsConfig;
-
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.tidewire.server.Authenticator;
->>>>>>> spec12
+import dev.tidewire.server.ServerListener;
 import dev.tidewire.server.TidewireServer;
 import dev.tidewire.transport.TlsConfig;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-<<<<<<< HEAD
-=======
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +16,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
->>>>>>> spec12
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -33,14 +24,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code serve}: runs the reference {@link TidewireServer} and, optionally, a Prometheus scrape
-<<<<<<< HEAD
  * endpoint ({@code GET /metrics}, a {@link MetricsEndpoint}) with the server's
  * {@link ServerMetrics} and the JVM and process meters. The request timer publishes a percentile
- * histogram unless {@code --metrics-histogram off}.
-=======
- * endpoint ({@code GET /metrics}) with the server's {@link ServerMetrics}. With
- * {@code --auth-token-file} it admits only clients whose HELLO carries that bearer token.
->>>>>>> spec12
+ * histogram unless {@code --metrics-histogram off}. With {@code --auth-token-file} it admits only
+ * clients whose HELLO carries that bearer token.
  *
  * <pre>{@code
  * try (ServeCommand.Running r = new ServeCommand(InetAddress.getLoopbackAddress(), 0, 0).start()) {
@@ -53,12 +40,8 @@ final class ServeCommand {
     static final int NO_METRICS = MetricsFlags.NO_METRICS;
     /** How long a graceful shutdown lets requests in flight finish. */
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
-<<<<<<< HEAD
-=======
     /** Largest token file read: a HELLO, which must carry the token, is at most 64 KiB. */
     static final int MAX_TOKEN_FILE_BYTES = 64 * 1024;
-    private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
->>>>>>> spec12
 
     private final InetAddress host;
     private final int port;
@@ -76,7 +59,6 @@ final class ServeCommand {
         this(host, port, new MetricsFlags(metricsPort, true, List.of()));
     }
 
-<<<<<<< HEAD
     /** A server on {@code host:port}, with the metrics endpoint these flags ask for. */
     ServeCommand(InetAddress host, int port, MetricsFlags metrics) {
         this.host = host;
@@ -84,14 +66,12 @@ final class ServeCommand {
         this.metrics = metrics;
     }
 
-    /** Reads {@code --port N [--host H]}, the metrics flags ({@link MetricsFlags}) and the TLS flags. */
+    /**
+     * Reads {@code --port N [--host H] [--auth-token-file F]}, the metrics flags
+     * ({@link MetricsFlags}) and the TLS flags.
+     */
     static ServeCommand parse(List<String> args) {
-        Args a = Args.parse("serve", args, MetricsFlags.with(TlsFlags.with(Set.of("port", "host"))),
-=======
-    /** Reads {@code --port N [--metrics-port M] [--host H] [--auth-token-file F]} and the TLS flags. */
-    static ServeCommand parse(List<String> args) {
-        Args a = Args.parse("serve", args, TlsFlags.with(Set.of("port", "metrics-port", "host", "auth-token-file")),
->>>>>>> spec12
+        Args a = Args.parse("serve", args, MetricsFlags.with(TlsFlags.with(Set.of("port", "host", "auth-token-file"))),
                 Set.of(TlsFlags.CLIENT_AUTH));
         TlsFlags tls = TlsFlags.parse(a);
         a.positional(0, "");
