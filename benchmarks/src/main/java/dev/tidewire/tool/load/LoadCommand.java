@@ -41,11 +41,14 @@ public final class LoadCommand {
             "        [--warmup-seconds 2] [--connections 4] [--callers 64 | --rate R | --rates R1,R2,..]",
             "        [--api blocking|async] [--matrix] [--timeout-ms 5000] [--max-pending N] [--json FILE]",
             "        " + TlsFlags.USAGE,
+            "        " + CallFlags.USAGE,
             "        load a server (default: an embedded one on 127.0.0.1) through the Tidewire client;",
             "        closed loop: C blocking caller threads, or C outstanding async calls; open loop:",
             "        R calls/s (latency from the intended send time); --matrix: every --connections",
             "        K1,K2,.. with every --callers C1,C2,..; --max-pending: the client's maxPendingCalls",
-            "        (default 65536); prints throughput, p50..max, errors");
+            "        (default 65536); prints throughput, p50..max, errors; --metadata: sent with every call;",
+            "        --trace: Micrometer Tracing (OTel bridge, spans counted) on the client and embedded server;",
+            "        --no-metadata-server: the embedded server announces no metadata (plain REQUEST frames)");
 
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -68,6 +71,7 @@ public final class LoadCommand {
     private final Path json;
     private int maxPendingCalls = TidewireClient.Builder.DEFAULT_MAX_PENDING_CALLS; // set by parse
     private TlsFlags tls;           // set by parse
+    private CallFlags calls;        // set by parse
 
     private LoadCommand(String address, String op, int payloadBytes, int seconds, int warmupSeconds,
             List<Integer> connections, List<Integer> callers, List<Integer> rates, boolean async, Mode mode,
@@ -98,9 +102,9 @@ public final class LoadCommand {
     }
 
     static LoadCommand parse(List<String> args) {
-        Args f = Args.parse("load", args, TlsFlags.with(Set.of("address", "op", "payload-bytes", "seconds",
-                "warmup-seconds", "connections", "callers", "rate", "rates", "api", "timeout-ms", "max-pending", "json")),
-                Set.of("embedded", "matrix", TlsFlags.CLIENT_AUTH));
+        Args f = Args.parse("load", args, CallFlags.with(TlsFlags.with(Set.of("address", "op", "payload-bytes", "seconds",
+                "warmup-seconds", "connections", "callers", "rate", "rates", "api", "timeout-ms", "max-pending", "json"))),
+                CallFlags.switches(Set.of("embedded", "matrix", TlsFlags.CLIENT_AUTH)));
         TlsFlags tls = TlsFlags.parse(f);
         f.noPositional();
         if (f.has("address") && f.has("embedded")) {
@@ -156,6 +160,7 @@ public final class LoadCommand {
                 Duration.ofMillis(f.integer("timeout-ms", (int) DEFAULT_TIMEOUT.toMillis(), 1, 600_000)),
                 jsonPath == null ? null : Path.of(jsonPath));
         command.tls = tls;
+        command.calls = CallFlags.parse(f, address == null);
         command.maxPendingCalls = f.integer("max-pending", TidewireClient.Builder.DEFAULT_MAX_PENDING_CALLS, 1,
                 Integer.MAX_VALUE);
         return command;
@@ -165,7 +170,7 @@ public final class LoadCommand {
         TidewireServer server = null;
         String target = address;
         if (address == null) {
-            server = tls.applyTo(TidewireServer.builder().port(0)).build().start();
+            server = calls.applyTo(tls.applyTo(TidewireServer.builder().port(0))).build().start();
             target = server.address().getAddress().getHostAddress() + ":" + server.port();
         }
         ObjectNode report = JsonNodeFactory.instance.objectNode();
@@ -180,6 +185,9 @@ public final class LoadCommand {
                     describeMode(), target, server == null ? "" : " (embedded reference server)", op, payloadBytes,
                     warmupSeconds, seconds);
             out.println("machine: " + Machine.describe());
+            if (calls.summary() != null) {
+                out.println(calls.summary());
+            }
             if (tls.enabled() && warmupSeconds < TLS_WARMUP_SECONDS) {
                 out.printf("note: TLS warms up slowly (the JIT compiles JSSE's AES-GCM path for ~10 s on 2 cores);"
                         + " with --warmup-seconds %d the figures understate TLS. Use --warmup-seconds %d or more.%n",
@@ -209,6 +217,7 @@ public final class LoadCommand {
             if (server != null) {
                 server.close();
             }
+            calls.finish(report, out);
         }
         ((ObjectNode) report.get("machine")).put("loadAverage1mAtEnd",
                 Math.round(java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage() * 100) / 100.0);
@@ -235,9 +244,9 @@ public final class LoadCommand {
         Result r;
         try (TidewireClient client = client(target, k)) {
             r = async
-                    ? Runner.closedAsync(label, TidewireTargets.async(client, op, payloadBytes, c), c,
+                    ? Runner.closedAsync(label, TidewireTargets.async(client, op, payloadBytes, c, calls.options()), c,
                             Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress)
-                    : Runner.closedBlocking(label, TidewireTargets.blocking(client, op, payloadBytes, c), c,
+                    : Runner.closedBlocking(label, TidewireTargets.blocking(client, op, payloadBytes, c, calls.options()), c,
                             Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress);
         }
         print(r, out);
@@ -254,7 +263,7 @@ public final class LoadCommand {
         out.printf("%n%s: open loop, %,d calls/s offered over maxConnections %d%n", label, rate, k);
         Result r;
         try (TidewireClient client = client(target, k)) {
-            r = Runner.open(label, TidewireTargets.async(client, op, payloadBytes, 1), rate,
+            r = Runner.open(label, TidewireTargets.async(client, op, payloadBytes, 1, calls.options()), rate,
                     Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress);
         }
         print(r, out);
@@ -282,7 +291,7 @@ public final class LoadCommand {
         if (async) {
             b.callbackExecutor(Runnable::run); // completions run on the connection's reader thread
         }
-        return tls.applyTo(b).build();
+        return calls.applyTo(tls.applyTo(b)).build();
     }
 
     private static void print(Result r, PrintStream out) {
@@ -349,6 +358,7 @@ public final class LoadCommand {
             rates.forEach(c.putArray("rates")::add);
         }
         c.put("callbackExecutor", async ? "direct" : "default");
+        calls.describe(c);
         return c;
     }
 }
