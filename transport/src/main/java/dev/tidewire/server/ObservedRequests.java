@@ -3,7 +3,10 @@ package dev.tidewire.server;
 import dev.tidewire.protocol.ErrorCode;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.transport.Kind;
 import io.micrometer.observation.transport.ReceiverContext;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.UnaryOperator;
@@ -27,21 +30,53 @@ final class ObservedRequests implements ServerInterceptor {
     static final String NAME = "tidewire.server.call";
 
     private final ObservationRegistry registry;
+    private volatile Peer lastPeer; // the client address last seen, formatted; most requests share it with the one before
 
     ObservedRequests(ObservationRegistry registry) {
         this.registry = registry;
     }
 
+    /**
+     * A client's address as the {@code peer} tag shows it ({@code String.valueOf}) and as tracing
+     * handlers read it: a URI they take host and port from ({@code tidewire://ip:port}; null if
+     * the address is not an IP socket address). Computed once per address, not per request.
+     */
+    record Peer(SocketAddress address, String tag, String uri) {
+        static Peer of(SocketAddress address) {
+            String uri = null;
+            if (address instanceof InetSocketAddress a && a.getAddress() != null) {
+                String ip = a.getAddress().getHostAddress();
+                int scope = ip.indexOf('%');
+                ip = scope < 0 ? ip : ip.substring(0, scope);
+                uri = "tidewire://" + (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + a.getPort();
+            }
+            return new Peer(address, String.valueOf(address), uri);
+        }
+    }
+
+    private Peer peer(SocketAddress address) {
+        Peer p = lastPeer;
+        if (p == null || p.address != address) {
+            p = Peer.of(address);
+            lastPeer = p;
+        }
+        return p;
+    }
+
     @Override
     public CompletionStage<byte[]> intercept(ServerRequest request, Handler next) throws Exception {
-        ReceiverContext<ServerRequest> context = new ReceiverContext<>((r, key) -> r == null ? null : r.metadata().get(key));
+        ReceiverContext<ServerRequest> context = new ReceiverContext<>((r, key) -> r == null ? null : r.metadata().get(key),
+                Kind.SERVER); // a request-reply call (the default, CONSUMER, is for messaging)
         context.setCarrier(request);
-        context.setRemoteServiceAddress(String.valueOf(request.remoteAddress()));
+        Peer peer = peer(request.remoteAddress());
+        if (peer.uri != null) {
+            context.setRemoteServiceAddress(peer.uri);
+        }
         Observation observation = Observation.createNotStarted(NAME, () -> context, registry)
                 .contextualName(request.op())
                 .lowCardinalityKeyValue("op", request.op())
                 .highCardinalityKeyValue("tidewire.request.id", Long.toString(request.requestId()))
-                .highCardinalityKeyValue("peer", String.valueOf(request.remoteAddress()))
+                .highCardinalityKeyValue("peer", peer.tag)
                 .start();
         CompletionStage<byte[]> stage;
         try (Observation.Scope scope = observation.openScope()) {
