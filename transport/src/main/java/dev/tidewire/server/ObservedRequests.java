@@ -5,7 +5,6 @@ import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.observation.transport.Kind;
 import io.micrometer.observation.transport.ReceiverContext;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -36,28 +35,14 @@ final class ObservedRequests implements ServerInterceptor {
         this.registry = registry;
     }
 
-    /**
-     * A client's address as the {@code peer} tag shows it ({@code String.valueOf}) and as tracing
-     * handlers read it: a URI they take host and port from ({@code tidewire://ip:port}; null if
-     * the address is not an IP socket address). Computed once per address, not per request.
-     */
-    record Peer(SocketAddress address, String tag, String uri) {
-        static Peer of(SocketAddress address) {
-            String uri = null;
-            if (address instanceof InetSocketAddress a && a.getAddress() != null) {
-                String ip = a.getAddress().getHostAddress();
-                int scope = ip.indexOf('%');
-                ip = scope < 0 ? ip : ip.substring(0, scope);
-                uri = "tidewire://" + (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + a.getPort();
-            }
-            return new Peer(address, String.valueOf(address), uri);
-        }
+    /** A client's address as the {@code peer} tag shows it ({@code String.valueOf}), formatted once per address. */
+    private record Peer(SocketAddress address, String tag) {
     }
 
     private Peer peer(SocketAddress address) {
         Peer p = lastPeer;
         if (p == null || p.address != address) {
-            p = Peer.of(address);
+            p = new Peer(address, String.valueOf(address));
             lastPeer = p;
         }
         return p;
@@ -69,9 +54,8 @@ final class ObservedRequests implements ServerInterceptor {
                 Kind.SERVER); // a request-reply call (the default, CONSUMER, is for messaging)
         context.setCarrier(request);
         Peer peer = peer(request.remoteAddress());
-        if (peer.uri != null) {
-            context.setRemoteServiceAddress(peer.uri);
-        }
+        // no setRemoteServiceAddress: tracing handlers parse it as a java.net.URI per span (see
+        // ObservedCalls); the client's address is in the high-cardinality tag `peer`
         Observation observation = Observation.createNotStarted(NAME, () -> context, registry)
                 .contextualName(request.op())
                 .lowCardinalityKeyValue("op", request.op())

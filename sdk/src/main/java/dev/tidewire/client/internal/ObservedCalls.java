@@ -6,7 +6,6 @@ import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.observation.transport.Kind;
 import io.micrometer.observation.transport.SenderContext;
-import java.net.URI;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -27,35 +26,10 @@ public final class ObservedCalls implements ClientInterceptor {
 
     private final ObservationRegistry registry;
     private final String peer;
-    private final String peerUri; // null if host:port makes no URI
 
     public ObservedCalls(ObservationRegistry registry, String peer) {
         this.registry = registry;
         this.peer = peer;
-        this.peerUri = uri(peer);
-    }
-
-    /**
-     * The remote service address as tracing handlers read it: a URI they take host and port from
-     * ({@code tidewire://host:port}). Given a bare {@code host:port}, Micrometer Tracing's
-     * handlers fail to parse it and log a warning with an exception on every call.
-     */
-    static String uri(String hostAndPort) {
-        int colon = hostAndPort.lastIndexOf(':');
-        if (colon <= 0) {
-            return null;
-        }
-        String host = hostAndPort.substring(0, colon);
-        if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
-            host = "[" + host + "]"; // an IPv6 literal
-        }
-        String uri = "tidewire://" + host + hostAndPort.substring(colon);
-        try {
-            URI parsed = URI.create(uri);
-            return parsed.getHost() != null && parsed.getPort() > 0 ? uri : null;
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
     }
 
     /** The carrier of the propagated context: the call's metadata, growing as the propagator writes. */
@@ -83,9 +57,10 @@ public final class ObservedCalls implements ClientInterceptor {
             }
         }, Kind.CLIENT); // a request-reply call (the default, PRODUCER, is for messaging)
         context.setCarrier(carrier);
-        if (peerUri != null) {
-            context.setRemoteServiceAddress(peerUri);
-        }
+        // no setRemoteServiceAddress: Micrometer Tracing's handlers parse it as a java.net.URI on
+        // every span (a bare host:port fails, and they log a warning per call; a URI form costs
+        // ~14 % of the CPU of a traced echo call, docs/benchmarks.md section 13); the peer is in
+        // the high-cardinality tag `peer` instead
         Observation observation = Observation.createNotStarted(NAME, () -> context, registry)
                 .contextualName(chain.op())
                 .lowCardinalityKeyValue("op", chain.op())
