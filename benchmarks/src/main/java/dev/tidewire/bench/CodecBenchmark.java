@@ -1,9 +1,11 @@
 package dev.tidewire.bench;
 
+import dev.tidewire.Metadata;
 import dev.tidewire.protocol.Frame;
 import dev.tidewire.protocol.FrameDecoder;
 import dev.tidewire.protocol.FrameEncoder;
 import dev.tidewire.protocol.FrameType;
+import dev.tidewire.protocol.Hello;
 import dev.tidewire.protocol.Protocol;
 import dev.tidewire.protocol.RequestPayload;
 import java.nio.ByteBuffer;
@@ -41,6 +43,12 @@ import org.openjdk.jmh.infra.Blackhole;
  *       frames under load); each frame goes to a {@link Blackhole}. Scores are per frame.</li>
  *   <li>{@code decodeRequests}: the same for REQUEST frames, plus {@link RequestPayload#decode}
  *       (the server's side).</li>
+ *   <li>{@code encodeRequestExt}, {@code decodeRequestsExt}: the same two for the REQUEST_EXT frame
+ *       a client sends to a server that announces metadata ({@code docs/protocol.md} 4.6), with
+ *       the same body plus a deadline and one W3C {@code traceparent} entry (55-byte value; 75
+ *       bytes more per frame), as a traced call carries it. Encoding computes the timeout field
+ *       from the deadline and the clock, as the client's writer does per call; decoding is
+ *       {@link RequestPayload#decodeExtended} under the reference server's default limits.</li>
  * </ul>
  * One thread, throughput in ops/s; payload MB/s = ops/s × payloadSize.
  */
@@ -54,6 +62,8 @@ public class CodecBenchmark {
     /** Frames in each decode benchmark's input buffer. */
     public static final int FRAMES_PER_DECODE = 16;
     static final String OP = "echo";
+    /** A sampled W3C trace context, 55 characters: what a tracing client puts in every call's metadata. */
+    static final String TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
     /** Payload bytes: the RESPONSE payload, the REQUEST's JSON body. */
     @Param({"100", "1024", "16384"})
@@ -72,7 +82,12 @@ public class CodecBenchmark {
     ByteBuffer encodedRequests;
     FrameDecoder responseDecoder;
     FrameDecoder requestDecoder;
+    Metadata metadata;
+    long deadlineNanos;
+    ByteBuffer encodedRequestsExt;
+    FrameDecoder requestExtDecoder;
     final Sink sink = new Sink();
+    final ExtSink extSink = new ExtSink();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -81,7 +96,10 @@ public class CodecBenchmark {
         response = new Frame(FrameType.RESPONSE, 42, body);
         int trailer = checksum ? Protocol.CHECKSUM_LENGTH : 0;
         int requestLength = Protocol.HEADER_LENGTH + RequestPayload.length(opBytes, body) + trailer;
-        out = ByteBuffer.allocate(Math.max(response.encodedLength() + trailer, requestLength));
+        metadata = Metadata.of("traceparent", TRACEPARENT);
+        deadlineNanos = System.nanoTime() + TimeUnit.HOURS.toNanos(1); // never passes during a trial
+        int extLength = Protocol.HEADER_LENGTH + RequestPayload.extendedLength(opBytes, metadata, body) + trailer;
+        out = ByteBuffer.allocate(Math.max(response.encodedLength() + trailer, extLength));
 
         encodedResponses = ByteBuffer.allocate(FRAMES_PER_DECODE * (response.encodedLength() + trailer));
         encodedRequests = ByteBuffer.allocate(FRAMES_PER_DECODE * requestLength);
@@ -100,6 +118,20 @@ public class CodecBenchmark {
         responseDecoder.checksum(checksum);
         requestDecoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
         requestDecoder.checksum(checksum);
+
+        encodedRequestsExt = ByteBuffer.allocate(FRAMES_PER_DECODE * extLength);
+        for (int i = 1; i <= FRAMES_PER_DECODE; i++) {
+            int start = encodedRequestsExt.position();
+            FrameEncoder.writeHeader(encodedRequestsExt, FrameType.REQUEST_EXT, i,
+                    RequestPayload.extendedLength(opBytes, metadata, body));
+            RequestPayload.writeExtended(encodedRequestsExt, opBytes, 5000, metadata, body);
+            if (checksum) {
+                FrameEncoder.writeChecksum(encodedRequestsExt, start);
+            }
+        }
+        encodedRequestsExt.flip();
+        requestExtDecoder = new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_SIZE);
+        requestExtDecoder.checksum(checksum);
     }
 
     /** Encodes one RESPONSE frame; returns the bytes written. */
@@ -116,6 +148,23 @@ public class CodecBenchmark {
         out.clear();
         FrameEncoder.writeHeader(out, FrameType.REQUEST, ++nextRequestId, RequestPayload.length(opBytes, body));
         RequestPayload.write(out, opBytes, body);
+        if (checksum) {
+            FrameEncoder.writeChecksum(out, 0);
+        }
+        return out.position();
+    }
+
+    /**
+     * Encodes one REQUEST_EXT frame (deadline and a traceparent) the way the client's writer does
+     * for a server that announces metadata; returns the bytes written.
+     */
+    @Benchmark
+    public int encodeRequestExt() {
+        out.clear();
+        long timeoutMillis = RequestPayload.timeoutField(deadlineNanos - System.nanoTime());
+        FrameEncoder.writeHeader(out, FrameType.REQUEST_EXT, ++nextRequestId,
+                RequestPayload.extendedLength(opBytes, metadata, body));
+        RequestPayload.writeExtended(out, opBytes, timeoutMillis, metadata, body);
         if (checksum) {
             FrameEncoder.writeChecksum(out, 0);
         }
@@ -140,6 +189,19 @@ public class CodecBenchmark {
         encodedRequests.rewind();
         requestDecoder.decode(encodedRequests, sink);
         return sink.frames;
+    }
+
+    /**
+     * Decodes {@value #FRAMES_PER_DECODE} REQUEST_EXT frames and splits each payload into op,
+     * timeout, metadata and body, as the server does; returns how many.
+     */
+    @Benchmark
+    @OperationsPerInvocation(FRAMES_PER_DECODE)
+    public int decodeRequestsExt(Blackhole bh) {
+        extSink.start(bh);
+        encodedRequestsExt.rewind();
+        requestExtDecoder.decode(encodedRequestsExt, extSink);
+        return extSink.frames;
     }
 
     /** A JSON object of exactly {@code length} bytes (at least 9): {@code {"p":"aaaa..."}}. */
@@ -180,6 +242,26 @@ public class CodecBenchmark {
             } else {
                 bh.consume(frame);
             }
+        }
+    }
+
+    /** Counts decoded REQUEST_EXT frames and hands their split payloads to the blackhole. */
+    static final class ExtSink implements Consumer<Frame> {
+        static final Hello.MetadataLimits LIMITS = Hello.MetadataLimits.DEFAULT; // the reference server's
+        Blackhole bh;
+        int frames;
+        Frame last;
+
+        void start(Blackhole bh) {
+            this.bh = bh;
+            this.frames = 0;
+        }
+
+        @Override
+        public void accept(Frame frame) {
+            frames++;
+            last = frame;
+            bh.consume(RequestPayload.decodeExtended(frame.payload(), LIMITS.maxEntries(), LIMITS.maxBytes()));
         }
     }
 }

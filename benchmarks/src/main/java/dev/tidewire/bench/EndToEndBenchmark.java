@@ -1,5 +1,7 @@
 package dev.tidewire.bench;
 
+import dev.tidewire.Metadata;
+import dev.tidewire.client.CallOptions;
 import dev.tidewire.client.TidewireClient;
 import dev.tidewire.server.TidewireServer;
 import java.util.concurrent.Semaphore;
@@ -32,6 +34,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code callAsync}: each JMH thread keeps {@code outstanding} {@code callAsync} calls in flight
  *       (an invocation waits for a free slot, then issues one call), i.e. threads × outstanding
  *       calls in flight without a thread per call.</li>
+ *   <li>{@code callAsyncTraceparent}: {@code callAsync} with a W3C {@code traceparent} in every
+ *       call's metadata ({@link CallOptions#metadata}), as a traced caller sends it; the server
+ *       announces metadata, so both async benchmarks send REQUEST_EXT frames with the deadline, and
+ *       they differ by the one 55-byte entry.</li>
  * </ul>
  * {@code maxConnections} is the client's pool size. Throughput in calls/s over all threads.
  */
@@ -42,6 +48,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class EndToEndBenchmark {
     static final String OP = "echo";
+    static final CallOptions TRACEPARENT = CallOptions.metadata(Metadata.of("traceparent", CodecBenchmark.TRACEPARENT));
     private static final AtomicInteger CALLER_IDS = new AtomicInteger();
 
     /** The request and reply: about 100 bytes of JSON, like the {@code demo} load. */
@@ -141,6 +148,17 @@ public class EndToEndBenchmark {
     /** Waits for a free slot in this thread's window, then issues one async echo call. */
     @Benchmark
     public void callAsync(Loopback loopback, AsyncCaller caller) throws InterruptedException {
+        callAsync(loopback, caller, CallOptions.DEFAULT);
+    }
+
+    /** {@link #callAsync} with a {@code traceparent} in the call's metadata. */
+    @Benchmark
+    public void callAsyncTraceparent(Loopback loopback, AsyncCaller caller) throws InterruptedException {
+        callAsync(loopback, caller, TRACEPARENT);
+    }
+
+    private static void callAsync(Loopback loopback, AsyncCaller caller, CallOptions options)
+            throws InterruptedException {
         caller.window.acquire();
         caller.rethrowFailure();
         Echo request = caller.request;
@@ -148,7 +166,7 @@ public class EndToEndBenchmark {
         int id = request.caller;
         Semaphore window = caller.window;
         // the request is encoded before callAsync returns, so reusing the object is safe
-        loopback.client.callAsync(OP, request, Echo.class).whenComplete((reply, error) -> {
+        loopback.client.callAsync(OP, request, Echo.class, options).whenComplete((reply, error) -> {
             if (error != null) {
                 caller.failure.compareAndSet(null, error);
             } else if (reply == null || reply.seq != seq || reply.caller != id) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidewire.Metadata;
 import dev.tidewire.protocol.Frame;
 import dev.tidewire.protocol.FrameType;
 import dev.tidewire.protocol.Protocol;
@@ -96,6 +97,10 @@ class BenchmarksSmokeTest {
         assertEquals(payloadSize, b.body.length);
         assertEquals(Protocol.HEADER_LENGTH + payloadSize + trailer, b.encodeResponse());
         assertEquals(Protocol.HEADER_LENGTH + 1 + "echo".length() + payloadSize + trailer, b.encodeRequest());
+        // REQUEST_EXT: + timeout (4) + metadata length (2) + one entry (1 + "traceparent" + 2 + 55)
+        assertEquals(55, CodecBenchmark.TRACEPARENT.length());
+        assertEquals(Protocol.HEADER_LENGTH + 1 + "echo".length() + 6 + 69 + payloadSize + trailer, b.encodeRequestExt());
+        assertEquals(FrameType.REQUEST_EXT.code(), b.out.get(3));
 
         for (int round = 0; round < 2; round++) { // the buffers and decoders are reused across invocations
             assertEquals(CodecBenchmark.FRAMES_PER_DECODE, b.decodeResponses(bh));
@@ -106,6 +111,12 @@ class BenchmarksSmokeTest {
             assertEquals(FrameType.REQUEST, b.sink.last.type());
             assertEquals(new RequestPayload("echo", b.body), RequestPayload.decode(b.sink.last.payload()));
             assertTrue(b.requestDecoder.isIdle());
+
+            assertEquals(CodecBenchmark.FRAMES_PER_DECODE, b.decodeRequestsExt(bh));
+            assertEquals(FrameType.REQUEST_EXT, b.extSink.last.type());
+            assertEquals(new RequestPayload("echo", b.body, Metadata.of("traceparent", CodecBenchmark.TRACEPARENT), 5000),
+                    RequestPayload.decodeExtended(b.extSink.last.payload(), 32, 8192));
+            assertTrue(b.requestExtDecoder.isIdle());
         }
     }
 
@@ -129,8 +140,9 @@ class BenchmarksSmokeTest {
             async.open();
             for (int i = 0; i < 10; i++) {
                 b.callAsync(loopback, async);
+                b.callAsyncTraceparent(loopback, async);
             }
-            async.drain(); // waits for all ten and rethrows any failure or mismatch
+            async.drain(); // waits for all twenty and rethrows any failure or mismatch
             assertEquals(4, async.window.availablePermits());
         } finally {
             loopback.stop();
@@ -168,7 +180,8 @@ class BenchmarksSmokeTest {
         String all = lists.toString();
         for (String method : List.of("PoolBenchmark.borrowReturn_t01", "PoolBenchmark.borrowReturn_t64",
                 "CodecBenchmark.encodeResponse", "CodecBenchmark.encodeRequest", "CodecBenchmark.decodeResponses",
-                "CodecBenchmark.decodeRequests", "EndToEndBenchmark.call", "EndToEndBenchmark.callAsync",
+                "CodecBenchmark.decodeRequests", "CodecBenchmark.encodeRequestExt", "CodecBenchmark.decodeRequestsExt",
+                "EndToEndBenchmark.call", "EndToEndBenchmark.callAsync", "EndToEndBenchmark.callAsyncTraceparent",
                 "FanOutBenchmark.fanOut")) {
             String generated = "dev.tidewire.bench.jmh_generated." + method.replace('.', '_') + "_jmhTest";
             assertTrue(all.contains(generated), method + " missing from META-INF/BenchmarkList:\n" + all);

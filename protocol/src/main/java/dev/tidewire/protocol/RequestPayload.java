@@ -173,10 +173,11 @@ public record RequestPayload(String op, byte[] body, Metadata metadata, long tim
         int end = in.position() + mdLength;
         Metadata metadata = Metadata.EMPTY;
         if (mdLength > 0) {
-            java.util.ArrayList<String> keys = new java.util.ArrayList<>(4);
-            java.util.ArrayList<byte[]> values = new java.util.ArrayList<>(4);
+            String[] keys = new String[4];
+            byte[][] values = new byte[4][];
+            int count = 0;
             while (in.position() < end) {
-                if (keys.size() == maxEntries) {
+                if (count == maxEntries) {
                     throw new ProtocolException("REQUEST_EXT metadata has more than the announced limit of "
                             + maxEntries + " entries");
                 }
@@ -200,10 +201,15 @@ public record RequestPayload(String op, byte[] body, Metadata metadata, long tim
                 }
                 byte[] value = Arrays.copyOfRange(payload, in.position(), in.position() + valueLen);
                 in.position(in.position() + valueLen);
-                keys.add(key);
-                values.add(value);
+                if (count == keys.length) {
+                    keys = Arrays.copyOf(keys, 2 * count);
+                    values = Arrays.copyOf(values, 2 * count);
+                }
+                keys[count] = key;
+                values[count++] = value;
             }
-            metadata = Metadata.decoded(keys.toArray(new String[0]), values.toArray(new byte[0][]));
+            metadata = Metadata.decoded(count == keys.length ? keys : Arrays.copyOf(keys, count),
+                    count == values.length ? values : Arrays.copyOf(values, count));
         }
         return new RequestPayload(op, Arrays.copyOfRange(payload, end, payload.length), metadata, timeoutMillis);
     }

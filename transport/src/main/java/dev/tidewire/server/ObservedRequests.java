@@ -5,6 +5,7 @@ import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.observation.transport.Kind;
 import io.micrometer.observation.transport.ReceiverContext;
+import java.net.SocketAddress;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.UnaryOperator;
@@ -28,23 +29,38 @@ final class ObservedRequests implements ServerInterceptor {
     static final String NAME = "tidewire.server.call";
 
     private final ObservationRegistry registry;
+    private volatile Peer lastPeer; // the client address last seen, formatted; most requests share it with the one before
 
     ObservedRequests(ObservationRegistry registry) {
         this.registry = registry;
     }
 
+    /** A client's address as the {@code peer} tag shows it ({@code String.valueOf}), formatted once per address. */
+    private record Peer(SocketAddress address, String tag) {
+    }
+
+    private Peer peer(SocketAddress address) {
+        Peer p = lastPeer;
+        if (p == null || p.address != address) {
+            p = new Peer(address, String.valueOf(address));
+            lastPeer = p;
+        }
+        return p;
+    }
+
     @Override
     public CompletionStage<byte[]> intercept(ServerRequest request, Handler next) throws Exception {
-        ReceiverContext<ServerRequest> context = new ReceiverContext<>(
-                (r, key) -> r == null ? null : r.metadata().get(key), Kind.SERVER);
+        ReceiverContext<ServerRequest> context = new ReceiverContext<>((r, key) -> r == null ? null : r.metadata().get(key),
+                Kind.SERVER); // a request-reply call (the default, CONSUMER, is for messaging)
         context.setCarrier(request);
-        String peer = peer(request.remoteAddress());
-        context.setRemoteServiceAddress("tidewire://" + peer); // a URI: tracing handlers parse host and port from it
+        Peer peer = peer(request.remoteAddress());
+        // no setRemoteServiceAddress: tracing handlers parse it as a java.net.URI per span (see
+        // ObservedCalls); the client's address is in the high-cardinality tag `peer`
         Observation observation = Observation.createNotStarted(NAME, () -> context, registry)
                 .contextualName(request.op())
                 .lowCardinalityKeyValue("op", request.op())
                 .highCardinalityKeyValue("tidewire.request.id", Long.toString(request.requestId()))
-                .highCardinalityKeyValue("peer", peer)
+                .highCardinalityKeyValue("peer", peer.tag)
                 .start();
         CompletionStage<byte[]> stage;
         try (Observation.Scope scope = observation.openScope()) {
@@ -59,10 +75,6 @@ final class ObservedRequests implements ServerInterceptor {
         }
         stage.whenComplete((value, error) -> stop(observation, error));
         return stage;
-    }
-
-    private static String peer(java.net.SocketAddress address) {
-        return address instanceof java.net.InetSocketAddress a ? a.getHostString() + ":" + a.getPort() : String.valueOf(address);
     }
 
     /** Runs a handler-pool task with the submitting thread's observation in scope. */

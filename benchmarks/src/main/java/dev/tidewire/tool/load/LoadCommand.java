@@ -47,13 +47,17 @@ public final class LoadCommand {
             "        [--api blocking|async] [--matrix] [--timeout-ms 5000] [--max-pending N] [--json FILE]",
             "        " + TlsFlags.USAGE,
             "        " + MetricsFlags.USAGE + " [--metrics-host H]",
+            "        " + CallFlags.USAGE,
             "        load a server (default: an embedded one on 127.0.0.1) through the Tidewire client;",
             "        closed loop: C blocking caller threads, or C outstanding async calls; open loop:",
             "        R calls/s (latency from the intended send time); --matrix: every --connections",
             "        K1,K2,.. with every --callers C1,C2,..; --max-pending: the client's maxPendingCalls",
             "        (default 65536); prints throughput, p50..max, errors; --metrics-port: the client's",
             "        meters (and the JVM's) for Prometheus at http://H:M/metrics during the run (H default",
-            "        127.0.0.1; request timer with a percentile histogram unless --metrics-histogram off)");
+            "        127.0.0.1; request timer with a percentile histogram unless --metrics-histogram off);",
+            "        --metadata: sent with every call; --trace: Micrometer Tracing (OTel bridge, spans",
+            "        counted) on the client and embedded server; --no-metadata-server: the embedded server",
+            "        announces no metadata (plain REQUEST frames)");
 
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -79,6 +83,7 @@ public final class LoadCommand {
     private MetricsFlags metrics = new MetricsFlags(MetricsFlags.NO_METRICS, false, List.of()); // set by parse
     private InetAddress metricsHost = InetAddress.getLoopbackAddress();                         // set by parse
     private MetricsEndpoint endpoint; // during run(), with --metrics-port
+    private CallFlags calls;        // set by parse
 
     private LoadCommand(String address, String op, int payloadBytes, int seconds, int warmupSeconds,
             List<Integer> connections, List<Integer> callers, List<Integer> rates, boolean async, Mode mode,
@@ -109,9 +114,9 @@ public final class LoadCommand {
     }
 
     static LoadCommand parse(List<String> args) {
-        Args f = Args.parse("load", args, MetricsFlags.with(TlsFlags.with(Set.of("address", "op", "payload-bytes",
-                "seconds", "warmup-seconds", "connections", "callers", "rate", "rates", "api", "timeout-ms", "max-pending",
-                "json", "metrics-host"))), Set.of("embedded", "matrix", TlsFlags.CLIENT_AUTH));
+        Args f = Args.parse("load", args, CallFlags.with(MetricsFlags.with(TlsFlags.with(Set.of("address", "op",
+                "payload-bytes", "seconds", "warmup-seconds", "connections", "callers", "rate", "rates", "api", "timeout-ms",
+                "max-pending", "json", "metrics-host")))), CallFlags.switches(Set.of("embedded", "matrix", TlsFlags.CLIENT_AUTH)));
         TlsFlags tls = TlsFlags.parse(f);
         f.noPositional();
         if (f.has("address") && f.has("embedded")) {
@@ -179,6 +184,7 @@ public final class LoadCommand {
                 throw new UsageException("--metrics-host '" + host + "' cannot be resolved");
             }
         }
+        command.calls = CallFlags.parse(f, address == null);
         command.maxPendingCalls = f.integer("max-pending", TidewireClient.Builder.DEFAULT_MAX_PENDING_CALLS, 1,
                 Integer.MAX_VALUE);
         return command;
@@ -207,7 +213,7 @@ public final class LoadCommand {
         TidewireServer server = null;
         String target = address;
         if (address == null) {
-            server = tls.applyTo(TidewireServer.builder().port(0)).build().start();
+            server = calls.applyTo(tls.applyTo(TidewireServer.builder().port(0))).build().start();
             target = server.address().getAddress().getHostAddress() + ":" + server.port();
         }
         ObjectNode report = JsonNodeFactory.instance.objectNode();
@@ -224,6 +230,9 @@ public final class LoadCommand {
             out.println("machine: " + Machine.describe());
             if (endpoint != null) {
                 out.println("client metrics at " + endpoint.url() + " while the runs last (client \"load\")");
+            }
+            if (calls.summary() != null) {
+                out.println(calls.summary());
             }
             if (tls.enabled() && warmupSeconds < TLS_WARMUP_SECONDS) {
                 out.printf("note: TLS warms up slowly (the JIT compiles JSSE's AES-GCM path for ~10 s on 2 cores);"
@@ -254,6 +263,7 @@ public final class LoadCommand {
             if (server != null) {
                 server.close();
             }
+            calls.finish(report, out);
         }
         ((ObjectNode) report.get("machine")).put("loadAverage1mAtEnd",
                 Math.round(java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage() * 100) / 100.0);
@@ -280,9 +290,9 @@ public final class LoadCommand {
         Result r;
         try (TidewireClient client = client(target, k)) {
             r = async
-                    ? Runner.closedAsync(label, TidewireTargets.async(client, op, payloadBytes, c), c,
+                    ? Runner.closedAsync(label, TidewireTargets.async(client, op, payloadBytes, c, calls.options()), c,
                             Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress)
-                    : Runner.closedBlocking(label, TidewireTargets.blocking(client, op, payloadBytes, c), c,
+                    : Runner.closedBlocking(label, TidewireTargets.blocking(client, op, payloadBytes, c, calls.options()), c,
                             Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress);
         }
         print(r, out);
@@ -299,7 +309,7 @@ public final class LoadCommand {
         out.printf("%n%s: open loop, %,d calls/s offered over maxConnections %d%n", label, rate, k);
         Result r;
         try (TidewireClient client = client(target, k)) {
-            r = Runner.open(label, TidewireTargets.async(client, op, payloadBytes, 1), rate,
+            r = Runner.open(label, TidewireTargets.async(client, op, payloadBytes, 1, calls.options()), rate,
                     Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress);
         }
         print(r, out);
@@ -330,7 +340,7 @@ public final class LoadCommand {
         if (async) {
             b.callbackExecutor(Runnable::run); // completions run on the connection's reader thread
         }
-        return tls.applyTo(b).build();
+        return calls.applyTo(tls.applyTo(b)).build();
     }
 
     private static void print(Result r, PrintStream out) {
@@ -400,6 +410,7 @@ public final class LoadCommand {
             rates.forEach(c.putArray("rates")::add);
         }
         c.put("callbackExecutor", async ? "direct" : "default");
+        calls.describe(c);
         return c;
     }
 }

@@ -2,6 +2,7 @@ package dev.tidewire.tool.load;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tidewire.client.CallOptions;
 import dev.tidewire.client.TidewireClient;
 import java.util.Arrays;
 
@@ -24,12 +25,18 @@ public final class TidewireTargets {
 
     /** {@code client.call(op, body)} per call; one body per caller thread. */
     public static BlockingTarget blocking(TidewireClient client, String op, int payloadBytes, int callers) {
+        return blocking(client, op, payloadBytes, callers, CallOptions.DEFAULT);
+    }
+
+    /** {@link #blocking(TidewireClient, String, int, int)} with these options (metadata) on every call. */
+    public static BlockingTarget blocking(TidewireClient client, String op, int payloadBytes, int callers,
+            CallOptions options) {
         ObjectNode[] bodies = bodies(callers, payloadBytes);
         boolean check = op.equals("echo");
         return (caller, seq) -> {
             ObjectNode body = bodies[caller];
             body.put("seq", seq);
-            JsonNode reply = client.call(op, body, JsonNode.class);
+            JsonNode reply = client.call(op, body, JsonNode.class, options);
             if (check) {
                 verify(reply, caller, seq);
             }
@@ -42,12 +49,18 @@ public final class TidewireTargets {
      * encoded before {@code callAsync} returns, so a slot's body is reused safely.
      */
     public static AsyncTarget async(TidewireClient client, String op, int payloadBytes, int slots) {
+        return async(client, op, payloadBytes, slots, CallOptions.DEFAULT);
+    }
+
+    /** {@link #async(TidewireClient, String, int, int)} with these options (metadata) on every call. */
+    public static AsyncTarget async(TidewireClient client, String op, int payloadBytes, int slots,
+            CallOptions options) {
         ObjectNode[] bodies = bodies(slots, payloadBytes);
         boolean check = op.equals("echo");
         return (slot, seq, done) -> {
             ObjectNode body = bodies[slot];
             body.put("seq", seq);
-            client.callAsync(op, body, JsonNode.class).whenComplete((reply, error) -> {
+            client.callAsync(op, body, JsonNode.class, options).whenComplete((reply, error) -> {
                 Throwable failure = error;
                 if (failure == null && check) {
                     try {

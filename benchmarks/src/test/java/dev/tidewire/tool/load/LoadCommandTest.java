@@ -124,6 +124,33 @@ class LoadCommandTest {
     }
 
     @Test
+    void metadataAndTracingGoWithEveryCall() throws IOException {
+        String traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        JsonNode report = run("traced.json", "--embedded", "--seconds", "1", "--warmup-seconds", "0", "--api", "async",
+                "--callers", "4", "--metadata", "traceparent=" + traceparent + ",tenant=acme", "--trace");
+        JsonNode config = report.path("config");
+        assertEquals(traceparent, config.path("metadata").path("traceparent").asText(), config::toString);
+        assertEquals("acme", config.path("metadata").path("tenant").asText(), config::toString);
+        assertTrue(config.path("trace").asBoolean(), config::toString);
+        assertTrue(config.path("serverAnnouncesMetadata").asBoolean(), config::toString);
+        JsonNode r = onlyRun(report);
+        assertSane(r);
+        // a client and a server span per call, warm-up and drain included
+        assertTrue(report.path("spansExported").asLong() >= 2 * r.path("calls").asLong(), report::toString);
+        assertTrue(stdout.toString(StandardCharsets.UTF_8).contains("spans exported"), stdout::toString);
+    }
+
+    @Test
+    void aServerWithoutMetadataStillAnswersCallsThatCarryIt() throws IOException {
+        JsonNode report = run("plain.json", "--embedded", "--seconds", "1", "--warmup-seconds", "0", "--callers", "2",
+                "--metadata", "tenant=acme", "--no-metadata-server", "--op", "metadata");
+        assertTrue(!report.path("config").path("serverAnnouncesMetadata").asBoolean(true), report::toString);
+        assertTrue(!report.path("config").path("trace").asBoolean(true), report::toString);
+        assertTrue(!report.has("spansExported"), report::toString);
+        assertSane(onlyRun(report));
+    }
+
+    @Test
     void badCommandLinesExitTwo() {
         assertEquals(2, LoadCommand.main(List.of("--callers", "4", "--rate", "10"), ps(stdout), ps(stderr), false));
         assertTrue(stderr.toString(StandardCharsets.UTF_8).contains("exclude each other"), stderr::toString);
@@ -135,6 +162,13 @@ class LoadCommandTest {
         assertEquals(2, LoadCommand.main(List.of("--metrics-host", "127.0.0.1"), ps(stdout), ps(stderr), false));
         assertEquals(2, LoadCommand.main(List.of("--metrics-port", "0", "--metrics-slo", "0ms"), ps(stdout), ps(stderr),
                 false));
+        assertEquals(2, LoadCommand.main(List.of("--metadata", "novalue"), ps(stdout), ps(stderr), false));
+        assertEquals(2, LoadCommand.main(List.of("--metadata", "Upper=x"), ps(stdout), ps(stderr), false));
+        assertEquals(2, LoadCommand.main(List.of("--metadata", "tw-reserved=x"), ps(stdout), ps(stderr), false));
+        assertEquals(2, LoadCommand.main(List.of("--trace=yes"), ps(stdout), ps(stderr), false));
+        assertEquals(2, LoadCommand.main(List.of("--address", "127.0.0.1:1", "--no-metadata-server"), ps(stdout),
+                ps(stderr), false));
+        assertTrue(stderr.toString(StandardCharsets.UTF_8).contains("--no-metadata-server"), stderr::toString);
     }
 
     private JsonNode run(String file, String... args) throws IOException {

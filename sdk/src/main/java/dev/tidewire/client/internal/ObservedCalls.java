@@ -55,9 +55,12 @@ public final class ObservedCalls implements ClientInterceptor {
             if (c != null) {
                 c.put(key, value);
             }
-        }, Kind.CLIENT);
+        }, Kind.CLIENT); // a request-reply call (the default, PRODUCER, is for messaging)
         context.setCarrier(carrier);
-        context.setRemoteServiceAddress("tidewire://" + peer); // a URI: tracing handlers parse host and port from it
+        // no setRemoteServiceAddress: Micrometer Tracing's handlers parse it as a java.net.URI on
+        // every span (a bare host:port fails, and they log a warning per call; a URI form costs
+        // ~14 % of the CPU of a traced echo call, docs/benchmarks.md section 13); the peer is in
+        // the high-cardinality tag `peer` instead
         Observation observation = Observation.createNotStarted(NAME, () -> context, registry)
                 .contextualName(chain.op())
                 .lowCardinalityKeyValue("op", chain.op())

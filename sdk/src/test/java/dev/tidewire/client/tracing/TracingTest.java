@@ -113,6 +113,15 @@ class TracingTest {
                 .filter(e -> e.getKey().getKey().equals("op")).map(e -> String.valueOf(e.getValue())).findFirst().orElse(null));
         assertTrue(served.getAttributes().asMap().keySet().stream().anyMatch(k -> k.getKey().equals("tidewire.request.id")));
         assertTrue(call.getAttributes().asMap().keySet().stream().anyMatch(k -> k.getKey().equals("outcome")));
+        // the peer is a tag (no remote service address, which tracing handlers would parse as a URI per span)
+        assertEquals("127.0.0.1:" + frontend.port(), attribute(call, "peer"), call.toString());
+        assertTrue(attribute(served, "peer").startsWith("/127.0.0.1:"), served.toString());
+        assertEquals(null, attribute(served, "network.peer.port"), served.toString());
+    }
+
+    private static String attribute(SpanData span, String key) {
+        return span.getAttributes().asMap().entrySet().stream().filter(e -> e.getKey().getKey().equals(key))
+                .map(e -> String.valueOf(e.getValue())).findFirst().orElse(null);
     }
 
     private static SpanData find(List<SpanData> finished, SpanKind kind, String name) {

@@ -88,7 +88,7 @@ final class CallWriter {
                 if (!waiting.isEmpty() || !canAdmit()) {
                     await(call, now);
                 } else {
-                    write(call);
+                    write(call, now);
                 }
             }
         }
@@ -116,6 +116,7 @@ final class CallWriter {
 
     /** Admits waiting calls while slots and budget allow. */
     void admitWaiting() {
+        long now = waiting.isEmpty() ? 0 : System.nanoTime();
         while (!waiting.isEmpty() && canAdmit()) {
             PendingCall next = waiting.pollFirst();
             if (next.waitTimer != null) {
@@ -129,7 +130,7 @@ final class CallWriter {
             if (refusal != null) {
                 next.fail(refusal);
             } else {
-                write(next);
+                write(next, now);
             }
         }
         dropClaimedHead();
@@ -182,7 +183,8 @@ final class CallWriter {
 
     // ------------------------------------------------------------ writing
 
-    private void write(PendingCall call) {
+    /** Writes {@code call}; {@code now} (a recent {@link System#nanoTime()}) dates its remaining time. */
+    private void write(PendingCall call, long now) {
         long id = ++nextId;
         call.id = id;
         inFlight.put(id, call);
@@ -198,7 +200,7 @@ final class CallWriter {
         byte[] op = call.opBytes();
         byte[] body = call.body();
         Metadata md = call.metadata();
-        long timeoutMillis = md == null ? 0 : RequestPayload.timeoutField(call.deadlineNanos() - System.nanoTime());
+        long timeoutMillis = md == null ? 0 : RequestPayload.timeoutField(call.deadlineNanos() - now);
         int length = md == null ? Frames.requestLength(op, body)
                 : Protocol.HEADER_LENGTH + RequestPayload.extendedLength(op, md, body);
         if (length + trailer <= gatherSize) {
