@@ -509,15 +509,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             finish(call, null, new HandlerException(ErrorCode.UNKNOWN_OP, "no handler for op '" + payload.op() + "'"));
             return;
         }
-        if (server.interceptors().isEmpty()) {
-            if (route.handler() != null) {
-                runInline(call, route.handler());
-            } else {
-                runBlocking(call, route.blockingHandler());
-            }
-        } else {
-            runInline(call, server.intercepted(route, r -> submitBlocking(call, route.blockingHandler())));
-        }
+        // a blocking handler runs on the handler pool behind a stage, with or without interceptors,
+        // so a full queue is answered and counted one way
+        runInline(call, route.handler() != null && server.interceptors().isEmpty() ? route.handler()
+                : server.intercepted(route, r -> submitBlocking(call, route.blockingHandler())));
         if (deadline != null && inFlight.get(id) == call) {
             // still running: at the deadline the caller has given up; so does the server
             call.deadlineTimer = loop.schedule(() -> deadlinePassed(call), deadline.remainingNanos(), TimeUnit.NANOSECONDS);
@@ -564,7 +559,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** A blocking handler's run as a stage, for interceptors; cancelling the stage interrupts it. */
+    /**
+     * A blocking handler's run on the handler pool as a stage; cancelling the stage interrupts it.
+     * A full queue gives a stage failed with OVERLOADED (the handler never runs).
+     */
     private CompletableFuture<byte[]> submitBlocking(ServerCall call, BlockingHandler handler) {
         CompletableFuture<byte[]> result = new CompletableFuture<>();
         Future<?> work;
@@ -587,30 +585,6 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             }
         });
         return result;
-    }
-
-    private void runBlocking(ServerCall call, BlockingHandler handler) {
-        try {
-            call.work = server.handlerPool().submit(server.onWorker(() -> {
-                byte[] value;
-                try {
-                    value = runOnWorker(call, handler);
-                } catch (Throwable e) {
-                    complete(call, null, e);
-                    return;
-                }
-                complete(call, value, null);
-            }));
-        } catch (RejectedExecutionException e) {
-            if (inFlight.remove(call.request.requestId(), call)) {
-                inFlightCount--;
-                unanswered--;
-                server.releaseRequestBytes(call.requestBytes);
-                server.rejectedOverloaded();
-                sendError(call.request.requestId(), ErrorCode.OVERLOADED, "handler queue is full");
-                maybeFinishDrain();
-            }
-        }
     }
 
     /**
