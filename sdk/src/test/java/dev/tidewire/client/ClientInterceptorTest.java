@@ -110,6 +110,22 @@ class ClientInterceptorTest {
     }
 
     @Test
+    void withDefaultOptionsAndTheReadmeTimeoutTheServersCopyOfTheDeadlineEndsACallAsATimeout() {
+        server = TidewireServer.builder().build().start();
+        client = TidewireClient.builder().address(server.address()).requestTimeout(Duration.ofSeconds(2)).build();
+        long start = System.nanoTime();
+        RequestTimeoutException e = assertThrows(RequestTimeoutException.class,
+                () -> client.call("sleep", java.util.Map.of("millis", 30_000), JsonNode.class));
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(e.sent(), e.getMessage());
+        assertTrue(tookMillis >= 1990 && tookMillis < 3000, "ended after " + tookMillis + " ms, timeout 2 s");
+        // the server stopped the handler's wait: by the deadline the request carried, or the client's CANCEL
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.stats().cancelled() + server.stats().deadlineExceeded() == 1);
+        assertEquals("\"after\"", client.call("echo", "after", JsonNode.class).toString());
+        assertEquals(0, client.inFlight());
+    }
+
+    @Test
     void anExplicitDeadlineBoundsTheCall() {
         server = TidewireServer.builder().build().start();
         client = TidewireClient.builder().address(server.address()).build();
