@@ -28,8 +28,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 class GoAwayTest {
-    private static final ConnectionOptions OPTIONS = ConnectionOptions.builder()
-            .connectTimeout(Duration.ofSeconds(2)).build();
+    private static final ConnectionOptions OPTIONS = ConnectionOptions.defaults(); // what users get
 
     private static Frame goAway(long lastId) {
         return new Frame(FrameType.GOAWAY, lastId, new GoAwayPayload("test").encode());
