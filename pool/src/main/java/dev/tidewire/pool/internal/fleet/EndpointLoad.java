@@ -1,0 +1,118 @@
+package dev.tidewire.pool.internal.fleet;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What the balancer knows of one endpoint: calls in flight, a peak-sensitive moving average of
+ * their latency (Finagle's peak EWMA), its weight and how far it is through slow start.
+ *
+ * <p>Time is passed in (nanoseconds of any monotonic clock), so the fleet simulation drives the
+ * same class with virtual time. Thread-safe: {@link #inFlight} is atomic; the average is two
+ * volatile fields updated without a lock, so two calls ending at the same instant may lose one
+ * sample (the average is an estimate; a lock here would be the one contended write of every call).
+ */
+public final class EndpointLoad {
+    /** Time constant of the latency average: a sample's weight halves in about 7 s. */
+    public static final long DECAY_NANOS = 10_000_000_000L;
+    /** Share of a full weight an endpoint gets at the start of its slow start. */
+    static final double WARMTH_FLOOR = 0.1;
+
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final double weight;
+    private final int priority;
+    private volatile double latencyNanos;
+    private volatile long stampNanos;
+    private volatile long warmFromNanos;
+    private volatile long warmNanos; // 0: fully warm
+
+    /**
+     * @param priority      lower preferred (SRV priority)
+     * @param weight        relative share (SRV weight; 0 is taken as 1/100 of 1)
+     * @param initialNanos  latency assumed before the first sample (e.g. the fleet's current average)
+     * @param now           the clock now
+     */
+    public EndpointLoad(int priority, int weight, double initialNanos, long now) {
+        this.priority = priority;
+        this.weight = weight == 0 ? 0.01 : weight;
+        this.latencyNanos = Math.max(1, initialNanos);
+        this.stampNanos = now;
+    }
+
+    /** Starts slow start: for {@code durationNanos} from {@code now} the endpoint's share ramps up from a tenth. */
+    public void warmUp(long now, long durationNanos) {
+        warmFromNanos = now;
+        warmNanos = Math.max(0, durationNanos);
+    }
+
+    /** A call starts on this endpoint. */
+    public void begin() {
+        inFlight.incrementAndGet();
+    }
+
+    /**
+     * A call that {@link #begin began} ends. {@code latencyNanos} (how long the server took; -1:
+     * no sample, for answers that say nothing of the server's speed, such as a refusal before
+     * sending) feeds the average: a sample above it replaces it at once (peak), a lower one pulls
+     * it down with the decay of the time since the last sample.
+     */
+    public void end(long latencyNanos, long now) {
+        inFlight.decrementAndGet();
+        if (latencyNanos >= 0) {
+            sample(latencyNanos, now);
+        }
+    }
+
+    void sample(long rtt, long now) {
+        double current = latencyNanos;
+        long elapsed = Math.max(0, now - stampNanos);
+        stampNanos = now;
+        if (rtt > current) {
+            latencyNanos = rtt;
+        } else {
+            double w = Math.exp(-(double) elapsed / DECAY_NANOS);
+            latencyNanos = Math.max(1, current * w + rtt * (1 - w));
+        }
+    }
+
+    /** Calls in flight. */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** The latency average, nanoseconds. */
+    public double latencyNanos() {
+        return latencyNanos;
+    }
+
+    /** SRV priority. */
+    public int priority() {
+        return priority;
+    }
+
+    /** Relative weight (0 read as 0.01). */
+    public double weight() {
+        return weight;
+    }
+
+    /** Share of its full weight the endpoint has now: a tenth at the start of slow start, rising linearly to 1. */
+    public double warmth(long now) {
+        long span = warmNanos;
+        if (span == 0) {
+            return 1;
+        }
+        long into = now - warmFromNanos;
+        if (into >= span) {
+            warmNanos = 0;
+            return 1;
+        }
+        return WARMTH_FLOOR + (1 - WARMTH_FLOOR) * Math.max(0, into) / span;
+    }
+
+    /**
+     * The balancer's cost of sending one more call here: expected latency times the calls it would
+     * queue behind, {@code latency × (inFlight + 1)}, divided by weight and warmth. Lower is better.
+     */
+    public double cost(long now) {
+        return latencyNanos * (inFlight.get() + 1) / (weight * warmth(now));
+    }
+}
