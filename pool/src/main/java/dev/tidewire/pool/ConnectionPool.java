@@ -8,6 +8,7 @@ import dev.tidewire.PoolExhaustedException;
 import dev.tidewire.TidewireException;
 import dev.tidewire.pool.internal.BusyAwareEvictionPolicy;
 import dev.tidewire.pool.internal.ConnectionFactory;
+import dev.tidewire.pool.internal.EndpointEvents;
 import dev.tidewire.pool.internal.Connector;
 import dev.tidewire.pool.internal.RetryBudget;
 import dev.tidewire.pool.internal.PoolCall;
@@ -127,20 +128,24 @@ public final class ConnectionPool implements AutoCloseable {
     private static final long SHORT_LIVED_NANOS = TimeUnit.SECONDS.toNanos(1);
     private volatile boolean closed;
 
+    private final EndpointEvents events;
+
     private ConnectionPool(InetSocketAddress address, PoolOptions options, ConnectionOptions connectionOptions,
-            TransportResources resources, PoolListener listener) {
+            TransportResources resources, PoolListener listener, RetryBudget retryBudget, EndpointEvents events) {
         this.options = options;
+        this.events = events;
         this.listener = listener;
         this.retryExecutor = resources.callbackExecutor();
         this.connectTimeoutMillis = connectionOptions.connectTimeout().toMillis();
         this.resources = resources;
-        PoolListener events = replacing(listener);
-        this.factory = new ConnectionFactory(address, options, events);
-        this.connector = new Connector(address, connectionOptions, resources, retryExecutor, events,
+        PoolListener replacing = replacing(listener);
+        this.factory = new ConnectionFactory(address, options, replacing);
+        this.connector = new Connector(address, connectionOptions, resources, retryExecutor, replacing,
                 options.connectBackoffInitial(), options.connectBackoffMax(),
-                this::adopt, this::wanted);
+                this::adopt, this::wanted, events);
         this.factory.attach(connector, this::lost);
-        this.retryBudget = new RetryBudget(options.retryBudgetRatio(), options.retryBudgetMinPerSecond());
+        this.retryBudget = retryBudget != null ? retryBudget
+                : new RetryBudget(options.retryBudgetRatio(), options.retryBudgetMinPerSecond());
         this.permits = new Semaphore(options.maxConnections(), true);
         GenericObjectPoolConfig<PooledConnection> config = new GenericObjectPoolConfig<>();
         config.setMaxTotal(options.maxConnections());
@@ -172,9 +177,44 @@ public final class ConnectionPool implements AutoCloseable {
         Objects.requireNonNull(connectionOptions, "connectionOptions");
         Objects.requireNonNull(resources, "resources");
         ConnectionPool p = new ConnectionPool(address, options, connectionOptions, resources,
-                listener == null ? PoolListener.NONE : listener);
+                listener == null ? PoolListener.NONE : listener, null, EndpointEvents.NONE);
         p.connector.request();
         return p;
+    }
+
+    /**
+     * A pool for one endpoint of a {@link Fleet}: retries draw on the fleet's {@code budget}, and
+     * the endpoint's connection events go to {@code events}.
+     */
+    static ConnectionPool member(InetSocketAddress address, PoolOptions options, ConnectionOptions connectionOptions,
+            TransportResources resources, PoolListener listener, RetryBudget budget, EndpointEvents events) {
+        ConnectionPool p = new ConnectionPool(address, options, connectionOptions, resources, listener, budget, events);
+        p.connector.request();
+        return p;
+    }
+
+    /**
+     * For a fleet member with no open connection: opens one in the background (one attempt at a
+     * time, behind the backoff), so the balancer can tell the endpoint is up before sending it
+     * calls. Never waits.
+     */
+    void warm() {
+        if (!closed && !ready()) {
+            connector.grow();
+        }
+    }
+
+    /** The endpoint's address. */
+    InetSocketAddress address() {
+        return factory.address();
+    }
+
+    /**
+     * Whether a call would go out at once: the pool holds an open connection, within its lifetime
+     * and not draining. Costs no I/O and takes no lock.
+     */
+    boolean ready() {
+        return shared.anyOpen();
     }
 
     /**
@@ -196,9 +236,22 @@ public final class ConnectionPool implements AutoCloseable {
      */
     public CompletableFuture<byte[]> call(String op, byte[] body, Metadata metadata, Deadline deadline,
             Executor completion) {
-        PoolCall result = new PoolCall(java.util.Objects.requireNonNull(metadata, "metadata"));
+        PoolCall result = new PoolCall(java.util.Objects.requireNonNull(metadata, "metadata"), true);
         retryBudget.onCall();
         attempt(result, op, body, deadline, completion, 1);
+        return result;
+    }
+
+    /**
+     * One attempt, for a {@link Fleet} that makes its retries itself (on other endpoints): like
+     * {@link #call(String, byte[], Metadata, Deadline, Executor)}, but a call that was not
+     * processed or found no connection fails with that error instead of being sent again here.
+     * It still waits for a connect under way, within its deadline. Completes on a transport
+     * thread. Does not count the call for the retry budget (the fleet does).
+     */
+    CompletableFuture<byte[]> attemptOnce(String op, byte[] body, Metadata metadata, Deadline deadline) {
+        PoolCall result = new PoolCall(metadata, false);
+        attempt(result, op, body, deadline, null, 1);
         return result;
     }
 
@@ -268,7 +321,7 @@ public final class ConnectionPool implements AutoCloseable {
             Executor completion, int attemptNo) {
         boolean safe = e instanceof NotProcessedException || e instanceof ConnectFailedException;
         int notProcessed = e instanceof NotProcessedException ? result.notProcessedAgain() : 0;
-        if (safe && attemptNo < MAX_ATTEMPTS && notProcessed < MAX_NOT_PROCESSED && !closed && !result.isDone()) {
+        if (safe && result.retries() && attemptNo < MAX_ATTEMPTS && notProcessed < MAX_NOT_PROCESSED && !closed && !result.isDone()) {
             long delay = e instanceof ConnectFailedException ? connectRetryDelayNanos()
                     : notProcessedDelayNanos(notProcessed);
             if (deadline.remainingNanos() > delay) {
@@ -457,6 +510,7 @@ public final class ConnectionPool implements AutoCloseable {
             @Override
             public void connectionCreated() {
                 listener.connectionCreated();
+                events.connected();
             }
 
             @Override
@@ -523,6 +577,10 @@ public final class ConnectionPool implements AutoCloseable {
      * next validates it; then the connector reconnects in the background. Any thread.
      */
     private void lost(PooledConnection p) {
+        RuntimeException reason = p.connection().closeReason();
+        if (!(reason instanceof NotProcessedException) && !(reason instanceof ClientClosedException)) {
+            events.connectionLost(); // not a drain after GOAWAY, nor our own close
+        }
         long now = System.nanoTime();
         lastLostNanos = now;
         if (now - p.openedNanos() < SHORT_LIVED_NANOS) {
@@ -693,6 +751,40 @@ public final class ConnectionPool implements AutoCloseable {
             // grace period over
         }
         closeNow();
+    }
+
+    /**
+     * Graceful close that never waits: new calls are refused, every connection drains, and the
+     * returned future completes once all have closed, or after {@code grace} (then what is left is
+     * closed at once, as {@link #closeNow()}). For a {@link Fleet} removing an endpoint.
+     */
+    CompletableFuture<Void> drain(Duration grace) {
+        closed = true;
+        connector.close();
+        factory.closing();
+        pool.close();
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        for (Connection c : factory.openConnections()) {
+            c.shutdown();
+            closing.add(factory.gone(c));
+        }
+        CompletableFuture<Void> over = new CompletableFuture<>();
+        CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> over.complete(null));
+        try {
+            java.util.concurrent.ScheduledFuture<?> timer = resources.schedule(() -> over.complete(null), grace);
+            over.whenComplete((v, e) -> timer.cancel(false));
+        } catch (RejectedExecutionException shuttingDown) {
+            over.complete(null);
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        over.whenComplete((v, e) -> NettyRuntime.runOffLoop("tidewire-pool-drain", () -> {
+            try {
+                closeNow();
+            } finally {
+                done.complete(null);
+            }
+        }));
+        return done;
     }
 
     /** Closes every connection at once; calls in flight fail with {@link ClientClosedException}. Idempotent. */

@@ -22,6 +22,9 @@ import java.util.concurrent.Executor;
 public final class ClientOptions {
     private final String name;
     private final InetSocketAddress address;
+    private final String target;
+    private final java.util.function.Supplier<dev.tidewire.pool.EndpointResolver> resolver;
+    private final dev.tidewire.pool.FleetOptions fleet;
     private final Duration requestTimeout;
     private final Duration closeGracePeriod;
     private final PoolOptions pool;
@@ -40,7 +43,9 @@ public final class ClientOptions {
     private final List<ClientInterceptor> interceptors;
     private final ObservationRegistry observationRegistry;
 
-    ClientOptions(String name, InetSocketAddress address, Duration requestTimeout, Duration closeGracePeriod, PoolOptions pool,
+    ClientOptions(String name, InetSocketAddress address, String target,
+            java.util.function.Supplier<dev.tidewire.pool.EndpointResolver> resolver, dev.tidewire.pool.FleetOptions fleet,
+            Duration requestTimeout, Duration closeGracePeriod, PoolOptions pool,
             ConnectionOptions connection, ObjectMapper objectMapper, MeterRegistry meterRegistry,
             boolean metricsHistogram, List<Duration> metricsServiceLevelObjectives,
             Executor callbackExecutor, int callbackThreads, Duration timerTick, int maxPendingCalls, int ioThreads,
@@ -48,6 +53,9 @@ public final class ClientOptions {
             ObservationRegistry observationRegistry) {
         this.name = name;
         this.address = address;
+        this.target = target;
+        this.resolver = resolver;
+        this.fleet = fleet;
         this.requestTimeout = requestTimeout;
         this.closeGracePeriod = closeGracePeriod;
         this.pool = pool;
@@ -71,9 +79,28 @@ public final class ClientOptions {
         return name;
     }
 
-    /** The server (the seed's {@code addr}). */
+    /** The server (the seed's {@code addr}), or null when the client was given a {@link #target()} of many. */
     public InetSocketAddress address() {
         return address;
+    }
+
+    /**
+     * What the client calls: {@code host:port} for one {@link #address()}, else the target as given
+     * (a static list, a {@code dns:} or {@code srv:} URI, or a resolver's {@code toString}). The
+     * {@code address} tag of the client's meters.
+     */
+    public String target() {
+        return target;
+    }
+
+    /** Makes the client's endpoint resolver (one endpoint for an {@link #address()}). */
+    java.util.function.Supplier<dev.tidewire.pool.EndpointResolver> resolver() {
+        return resolver;
+    }
+
+    /** Balancing, outlier ejection and retries across endpoints. */
+    public dev.tidewire.pool.FleetOptions fleet() {
+        return fleet;
     }
 
     /** Default timeout of a call, from start to reply (the seed's {@code readTimeout}). */
@@ -179,7 +206,7 @@ public final class ClientOptions {
 
     @Override
     public String toString() {
-        return "ClientOptions[name=" + name + ", address=" + address + ", requestTimeout=" + requestTimeout + ", closeGracePeriod="
+        return "ClientOptions[name=" + name + ", target=" + target + ", fleet=" + fleet + ", requestTimeout=" + requestTimeout + ", closeGracePeriod="
                 + closeGracePeriod + ", maxPendingCalls=" + maxPendingCalls + ", " + pool + ", " + connection
                 + ", metrics=" + (meterRegistry != null)
                 + (metricsHistogram ? ", metricsHistogram" : "")

@@ -15,6 +15,13 @@ import dev.tidewire.client.internal.InterceptedCall;
 import dev.tidewire.client.internal.ObservedCalls;
 import dev.tidewire.client.internal.Outcome;
 import dev.tidewire.pool.ConnectionPool;
+import dev.tidewire.pool.DnsEndpointResolver;
+import dev.tidewire.pool.Endpoint;
+import dev.tidewire.pool.EndpointResolver;
+import dev.tidewire.pool.EndpointStats;
+import dev.tidewire.pool.Fleet;
+import dev.tidewire.pool.FleetListener;
+import dev.tidewire.pool.FleetOptions;
 import dev.tidewire.pool.PoolListener;
 import dev.tidewire.pool.PoolOptions;
 import dev.tidewire.pool.PoolStats;
@@ -49,6 +56,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The Tidewire client: calls a Tidewire server over a pool of multiplexed TCP connections,
@@ -96,7 +104,7 @@ public final class TidewireClient implements AutoCloseable {
     private final TransportResources resources;
     private final boolean ownsResources;
     private final Executor callbackExecutor;
-    private final ConnectionPool pool;
+    private final Fleet pool;
     private final ClientMetrics metrics;
     private final long defaultTimeoutNanos;
     private final int maxPendingCalls;
@@ -120,13 +128,14 @@ public final class TidewireClient implements AutoCloseable {
                 : options.transportResources();
         this.callbackExecutor = options.callbackExecutor() != null ? options.callbackExecutor()
                 : resources.callbackExecutor();
-        String address = options.address().getHostString() + ":" + options.address().getPort();
+        String address = options.target();
         this.metrics = options.meterRegistry() == null ? null
                 : new ClientMetrics(options.meterRegistry(), options.name(), address, options.metricsHistogram(),
                         options.metricsServiceLevelObjectives());
         try {
-            this.pool = ConnectionPool.create(options.address(), options.pool(), options.connection(), resources,
-                    metrics == null ? PoolListener.NONE : metrics);
+            this.pool = Fleet.create(options.resolver().get(), options.fleet(), options.pool(), options.connection(),
+                    resources, metrics == null ? PoolListener.NONE : metrics,
+                    metrics == null ? FleetListener.NONE : metrics);
         } catch (RuntimeException e) {
             if (ownsResources) {
                 resources.close();
@@ -143,7 +152,7 @@ public final class TidewireClient implements AutoCloseable {
         }
         chain.addAll(options.interceptors());
         this.interceptors = chain.isEmpty() ? null : chain.toArray(new ClientInterceptor[0]);
-        this.sender = (o, b, md, d) -> pool.call(o, b, md, d, null);
+        this.sender = (o, b, md, d) -> pool.call(o, b, md, d, false, null, null);
     }
 
     /** A builder; {@link Builder#address(String)} is required, everything else has a default. */
@@ -175,7 +184,7 @@ public final class TidewireClient implements AutoCloseable {
         Objects.requireNonNull(type, "type");
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
-        return blockingCall(op, encode(op, request), callOptions.metadata(), start, deadline, reply -> decode(op, reply, type));
+        return blockingCall(op, encode(op, request), callOptions, start, deadline, reply -> decode(op, reply, type));
     }
 
     /** Calls {@code op} with a JSON tree and returns the reply as a tree. */
@@ -200,10 +209,10 @@ public final class TidewireClient implements AutoCloseable {
     public byte[] callRaw(String op, byte[] jsonBody, CallOptions callOptions) {
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
-        return blockingCall(op, rawBody(op, jsonBody), callOptions.metadata(), start, deadline, reply -> reply);
+        return blockingCall(op, rawBody(op, jsonBody), callOptions, start, deadline, reply -> reply);
     }
 
-    private <T> T blockingCall(String op, byte[] body, Metadata metadata, long start, Deadline deadline,
+    private <T> T blockingCall(String op, byte[] body, CallOptions callOptions, long start, Deadline deadline,
             Function<byte[], T> decoder) {
         if (NettyRuntime.onEventLoop()) {
             // its reply would have to be read by this very thread (or by a loop it stalls)
@@ -218,7 +227,7 @@ public final class TidewireClient implements AutoCloseable {
         }
         Throwable failure = null;
         try {
-            return decoder.apply(await(op, send(op, body, metadata, deadline, start), deadline));
+            return decoder.apply(await(op, send(op, body, callOptions, deadline, start), deadline));
         } catch (RuntimeException e) {
             failure = e;
             throw e;
@@ -243,7 +252,7 @@ public final class TidewireClient implements AutoCloseable {
         Objects.requireNonNull(type, "type");
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
-        return asyncCall(op, encode(op, request), callOptions.metadata(), start, deadline, reply -> decode(op, reply, type));
+        return asyncCall(op, encode(op, request), callOptions, start, deadline, reply -> decode(op, reply, type));
     }
 
     /** The async form of {@link #callJson(String, JsonNode)}. */
@@ -260,10 +269,10 @@ public final class TidewireClient implements AutoCloseable {
     public CompletableFuture<byte[]> callRawAsync(String op, byte[] jsonBody, CallOptions callOptions) {
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
-        return asyncCall(op, rawBody(op, jsonBody), callOptions.metadata(), start, deadline, reply -> reply);
+        return asyncCall(op, rawBody(op, jsonBody), callOptions, start, deadline, reply -> reply);
     }
 
-    private <T> CompletableFuture<T> asyncCall(String op, byte[] body, Metadata metadata, long start, Deadline deadline,
+    private <T> CompletableFuture<T> asyncCall(String op, byte[] body, CallOptions callOptions, long start, Deadline deadline,
             Function<byte[], T> decoder) {
         try {
             enter(op);
@@ -273,7 +282,7 @@ public final class TidewireClient implements AutoCloseable {
         }
         CompletableFuture<byte[]> raw;
         try {
-            raw = send(op, body, metadata, deadline, start);
+            raw = send(op, body, callOptions, deadline, start);
         } catch (RuntimeException e) { // an invalid op name
             exit(op, e, start);
             throw e;
@@ -418,14 +427,19 @@ public final class TidewireClient implements AutoCloseable {
         return inFlight.get();
     }
 
-    /** A snapshot of the connection pool. */
+    /** A snapshot of the connection pool (the sum over every endpoint's pool when the client calls a fleet). */
     public PoolStats poolStats() {
         return pool.stats();
     }
 
+    /** The endpoints the client balances across now, with their figures (one for a single {@code address}). */
+    public List<EndpointStats> endpoints() {
+        return pool.endpoints();
+    }
+
     @Override
     public String toString() {
-        return "TidewireClient[" + options.address() + ", inFlight=" + inFlight.get() + ", " + pool.stats() + "]";
+        return "TidewireClient[" + options.target() + ", inFlight=" + inFlight.get() + ", " + pool.stats() + "]";
     }
 
     // ------------------------------------------------------------------ internals
@@ -462,11 +476,16 @@ public final class TidewireClient implements AutoCloseable {
     }
 
     /** Sends a call: straight to the pool, or through the interceptors (the observation first). */
-    private CompletableFuture<byte[]> send(String op, byte[] body, Metadata metadata, Deadline deadline, long start) {
+    private CompletableFuture<byte[]> send(String op, byte[] body, CallOptions callOptions, Deadline deadline,
+            long start) {
+        Metadata metadata = callOptions.metadata();
+        boolean idempotent = callOptions.idempotent();
+        Duration hedge = callOptions.hedgeAfter();
         if (interceptors == null) {
-            return pool.call(op, body, metadata, deadline, null);
+            return pool.call(op, body, metadata, deadline, idempotent, hedge, null);
         }
-        return InterceptedCall.start(interceptors, sender, op, body, metadata, deadline, start);
+        InterceptedCall.Sender s = !idempotent ? sender : (o, b, md, d) -> pool.call(o, b, md, d, true, hedge, null);
+        return InterceptedCall.start(interceptors, s, op, body, metadata, deadline, start);
     }
 
     /**
@@ -595,6 +614,9 @@ public final class TidewireClient implements AutoCloseable {
         public static final int MAX_METRICS_SLOS = 32;
 
         private InetSocketAddress address;
+        private String target;
+        private Supplier<EndpointResolver> resolver;
+        private FleetOptions fleet = FleetOptions.defaults();
         private String name;
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
         private Duration closeGracePeriod = DEFAULT_CLOSE_GRACE_PERIOD;
@@ -647,8 +669,7 @@ public final class TidewireClient implements AutoCloseable {
             if (a.isUnresolved()) {
                 throw new IllegalArgumentException("address host '" + host + "' cannot be resolved");
             }
-            this.address = a;
-            return this;
+            return address(a);
         }
 
         /** The server's socket address. */
@@ -658,6 +679,60 @@ public final class TidewireClient implements AutoCloseable {
                 throw new IllegalArgumentException("address " + address + " is unresolved");
             }
             this.address = address;
+            this.target = null;
+            this.resolver = null;
+            return this;
+        }
+
+        /**
+         * The servers to call, instead of one {@link #address}: the client keeps a pool per endpoint
+         * and balances calls across them (docs/fleet.md). One of:
+         * <ul>
+         * <li>{@code "10.0.0.1:7000,10.0.0.2:7000"}: a static list of {@code host:port} (names are
+         *     resolved once, now, to their first address);</li>
+         * <li>{@code "dns:///api.internal:7000"}: the name's A/AAAA records, re-resolved at their TTL
+         *     (at most every 30 s) and after a connection to an endpoint fails; with a name
+         *     server, {@code "dns://10.0.0.53:53/api.internal:7000"};</li>
+         * <li>{@code "srv:///_tidewire._tcp.api.internal"}: the name's SRV records (priority and
+         *     weight honoured), likewise ({@code "srv://10.0.0.53:53/..."}).</li>
+         * </ul>
+         *
+         * @throws IllegalArgumentException if the target is malformed, or a static name cannot be resolved
+         */
+        public Builder target(String target) {
+            Objects.requireNonNull(target, "target");
+            String t = target.strip();
+            if (t.contains("://")) {
+                DnsEndpointResolver.parse(t, DnsEndpointResolver.DEFAULT_REFRESH_INTERVAL).close(); // validates now
+                this.resolver = () -> DnsEndpointResolver.parse(t, DnsEndpointResolver.DEFAULT_REFRESH_INTERVAL);
+            } else {
+                List<Endpoint> endpoints = new ArrayList<>();
+                for (String part : t.split(",")) {
+                    endpoints.add(Endpoint.of(address(part.strip()).address));
+                }
+                this.resolver = () -> EndpointResolver.of(endpoints);
+            }
+            this.target = t;
+            this.address = null;
+            return this;
+        }
+
+        /**
+         * The servers to call, as a resolver reports them (Consul, etcd, Kubernetes endpoints...):
+         * see {@link EndpointResolver} for the contract. The client starts it and closes it; give
+         * each client its own.
+         */
+        public Builder target(EndpointResolver resolver) {
+            Objects.requireNonNull(resolver, "resolver");
+            this.resolver = () -> resolver;
+            this.target = resolver.toString();
+            this.address = null;
+            return this;
+        }
+
+        /** Balancing, slow start, outlier ejection and retries across endpoints (default {@link FleetOptions#defaults()}). */
+        public Builder fleet(FleetOptions fleet) {
+            this.fleet = Objects.requireNonNull(fleet, "fleet");
             return this;
         }
 
@@ -1002,8 +1077,9 @@ public final class TidewireClient implements AutoCloseable {
 
         /** The options these settings make, validated. */
         public ClientOptions buildOptions() {
-            if (address == null) {
-                throw new IllegalArgumentException("address is required (host:port of the Tidewire server)");
+            if (address == null && resolver == null) {
+                throw new IllegalArgumentException("address or target is required (host:port of the Tidewire server,"
+                        + " or the servers of a fleet)");
             }
             ConnectionOptions c = connection.build();
             PoolOptions p = pool.build();
@@ -1023,7 +1099,11 @@ public final class TidewireClient implements AutoCloseable {
                         + " of a meterRegistry; none is given");
             }
             String clientName = name != null ? name : "tidewire-" + CLIENT_NUMBERS.incrementAndGet();
-            return new ClientOptions(clientName, address, requestTimeout, closeGracePeriod, p, c,
+            String label = address != null ? address.getHostString() + ":" + address.getPort() : target;
+            InetSocketAddress single = address;
+            Supplier<EndpointResolver> endpoints = address != null
+                    ? () -> EndpointResolver.of(List.of(Endpoint.of(single))) : resolver;
+            return new ClientOptions(clientName, address, label, endpoints, fleet, requestTimeout, closeGracePeriod, p, c,
                     objectMapper != null ? objectMapper : JsonLimits.newObjectMapper(), meterRegistry,
                     metricsHistogram, metricsServiceLevelObjectives,
                     callbackExecutor, callbackThreads, timerTick, maxPendingCalls, ioThreads, transportResources,

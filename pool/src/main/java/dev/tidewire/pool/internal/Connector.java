@@ -42,6 +42,7 @@ import java.util.function.Consumer;
  * takes its locks).
  */
 public final class Connector {
+    private final EndpointEvents events;
     private static final System.Logger LOG = System.getLogger(Connector.class.getName());
     private final InetSocketAddress address;
     private final ConnectionOptions options;
@@ -110,6 +111,14 @@ public final class Connector {
     public Connector(InetSocketAddress address, ConnectionOptions options, TransportResources resources,
             Executor background, PoolListener listener, Duration backoffInitial, Duration backoffMax,
             Consumer<Connection> adopt, BooleanSupplier wanted) {
+        this(address, options, resources, background, listener, backoffInitial, backoffMax, adopt, wanted,
+                EndpointEvents.NONE);
+    }
+
+    /** As above, also telling {@code events} of each connect attempt that failed (fleet health). */
+    public Connector(InetSocketAddress address, ConnectionOptions options, TransportResources resources,
+            Executor background, PoolListener listener, Duration backoffInitial, Duration backoffMax,
+            Consumer<Connection> adopt, BooleanSupplier wanted, EndpointEvents events) {
         this.address = address;
         this.options = options;
         this.resources = resources;
@@ -120,6 +129,7 @@ public final class Connector {
         this.adopt = adopt;
         this.wanted = wanted;
         this.maxBackoffMillis = backoffMax.toMillis();
+        this.events = events;
     }
 
     /**
@@ -320,6 +330,7 @@ public final class Connector {
                     ? (TidewireException) cause : null;
             backoff.onFailure(System.nanoTime(), String.valueOf(cause.getMessage()));
             listener.connectFailed();
+            events.connectAttemptFailed();
             if (backoff.failures() == 1) { // once per outage, not once per attempt
                 String message = String.valueOf(cause.getMessage());
                 LOG.log(System.Logger.Level.WARNING, (message.contains(address.toString()) ? message

@@ -10,14 +10,26 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class PoolCall extends CompletableFuture<byte[]> {
     private final Metadata metadata;
+    private final boolean retries;
     private final AtomicReference<CompletableFuture<byte[]>> attempt = new AtomicReference<>();
     // Attempts are sequential (each hands over to the next through an executor), so a plain
     // field is enough.
     private int notProcessed;
 
-    /** A call that sends {@code metadata} with every attempt. */
-    public PoolCall(Metadata metadata) {
+    /**
+     * A call that sends {@code metadata} with every attempt.
+     *
+     * @param retries whether the pool itself sends it again when it certainly was not processed
+     *                (false: a fleet retries it, on another endpoint)
+     */
+    public PoolCall(Metadata metadata, boolean retries) {
         this.metadata = metadata;
+        this.retries = retries;
+    }
+
+    /** Whether the pool retries this call itself. */
+    public boolean retries() {
+        return retries;
     }
 
     /** The metadata every attempt sends. */

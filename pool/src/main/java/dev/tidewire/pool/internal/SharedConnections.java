@@ -70,6 +70,25 @@ public final class SharedConnections {
         return b.connection().inFlight() < a.connection().inFlight() ? b : a;
     }
 
+    /**
+     * Whether the pool holds a connection a call can go out on now: OPEN (not draining or closed)
+     * and within its lifetime. A scan of at most {@code maxConnections}; no lock.
+     */
+    public boolean anyOpen() {
+        Snapshot s = snapshot;
+        long generation = factory.generation();
+        if (s.generation != generation) {
+            s = rebuild(generation);
+        }
+        long now = System.nanoTime();
+        for (PooledConnection p : s.connections) {
+            if (p.connection().state() == dev.tidewire.transport.Connection.State.OPEN && !p.isExpired(now)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private Snapshot rebuild(long generation) {
         PooledConnection[] now = factory.pooled().toArray(NONE);
         // a generation read before the copy: if the set changed meanwhile, the next pick rebuilds again

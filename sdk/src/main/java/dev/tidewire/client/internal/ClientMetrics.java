@@ -1,6 +1,8 @@
 package dev.tidewire.client.internal;
 
-import dev.tidewire.pool.ConnectionPool;
+import dev.tidewire.pool.Endpoint;
+import dev.tidewire.pool.Fleet;
+import dev.tidewire.pool.FleetListener;
 import dev.tidewire.pool.PoolListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -26,7 +28,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * happened, and recording a call whose timer exists is a map read, an array read and a timer
  * update, without allocation. Names and tags: {@code docs/metrics.md}.
  */
-public final class ClientMetrics implements PoolListener {
+public final class ClientMetrics implements PoolListener, FleetListener {
+    private static final AttemptOutcome[] ATTEMPT_OUTCOMES = AttemptOutcome.values();
     /** Lowest bucket of the request timer's percentile histogram: Tidewire calls often take well under 1 ms. */
     public static final Duration HISTOGRAM_MIN = Duration.ofNanos(100_000);
     /** Highest finite bucket of the request timer's percentile histogram. */
@@ -43,6 +46,19 @@ public final class ClientMetrics implements PoolListener {
     private final Map<DestroyReason, Counter> destroyed = new EnumMap<>(DestroyReason.class);
     private final Timer borrow;
     private final List<Meter> meters = new ArrayList<>();
+    private final ConcurrentHashMap<Endpoint, EndpointMeters> endpoints = new ConcurrentHashMap<>();
+    private final Map<RetryReason, Counter> retries = new EnumMap<>(RetryReason.class);
+
+    /** One endpoint's meters, removed with the endpoint. Attempt counters are registered when first needed. */
+    private final class EndpointMeters {
+        final Tags tags;
+        final List<Meter> own = new ArrayList<>(); // guarded by ClientMetrics.this
+        final AtomicReferenceArray<Counter> attempts = new AtomicReferenceArray<>(ATTEMPT_OUTCOMES.length);
+
+        EndpointMeters(Endpoint endpoint) {
+            this.tags = common.and("endpoint", endpoint.label());
+        }
+    }
     private boolean closed; // guarded by this
 
     /**
@@ -68,10 +84,18 @@ public final class ClientMetrics implements PoolListener {
         }
         this.borrow = keep(Timer.builder("tidewire.pool.borrow").tags(common)
                 .description("Time callers waited for a pooled connection").register(registry));
+        for (RetryReason r : RetryReason.values()) {
+            retries.put(r, keep(Counter.builder("tidewire.retries").tags(common).tag("reason", r.name().toLowerCase())
+                    .description("Calls sent again on another endpoint, by reason").register(registry)));
+        }
     }
 
     /** Registers the gauges that read the client and its pool. */
-    public void bind(ConnectionPool pool, AtomicInteger inFlight) {
+    public void bind(Fleet pool, AtomicInteger inFlight) {
+        keep(FunctionCounter.builder("tidewire.retries.refused", pool, Fleet::retriesRefusedByBudget).tags(common)
+                .description("Retries and hedges not made because the retry budget was spent").register(registry));
+        keep(Gauge.builder("tidewire.endpoints", pool, p -> p.endpoints().size()).tags(common)
+                .description("Endpoints the client balances across").register(registry));
         keep(Gauge.builder("tidewire.requests.active", inFlight, AtomicInteger::get).tags(common)
                 .description("Calls in flight").register(registry));
         keep(FunctionCounter.builder("tidewire.responses.late", pool, p -> p.stats().lateResponses()).tags(common)
@@ -142,6 +166,78 @@ public final class ClientMetrics implements PoolListener {
         borrow.record(waitNanos, TimeUnit.NANOSECONDS);
     }
 
+    @Override
+    public void endpointAdded(Endpoint endpoint, EndpointStatsSource stats) {
+        EndpointMeters m = new EndpointMeters(endpoint);
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            m.own.add(Gauge.builder("tidewire.endpoint.in.flight", stats, s -> s.stats().inFlight()).tags(m.tags)
+                    .description("Calls in flight on the endpoint's connections").register(registry));
+            m.own.add(Gauge.builder("tidewire.endpoint.ready", stats, s -> s.stats().ready() ? 1 : 0).tags(m.tags)
+                    .description("1 while the endpoint has an open connection").register(registry));
+            m.own.add(Gauge.builder("tidewire.endpoint.ejected", stats, s -> s.stats().ejected() ? 1 : 0).tags(m.tags)
+                    .description("1 while outlier detection keeps the endpoint out").register(registry));
+            m.own.add(io.micrometer.core.instrument.TimeGauge.builder("tidewire.endpoint.latency", stats,
+                    TimeUnit.MILLISECONDS, s -> s.stats().latencyMillis()).tags(m.tags)
+                    .description("The balancer's peak EWMA of the endpoint's latency").register(registry));
+            m.own.add(FunctionCounter.builder("tidewire.endpoint.ejections", stats, s -> s.stats().ejections())
+                    .tags(m.tags).description("Times outlier detection ejected the endpoint").register(registry));
+            EndpointMeters before = endpoints.put(endpoint, m);
+            if (before != null) {
+                removeAll(before);
+            }
+        }
+    }
+
+    @Override
+    public void endpointRemoved(Endpoint endpoint) {
+        synchronized (this) {
+            EndpointMeters m = endpoints.remove(endpoint);
+            if (m != null) {
+                removeAll(m);
+            }
+        }
+    }
+
+    @Override
+    public void attemptEnded(Endpoint endpoint, AttemptOutcome outcome) {
+        EndpointMeters m = endpoints.get(endpoint);
+        if (m == null) {
+            return;
+        }
+        Counter c = m.attempts.get(outcome.ordinal());
+        if (c == null) {
+            synchronized (this) {
+                if (closed || endpoints.get(endpoint) != m) {
+                    return;
+                }
+                c = m.attempts.get(outcome.ordinal());
+                if (c == null) {
+                    c = Counter.builder("tidewire.endpoint.attempts").tags(m.tags)
+                            .tag("outcome", outcome.name().toLowerCase()).description("Attempts of balanced calls on"
+                                    + " the endpoint, by outcome").register(registry);
+                    m.own.add(c);
+                    m.attempts.set(outcome.ordinal(), c);
+                }
+            }
+        }
+        c.increment();
+    }
+
+    @Override
+    public void retried(RetryReason reason) {
+        retries.get(reason).increment();
+    }
+
+    private void removeAll(EndpointMeters m) {
+        for (Meter meter : m.own) {
+            registry.remove(meter);
+        }
+        m.own.clear();
+    }
+
     /** Removes every meter this client registered; a call recorded later registers nothing. */
     public synchronized void close() {
         closed = true;
@@ -149,6 +245,10 @@ public final class ClientMetrics implements PoolListener {
             registry.remove(m);
         }
         meters.clear();
+        for (EndpointMeters m : endpoints.values()) {
+            removeAll(m);
+        }
+        endpoints.clear();
     }
 
     private synchronized <M extends Meter> M keep(M meter) {

@@ -400,8 +400,14 @@ public final class MultiplexedConnection implements Connection {
     private void onChannelClosed() {
         // the peer or the OS closed it, or we did: either way every call must end
         // (close-future listeners run on the channel's loop)
-        failConnection(new ConnectionLostException("server " + address + " closed the connection"
-                + (reader.midFrame() ? " in the middle of a frame" : ""), null));
+        if (drained() && inFlight() == 0) {
+            // a GOAWAY (or our shutdown) drained it and the server then closed it: nothing was lost
+            failConnection(new NotProcessedException("connection to " + address + " drained and closed by the server",
+                    null));
+        } else {
+            failConnection(new ConnectionLostException("server " + address + " closed the connection"
+                    + (reader.midFrame() ? " in the middle of a frame" : ""), null));
+        }
         sweep();
         closeFuture.complete(null);
         if (ownsResources) {

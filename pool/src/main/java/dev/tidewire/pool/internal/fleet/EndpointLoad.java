@@ -18,8 +18,8 @@ public final class EndpointLoad {
     static final double WARMTH_FLOOR = 0.1;
 
     private final AtomicInteger inFlight = new AtomicInteger();
-    private final double weight;
-    private final int priority;
+    private volatile double weight;
+    private volatile int priority;
     private volatile double latencyNanos;
     private volatile long stampNanos;
     private volatile long warmFromNanos;
@@ -36,6 +36,12 @@ public final class EndpointLoad {
         this.weight = weight == 0 ? 0.01 : weight;
         this.latencyNanos = Math.max(1, initialNanos);
         this.stampNanos = now;
+    }
+
+    /** The endpoint's priority or weight changed (a new SRV answer). */
+    public void reweigh(int priority, int weight) {
+        this.priority = priority;
+        this.weight = weight == 0 ? 0.01 : weight;
     }
 
     /** Starts slow start: for {@code durationNanos} from {@code now} the endpoint's share ramps up from a tenth. */

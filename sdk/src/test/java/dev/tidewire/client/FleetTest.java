@@ -1,0 +1,281 @@
+package dev.tidewire.client;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tidewire.ConnectionLostException;
+import dev.tidewire.NotProcessedException;
+import dev.tidewire.RemoteException;
+import dev.tidewire.TidewireException;
+import dev.tidewire.pool.EndpointStats;
+import dev.tidewire.pool.FleetOptions;
+import dev.tidewire.protocol.ErrorCode;
+import dev.tidewire.server.HandlerException;
+import dev.tidewire.server.TidewireServer;
+import dev.tidewire.testing.Leaks;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A client with a target of several real reference servers on loopback, with its default options
+ * and the README's 2 s timeout: load follows load, a dead endpoint is ejected, a rolling restart
+ * costs no call, and the retry budget caps retries when every endpoint refuses.
+ */
+class FleetTest {
+    /** The README's example timeout. */
+    private static final Duration TIMEOUT = Duration.ofSeconds(2);
+
+    private final List<TidewireServer> servers = new ArrayList<>();
+    private final ScheduledExecutorService delays = Executors.newScheduledThreadPool(2);
+    private final ExecutorService callers = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stop() throws Exception {
+        callers.shutdownNow();
+        assertTrue(callers.awaitTermination(10, TimeUnit.SECONDS));
+        delays.shutdownNow();
+        servers.forEach(TidewireServer::close);
+        await().atMost(Duration.ofSeconds(10)).until(() -> Leaks.tidewireThreads().isEmpty());
+    }
+
+    /** A reference server on 127.0.0.1 (port 0: any free port) whose op "work" answers after {@code millis}. */
+    private TidewireServer server(int port, long millis) {
+        TidewireServer s = TidewireServer.builder().port(port)
+                .handler("work", request -> {
+                    CompletableFuture<byte[]> reply = new CompletableFuture<>();
+                    delays.schedule(() -> reply.complete(request.body()), millis, TimeUnit.MILLISECONDS);
+                    return reply;
+                })
+                .build().start();
+        servers.add(s);
+        return s;
+    }
+
+    private static String target(List<TidewireServer> servers) {
+        return servers.stream().map(s -> "127.0.0.1:" + s.port()).collect(Collectors.joining(","));
+    }
+
+    private static byte[] json(String s) {
+        return ("\"" + s + "\"").getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void callsGoByLoadNotByCount() throws Exception {
+        TidewireServer fast1 = server(0, 2);
+        TidewireServer fast2 = server(0, 2);
+        TidewireServer slow = server(0, 20); // 10x slower
+        try (TidewireClient client = TidewireClient.builder().target(target(servers)).requestTimeout(TIMEOUT).build()) {
+            List<Future<?>> all = new ArrayList<>();
+            for (int c = 0; c < 16; c++) {
+                int caller = c;
+                all.add(callers.submit(() -> {
+                    for (int i = 0; i < 150; i++) {
+                        byte[] body = json(caller + "-" + i);
+                        assertEquals(new String(body, StandardCharsets.UTF_8),
+                                new String(client.callRaw("work", body), StandardCharsets.UTF_8));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : all) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+            long total = fast1.stats().requests() + fast2.stats().requests() + slow.stats().requests();
+            assertEquals(16 * 150, total, "every call answered once");
+            double slowShare = (double) slow.stats().requests() / total;
+            // counting would give it a third; by load it gets about 1/10 of a fast one's share
+            assertTrue(slowShare < 0.15, "the 10x slower endpoint took " + Math.round(slowShare * 100)
+                    + " % of the calls: " + fast1.stats().requests() + "/" + fast2.stats().requests() + "/"
+                    + slow.stats().requests());
+            assertEquals(3, client.endpoints().size());
+        }
+    }
+
+    @Test
+    void aKilledEndpointIsEjectedAndOnlyItsCallsInFlightFail() throws Exception {
+        server(0, 1);
+        server(0, 1);
+        TidewireServer victim = server(0, 1);
+        ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
+        AtomicLong ok = new AtomicLong();
+        AtomicLong okAfterKill = new AtomicLong();
+        AtomicBoolean killed = new AtomicBoolean();
+        AtomicBoolean stop = new AtomicBoolean();
+        int callersCount = 16;
+        try (TidewireClient client = TidewireClient.builder().target(target(servers)).requestTimeout(TIMEOUT).build()) {
+            List<Future<?>> all = new ArrayList<>();
+            for (int c = 0; c < callersCount; c++) {
+                all.add(callers.submit(() -> {
+                    for (int i = 0; i < 1_000_000 && !stop.get(); i++) {
+                        try {
+                            client.callRaw("work", json("x" + i));
+                            ok.incrementAndGet();
+                            if (killed.get()) {
+                                okAfterKill.incrementAndGet();
+                            }
+                        } catch (TidewireException e) {
+                            errors.computeIfAbsent(e.getClass().getSimpleName(), k -> new LongAdder()).increment();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> victim.stats().requests() > 200);
+            victim.close(); // abrupt: calls in flight on it are lost
+            killed.set(true);
+            await().atMost(Duration.ofSeconds(20)).until(() -> endpoint(client, victim.port()).ejected());
+            long okAtEjection = okAfterKill.get();
+            await().atMost(Duration.ofSeconds(10)).until(() -> okAfterKill.get() > okAtEjection + 2000);
+            stop.set(true);
+            for (Future<?> f : all) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+            long failed = errors.values().stream().mapToLong(LongAdder::sum).sum();
+            // only calls in flight on the victim at the kill may fail: at most one per caller
+            assertTrue(failed <= callersCount, "failed " + failed + " (" + errors + ")");
+            errors.keySet().forEach(k -> assertEquals(ConnectionLostException.class.getSimpleName(), k,
+                    "only lost connections: " + errors));
+            assertTrue(ok.get() > 2000);
+        }
+    }
+
+    private static EndpointStats endpoint(TidewireClient client, int port) {
+        return client.endpoints().stream().filter(e -> e.endpoint().address().getPort() == port).findFirst()
+                .orElseThrow();
+    }
+
+    @Test
+    void aRollingRestartOfEveryServerFailsNoCall() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            server(0, 1);
+        }
+        List<Integer> ports = servers.stream().map(TidewireServer::port).toList();
+        ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
+        AtomicLong ok = new AtomicLong();
+        AtomicBoolean stop = new AtomicBoolean();
+        try (TidewireClient client = TidewireClient.builder().target(target(servers)).requestTimeout(TIMEOUT).build()) {
+            List<Future<?>> all = new ArrayList<>();
+            for (int c = 0; c < 64; c++) {
+                all.add(callers.submit(() -> {
+                    for (int i = 0; i < 1_000_000 && !stop.get(); i++) {
+                        try {
+                            client.callRaw("work", json("r" + i));
+                            ok.incrementAndGet();
+                        } catch (TidewireException e) {
+                            errors.computeIfAbsent(e.getClass().getSimpleName() + ": " + e.getMessage(),
+                                    k -> new LongAdder()).increment();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> ok.get() > 2000);
+            for (int i = 0; i < 3; i++) {
+                TidewireServer old = servers.get(i);
+                int port = ports.get(i);
+                old.shutdown(Duration.ofSeconds(5)); // GOAWAY, calls in flight finish, later ones NOT_PROCESSED
+                TidewireServer next = await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20))
+                        .ignoreExceptions().until(() -> server(port, 1), s -> s != null);
+                servers.set(i, next);
+                servers.remove(servers.size() - 1); // server() appended it too
+                long before = next.stats().requests();
+                // the new server takes calls again before the next one goes down
+                await().atMost(Duration.ofSeconds(15)).until(() -> next.stats().requests() > before + 100);
+            }
+            stop.set(true);
+            for (Future<?> f : all) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+            assertEquals(Map.of(), errors, "no call failed during the rolling restart");
+            assertTrue(ok.get() > 3000);
+        }
+    }
+
+    @Test
+    void theRetryBudgetCapsRetriesWhenEveryEndpointRefuses() throws Exception {
+        AtomicInteger seen = new AtomicInteger();
+        for (int i = 0; i < 3; i++) {
+            servers.add(TidewireServer.builder().handler("work", request -> {
+                seen.incrementAndGet();
+                throw new HandlerException(ErrorCode.NOT_PROCESSED, "refusing everything");
+            }).build().start());
+        }
+        int calls = 500;
+        try (TidewireClient client = TidewireClient.builder().target(target(servers)).requestTimeout(TIMEOUT).build()) {
+            int failed = 0;
+            for (int i = 0; i < calls; i++) {
+                TidewireException e = assertThrows(TidewireException.class, () -> client.callRaw("work", json("b")));
+                assertTrue(e instanceof NotProcessedException
+                        || e instanceof RemoteException r && r.code() == ErrorCode.NOT_PROCESSED, e.toString());
+                failed++;
+            }
+            assertEquals(calls, failed);
+            long retries = seen.get() - calls;
+            // 20 % of the calls plus 10 per second, plus the first second's 10: far below 4 per call
+            assertTrue(retries <= 0.2 * calls + 10 * 30 + 10, "retries " + retries);
+            assertTrue(retries > 0, "retries are made while the budget allows");
+            assertTrue(client.endpoints().stream().noneMatch(EndpointStats::ejected), "refusals eject nothing");
+        }
+    }
+
+    @Test
+    void aHedgedIdempotentCallIsAnsweredByTheFastEndpoint() throws Exception {
+        server(0, 5);
+        server(0, 1500);
+        try (TidewireClient client = TidewireClient.builder().target(target(servers)).requestTimeout(TIMEOUT).build()) {
+            CallOptions hedged = CallOptions.hedgeAfter(Duration.ofMillis(50));
+            for (int i = 0; i < 20; i++) {
+                long start = System.nanoTime();
+                assertEquals("\"h" + i + "\"", new String(client.callRaw("work", json("h" + i), hedged),
+                        StandardCharsets.UTF_8));
+                // the slow endpoint answers after 1.5 s; a hedge goes to the other one after 50 ms
+                assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(1200), "call " + i);
+            }
+        }
+    }
+
+    @Test
+    void hedgingNeedsAnIdempotentCall() {
+        assertThrows(IllegalStateException.class, () -> CallOptions.DEFAULT.withHedgeAfter(Duration.ofMillis(5)));
+        assertThrows(IllegalArgumentException.class, () -> CallOptions.hedgeAfter(Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> TidewireClient.builder().target("127.0.0.1:1,nope"));
+        assertThrows(IllegalArgumentException.class, () -> FleetOptions.builder().maxEjectedShare(1.5).build());
+        assertThrows(IllegalArgumentException.class, () -> TidewireClient.builder().target("dns:///").build());
+    }
+
+    @Test
+    void anEndpointThatCannotBeReachedTakesNoCallsAndCostsNone() throws Exception {
+        server(0, 1);
+        int deadPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            deadPort = s.getLocalPort(); // closed again: connects are refused
+        }
+        try (TidewireClient client = TidewireClient.builder().target(target(servers) + ",127.0.0.1:" + deadPort)
+                .requestTimeout(TIMEOUT).build()) {
+            for (int i = 0; i < 300; i++) {
+                assertInstanceOf(byte[].class, client.callRaw("work", json("d" + i)));
+            }
+            await().atMost(Duration.ofSeconds(15)).until(() -> endpoint(client, deadPort).ejected());
+        }
+    }
+}
