@@ -17,22 +17,70 @@ public interface Balancer {
      */
     int pick(List<? extends Candidates.Member> candidates, long now, RandomGenerator random);
 
+    /** The second choice must be cheaper than this share of the first's cost to be taken. */
+    double TOLERANCE = 0.8;
+
     /**
-     * Power of two choices by load (Finagle's P2C with peak EWMA): two distinct candidates drawn
-     * at random, the one of lower {@link EndpointLoad#cost} wins. One candidate costs nothing.
+     * Power of two choices by load (Finagle's P2C with peak EWMA): a first candidate drawn at
+     * random with probability proportional to its weight times its warmth (slow start), a second
+     * likewise among the others; the second is taken only if its {@link EndpointLoad#cost} is
+     * below {@link #TOLERANCE} times the first's. So at light load, where costs are about equal,
+     * each endpoint's share follows its weight (an SRV weight of 3 against 1 takes three quarters),
+     * and as soon as loads or latencies differ by more than a fifth the cheaper endpoint wins.
+     * One candidate costs nothing.
      */
     Balancer LEAST_LOADED = (candidates, now, random) -> {
         int n = candidates.size();
         if (n == 1) {
             return 0;
         }
-        int a = random.nextInt(n);
-        int b = random.nextInt(n - 1);
-        if (b >= a) {
-            b++;
-        }
-        return candidates.get(a).health().load().cost(now) <= candidates.get(b).health().load().cost(now) ? a : b;
+        int a = draw(candidates, -1, now, random);
+        int b = draw(candidates, a, now, random);
+        return candidates.get(b).health().load().cost(now)
+                < TOLERANCE * candidates.get(a).health().load().cost(now) ? b : a;
     };
+
+    /**
+     * A candidate drawn with probability proportional to weight × warmth, skipping {@code except}
+     * (-1: none). Equal shares (the common case) take one random number and no scan.
+     */
+    private static int draw(List<? extends Candidates.Member> candidates, int except, long now, RandomGenerator random) {
+        int n = candidates.size();
+        double total = 0;
+        double first = -1;
+        boolean equal = true;
+        for (int i = 0; i < n; i++) {
+            if (i == except) {
+                continue;
+            }
+            EndpointLoad load = candidates.get(i).health().load();
+            double share = load.weight() * load.warmth(now);
+            if (first < 0) {
+                first = share;
+            } else if (share != first) {
+                equal = false;
+            }
+            total += share;
+        }
+        if (equal) {
+            int k = random.nextInt(except < 0 ? n : n - 1);
+            return except >= 0 && k >= except ? k + 1 : k;
+        }
+        double x = random.nextDouble() * total;
+        int last = -1;
+        for (int i = 0; i < n; i++) {
+            if (i == except) {
+                continue;
+            }
+            EndpointLoad load = candidates.get(i).health().load();
+            x -= load.weight() * load.warmth(now);
+            last = i;
+            if (x < 0) {
+                return i;
+            }
+        }
+        return last; // rounding
+    }
 
     /** Round-robin, weight and load ignored: the baseline the simulation compares against. */
     static Balancer roundRobin() {

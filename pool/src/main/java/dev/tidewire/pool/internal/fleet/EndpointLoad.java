@@ -12,8 +12,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * sample (the average is an estimate; a lock here would be the one contended write of every call).
  */
 public final class EndpointLoad {
-    /** Time constant of the latency average: a sample's weight halves in about 7 s. */
-    public static final long DECAY_NANOS = 10_000_000_000L;
+    /**
+     * Time constant of the latency average: a sample's weight halves in about 0.7 s, and an
+     * endpoint that receives no calls sees its average fall by the same law (as Finagle's, which
+     * uses 10 s; a shorter memory lets a brief spike, a JIT warm-up or a GC pause, stop diverting
+     * traffic within a second or two, while a slow endpoint's every new sample restores its cost).
+     */
+    public static final long DECAY_NANOS = 1_000_000_000L;
     /** Share of a full weight an endpoint gets at the start of its slow start. */
     static final double WARMTH_FLOOR = 0.1;
 
@@ -116,9 +121,17 @@ public final class EndpointLoad {
 
     /**
      * The balancer's cost of sending one more call here: expected latency times the calls it would
-     * queue behind, {@code latency × (inFlight + 1)}, divided by weight and warmth. Lower is better.
+     * queue behind, {@code latency × (inFlight + 1)}, the latency decayed for the time since its
+     * last sample (as Finagle's peak EWMA does on read, so an endpoint that stopped receiving calls
+     * after a slow reply is tried again). Lower is better. (Weight and slow start act on how often
+     * the endpoint is drawn as a candidate: {@link Balancer#LEAST_LOADED}.)
      */
     public double cost(long now) {
-        return latencyNanos * (inFlight.get() + 1) / (weight * warmth(now));
+        double latency = latencyNanos;
+        long idle = now - stampNanos;
+        if (idle > 0) {
+            latency *= Math.exp(-(double) idle / DECAY_NANOS);
+        }
+        return Math.max(1, latency) * (inFlight.get() + 1);
     }
 }

@@ -58,33 +58,48 @@ class FleetInternalsTest {
         load.end(50 * MS, S);
         assertEquals(50 * MS, load.latencyNanos(), 1, "a slower sample replaces the average at once");
         load.begin();
-        load.end(MS, 2 * S); // 1 s later: weight of the old value exp(-0.1)
+        load.end(MS, S + S / 10); // 0.1 s later: weight of the old value exp(-0.1)
         double expected = 50 * MS * Math.exp(-0.1) + MS * (1 - Math.exp(-0.1));
         assertEquals(expected, load.latencyNanos(), 1);
         load.begin();
         load.end(-1, 3 * S);
         assertEquals(expected, load.latencyNanos(), 1, "no sample: unchanged");
         assertEquals(0, load.inFlight());
+        // read 2 s after the last sample: the cost has decayed by exp(-2) (an idle endpoint is tried again)
+        assertEquals(expected * Math.exp(-2 * S / (double) EndpointLoad.DECAY_NANOS), load.cost(S + S / 10 + 2 * S), 1);
     }
 
     @Test
-    void costIsLatencyTimesQueueOverWeightAndWarmth() {
+    void costIsLatencyTimesQueueAndSlowStartRampsTheWarmth() {
         EndpointLoad a = new EndpointLoad(0, 1, 2 * MS, 0);
-        EndpointLoad b = new EndpointLoad(0, 4, 2 * MS, 0);
         a.begin();
         a.begin();
         assertEquals(6 * MS, a.cost(0), 1);
-        assertEquals(0.5 * MS, b.cost(0), 1);
+        assertEquals(6 * MS * Math.exp(-1), a.cost(EndpointLoad.DECAY_NANOS), 1);
+        EndpointLoad b = new EndpointLoad(0, 4, 2 * MS, 0);
         b.warmUp(0, 10 * S);
-        assertEquals(5 * MS, b.cost(0), 1, "a tenth of its weight at the start of slow start");
-        assertEquals(0.5 * MS / 0.55, b.cost(5 * S), 1, "halfway: 0.1 + 0.9 x 0.5");
-        assertEquals(0.5 * MS, b.cost(10 * S), 1, "warm");
+        assertEquals(0.1, b.warmth(0), 1e-9, "a tenth at the start of slow start");
+        assertEquals(0.55, b.warmth(5 * S), 1e-9, "halfway: 0.1 + 0.9 x 0.5");
+        assertEquals(1, b.warmth(10 * S), 1e-9, "warm");
+    }
+
+    @Test
+    void aWarmingEndpointIsDrawnLessOften() {
+        List<M> all = fleet(2);
+        all.get(1).health.load().warmUp(0, 10 * S);
+        SplittableRandom random = new SplittableRandom(5);
+        int warming = 0;
+        for (int i = 0; i < 20_000; i++) {
+            warming += Balancer.LEAST_LOADED.pick(all, 0, random);
+        }
+        double share = warming / 20_000.0;
+        assertTrue(share > 0.05 && share < 0.15, "a tenth of a share: " + share);
     }
 
     @Test
     void twoChoicesPickTheCheaperAndNeverTheSameTwice() {
         List<M> all = fleet(2);
-        all.get(0).health.load().begin(); // endpoint 0 busier
+        all.get(0).health.load().begin(); // endpoint 0 busier: cost 2 against 1
         SplittableRandom random = new SplittableRandom(7);
         for (int i = 0; i < 100; i++) {
             assertEquals(1, Balancer.LEAST_LOADED.pick(all, 0, random));
