@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidewire.RemoteException;
 import dev.tidewire.RequestTimeoutException;
+import dev.tidewire.pool.Endpoint;
+import dev.tidewire.pool.EndpointResolver;
 import dev.tidewire.protocol.Frame;
 import dev.tidewire.protocol.FrameType;
 import dev.tidewire.server.TidewireServer;
@@ -17,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -60,6 +63,68 @@ class ClientMetricsTest {
             server.close();
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> registry.find("tidewire.requests").timers().isEmpty());
+        assertTrue(registry.getMeters().isEmpty(), "a closed client removes its meters: " + registry.getMeters());
+    }
+
+    @Test
+    void aFleetPublishesMetersPerEndpointAndRemovesThoseOfAnEndpointThatLeaves() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        TidewireServer a = TidewireServer.builder().build().start();
+        TidewireServer b = TidewireServer.builder().build().start();
+        Endpoint ea = Endpoint.of(a.address());
+        Endpoint eb = Endpoint.of(b.address());
+        AtomicReference<EndpointResolver.Listener> updates = new AtomicReference<>();
+        EndpointResolver resolver = new EndpointResolver() {
+            @Override
+            public void start(Listener listener) {
+                updates.set(listener);
+                listener.onEndpoints(List.of(ea, eb));
+            }
+
+            @Override
+            public void close() {
+            }
+
+            @Override
+            public String toString() {
+                return "test-resolver";
+            }
+        };
+        try (TidewireClient client = TidewireClient.builder().target(resolver).meterRegistry(registry).build()) {
+            for (int i = 0; i < 50; i++) {
+                client.call("echo", Map.of("i", i), JsonNode.class);
+            }
+            assertEquals("test-resolver", timer(registry, "echo", "success").getId().getTag("address"));
+            assertEquals(2, registry.get("tidewire.endpoints").gauge().value());
+            double attempts = 0;
+            for (TidewireServer s : List.of(a, b)) {
+                String endpoint = "127.0.0.1:" + s.port();
+                assertEquals(0, registry.get("tidewire.endpoint.in.flight").tag("endpoint", endpoint).gauge().value());
+                assertEquals(0, registry.get("tidewire.endpoint.ejected").tag("endpoint", endpoint).gauge().value());
+                assertEquals(0, registry.get("tidewire.endpoint.ejections").tag("endpoint", endpoint).functionCounter()
+                        .count());
+                assertNotNull(registry.get("tidewire.endpoint.latency").tag("endpoint", endpoint).timeGauge());
+                await().atMost(Duration.ofSeconds(5)).until(() -> registry.get("tidewire.endpoint.ready")
+                        .tag("endpoint", endpoint).gauge().value() == 1);
+                attempts += registry.find("tidewire.endpoint.attempts").tag("endpoint", endpoint)
+                        .tag("outcome", "success").counters().stream().mapToDouble(c -> c.count()).sum();
+                assertEquals(s.stats().requests(), registry.find("tidewire.endpoint.attempts").tag("endpoint", endpoint)
+                        .tag("outcome", "success").counters().stream().mapToDouble(c -> c.count()).sum(),
+                        "one success per request the endpoint served");
+            }
+            assertEquals(50, attempts);
+            assertEquals(0, registry.get("tidewire.retries").tag("reason", "not_processed").counter().count());
+            assertEquals(0, registry.get("tidewire.retries.refused").functionCounter().count());
+            // b leaves the fleet: its meters go, a's stay
+            updates.get().onEndpoints(List.of(ea));
+            assertTrue(registry.find("tidewire.endpoint.in.flight").tag("endpoint", eb.label()).gauges().isEmpty());
+            assertTrue(registry.find("tidewire.endpoint.attempts").tag("endpoint", eb.label()).counters().isEmpty());
+            assertEquals(1, registry.find("tidewire.endpoint.in.flight").tag("endpoint", ea.label()).gauges().size());
+            assertEquals(1, registry.get("tidewire.endpoints").gauge().value());
+        } finally {
+            a.close();
+            b.close();
+        }
         assertTrue(registry.getMeters().isEmpty(), "a closed client removes its meters: " + registry.getMeters());
     }
 

@@ -10,6 +10,8 @@ import dev.tidewire.ConnectionLostException;
 import dev.tidewire.NotProcessedException;
 import dev.tidewire.RemoteException;
 import dev.tidewire.TidewireException;
+import dev.tidewire.pool.Endpoint;
+import dev.tidewire.pool.EndpointResolver;
 import dev.tidewire.pool.EndpointStats;
 import dev.tidewire.pool.FleetOptions;
 import dev.tidewire.protocol.ErrorCode;
@@ -276,6 +278,44 @@ class FleetTest {
                 assertInstanceOf(byte[].class, client.callRaw("work", json("d" + i)));
             }
             await().atMost(Duration.ofSeconds(15)).until(() -> endpoint(client, deadPort).ejected());
+        }
+    }
+
+    /** Two endpoints, the first preferred (priority 0), whose op "work" takes the call and then dies. */
+    private TidewireClient preferringADyingServer(AtomicInteger reached) {
+        TidewireServer[] dying = new TidewireServer[1];
+        dying[0] = TidewireServer.builder().handler("work", request -> {
+            reached.incrementAndGet();
+            delays.execute(dying[0]::close); // abrupt: the call in flight is lost
+            return new CompletableFuture<>();
+        }).build().start();
+        servers.add(dying[0]);
+        TidewireServer healthy = server(0, 1);
+        EndpointResolver resolver = EndpointResolver.of(List.of(new Endpoint(dying[0].address(), 0, 1),
+                new Endpoint(healthy.address(), 1, 1)));
+        return TidewireClient.builder().target(resolver).requestTimeout(TIMEOUT).build();
+    }
+
+    @Test
+    void anIdempotentCallWhoseConnectionBreaksIsSentToAnotherEndpoint() throws Exception {
+        AtomicInteger reached = new AtomicInteger();
+        try (TidewireClient client = preferringADyingServer(reached)) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> client.endpoints().stream().allMatch(EndpointStats::ready));
+            byte[] reply = client.callRaw("work", json("once"), CallOptions.idempotent(true));
+            assertEquals("\"once\"", new String(reply, StandardCharsets.UTF_8));
+            assertEquals(1, reached.get(), "the first endpoint took it and died");
+        }
+    }
+
+    @Test
+    void aCallNotMarkedIdempotentWhoseConnectionBreaksFailsAsLost() throws Exception {
+        AtomicInteger reached = new AtomicInteger();
+        try (TidewireClient client = preferringADyingServer(reached)) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> client.endpoints().stream().allMatch(EndpointStats::ready));
+            long start = System.nanoTime();
+            assertThrows(ConnectionLostException.class, () -> client.callRaw("work", json("once")));
+            assertTrue(System.nanoTime() - start < TIMEOUT.toNanos(), "it fails when the connection breaks");
+            assertEquals(1, reached.get());
         }
     }
 }

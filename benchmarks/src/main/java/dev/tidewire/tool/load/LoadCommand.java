@@ -42,7 +42,8 @@ import java.util.Set;
  */
 public final class LoadCommand {
     public static final String USAGE = String.join(System.lineSeparator(),
-            "  load  [--address HOST:PORT | --embedded] [--op echo] [--payload-bytes 100] [--seconds 10]",
+            "  load  [--address HOST:PORT[,HOST:PORT..] | dns:///NAME:PORT | srv:///NAME | --embedded]",
+            "        [--op echo] [--payload-bytes 100] [--seconds 10]",
             "        [--warmup-seconds 2] [--connections 4] [--callers 64 | --rate R | --rates R1,R2,..]",
             "        [--api blocking|async] [--matrix] [--timeout-ms 5000] [--max-pending N] [--json FILE]",
             "        " + TlsFlags.USAGE,
@@ -125,7 +126,7 @@ public final class LoadCommand {
         String address = f.string("address", null);
         if (address != null) {
             try {
-                TidewireClient.builder().address(address);
+                at(TidewireClient.builder(), address);
             } catch (IllegalArgumentException e) {
                 throw new UsageException("--address: " + e.getMessage());
             }
@@ -331,8 +332,16 @@ public final class LoadCommand {
         return r.errorCount() == 0 && r.unfinished() == 0;
     }
 
+    /**
+     * {@code --address} of one server ({@code host:port}), or of a fleet: a list
+     * ({@code h:p,h:p}) or a {@code dns:///} or {@code srv:///} target (docs/fleet.md).
+     */
+    static TidewireClient.Builder at(TidewireClient.Builder b, String address) {
+        return address.contains(",") || address.contains("://") ? b.target(address) : b.address(address);
+    }
+
     private TidewireClient client(String target, int k) {
-        TidewireClient.Builder b = TidewireClient.builder().address(target).maxConnections(k).requestTimeout(timeout)
+        TidewireClient.Builder b = at(TidewireClient.builder(), target).maxConnections(k).requestTimeout(timeout)
                 .maxPendingCalls(maxPendingCalls);
         if (endpoint != null) {
             metrics.applyTo(b.name("load"), endpoint.registry()); // one run's client at a time: one series each
