@@ -129,6 +129,13 @@ public final class ConnectionPool implements AutoCloseable {
     private volatile boolean closed;
 
     private final EndpointEvents events;
+    /** Set when a fleet removed this pool's endpoint: where calls that still arrive here go instead. */
+    private volatile Resend redirect;
+
+    /** Sends a call elsewhere (the fleet, once this pool's endpoint has left it). */
+    interface Resend {
+        CompletableFuture<byte[]> send(String op, byte[] body, Metadata metadata, Deadline deadline);
+    }
 
     private ConnectionPool(InetSocketAddress address, PoolOptions options, ConnectionOptions connectionOptions,
             TransportResources resources, PoolListener listener, RetryBudget retryBudget, EndpointEvents events) {
@@ -259,6 +266,20 @@ public final class ConnectionPool implements AutoCloseable {
         if (result.isDone()) {
             return; // cancelled by the caller between attempts
         }
+        Resend elsewhere = redirect;
+        if (elsewhere != null) {
+            // the endpoint left its fleet while this call was on its way here: it was not sent
+            if (result.retries()) {
+                CompletableFuture<byte[]> resent = elsewhere.send(op, body, result.metadata(), deadline);
+                result.attempt(resent);
+                resent.whenComplete((v, e) -> complete(result, v,
+                        e instanceof CompletionException && e.getCause() != null ? e.getCause() : e, completion));
+            } else {
+                complete(result, null, new NotProcessedException("op '" + op + "' was not sent: endpoint "
+                        + factory.address() + " has left the fleet", null), completion);
+            }
+            return;
+        }
         CompletableFuture<byte[]> reply;
         try {
             boolean onLoop = NettyRuntime.onEventLoop();
@@ -321,7 +342,7 @@ public final class ConnectionPool implements AutoCloseable {
             Executor completion, int attemptNo) {
         boolean safe = e instanceof NotProcessedException || e instanceof ConnectFailedException;
         int notProcessed = e instanceof NotProcessedException ? result.notProcessedAgain() : 0;
-        if (safe && result.retries() && attemptNo < MAX_ATTEMPTS && notProcessed < MAX_NOT_PROCESSED && !closed && !result.isDone()) {
+        if (safe && result.retries() && attemptNo < MAX_ATTEMPTS && notProcessed < MAX_NOT_PROCESSED && (!closed || redirect != null) && !result.isDone()) {
             long delay = e instanceof ConnectFailedException ? connectRetryDelayNanos()
                     : notProcessedDelayNanos(notProcessed);
             if (deadline.remainingNanos() > delay) {
@@ -756,9 +777,13 @@ public final class ConnectionPool implements AutoCloseable {
     /**
      * Graceful close that never waits: new calls are refused, every connection drains, and the
      * returned future completes once all have closed, or after {@code grace} (then what is left is
-     * closed at once, as {@link #closeNow()}). For a {@link Fleet} removing an endpoint.
+     * closed at once, as {@link #closeNow()}). For a {@link Fleet} removing an endpoint: calls that
+     * reach this pool afterwards (they chose it just before) go to {@code redirect} if they are the
+     * pool's own calls, and fail with {@link NotProcessedException} if they are the fleet's single
+     * attempts (the fleet sends those elsewhere); null when the whole fleet closes.
      */
-    CompletableFuture<Void> drain(Duration grace) {
+    CompletableFuture<Void> drain(Duration grace, Resend redirect) {
+        this.redirect = redirect;
         closed = true;
         connector.close();
         factory.closing();
@@ -807,6 +832,9 @@ public final class ConnectionPool implements AutoCloseable {
             } catch (Exception e) {
                 // best effort
             }
+        }
+        if (redirect != null) {
+            return; // calls waiting for a retry go to the fleet when their pause ends
         }
         for (PoolCall call : waitingRetry.keySet()) {
             if (waitingRetry.remove(call) != null) {

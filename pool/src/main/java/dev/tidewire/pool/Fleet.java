@@ -377,7 +377,8 @@ public final class Fleet implements AutoCloseable {
         listener.endpointRemoved(m.endpoint());
         ConnectionPool pool = m.pool();
         draining.add(pool);
-        pool.drain(fleetOptions.drainTimeout()).whenComplete((v, e) -> draining.remove(pool));
+        pool.drain(fleetOptions.drainTimeout(), (op, body, metadata, deadline) -> call(op, body, metadata, deadline,
+                false, null, null)).whenComplete((v, e) -> draining.remove(pool));
     }
 
     // ------------------------------------------------------------------ what calls see
@@ -538,10 +539,10 @@ public final class Fleet implements AutoCloseable {
         FleetMember[] m = shut();
         List<CompletableFuture<Void>> drains = new ArrayList<>();
         for (FleetMember member : m) {
-            drains.add(member.pool().drain(grace));
+            drains.add(member.pool().drain(grace, null));
         }
         for (ConnectionPool p : draining) {
-            drains.add(p.drain(grace));
+            drains.add(p.drain(grace, null));
         }
         if (!dev.tidewire.transport.internal.NettyRuntime.onEventLoop()) {
             try {

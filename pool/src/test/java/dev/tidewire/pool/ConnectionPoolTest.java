@@ -84,6 +84,26 @@ class ConnectionPoolTest {
     }
 
     @Test
+    void callsReachingAPoolWhoseEndpointLeftItsFleetGoElsewhere() throws Exception {
+        ConnectionPool p = pool(PoolOptions.defaults(), PoolListener.NONE);
+        assertEquals("{}", text(call(p, "echo", "{}", Duration.ofSeconds(2))));
+        AtomicInteger redirected = new AtomicInteger();
+        CompletableFuture<Void> drained = p.drain(Duration.ofSeconds(2), (op, body, metadata, deadline) -> {
+            redirected.incrementAndGet();
+            return CompletableFuture.completedFuture(utf8("\"elsewhere\""));
+        });
+        // a call that chose this pool just before its endpoint left: sent by the fleet instead
+        assertEquals("\"elsewhere\"", text(call(p, "echo", "{}", Duration.ofSeconds(2))));
+        assertEquals(1, redirected.get());
+        // a fleet's single attempt: refused as not processed, so the fleet sends it to another endpoint
+        ExecutionException e = assertThrows(ExecutionException.class, () -> p.attemptOnce("echo", utf8("{}"),
+                dev.tidewire.Metadata.EMPTY, in(Duration.ofSeconds(2))).get(5, TimeUnit.SECONDS));
+        assertInstanceOf(dev.tidewire.NotProcessedException.class, e.getCause());
+        drained.get(10, TimeUnit.SECONDS);
+        assertEquals(0, p.stats().open(), "drained and closed");
+    }
+
+    @Test
     void manyCallsShareFewConnections() throws Exception {
         ConnectionPool p = pool(PoolOptions.builder().maxConnections(2).build(), PoolListener.NONE);
         List<CompletableFuture<byte[]>> calls = new ArrayList<>();

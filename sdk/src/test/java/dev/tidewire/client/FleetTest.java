@@ -318,4 +318,62 @@ class FleetTest {
             assertEquals(1, reached.get());
         }
     }
+
+    @Test
+    void replacingEveryEndpointWhileCallsFlowFailsNoCall() throws Exception {
+        TidewireServer a = server(0, 1);
+        TidewireServer b = server(0, 1);
+        java.util.concurrent.atomic.AtomicReference<EndpointResolver.Listener> updates =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        EndpointResolver resolver = new EndpointResolver() {
+            @Override
+            public void start(Listener listener) {
+                updates.set(listener);
+                listener.onEndpoints(List.of(Endpoint.of(a.address())));
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
+        AtomicLong ok = new AtomicLong();
+        AtomicBoolean stop = new AtomicBoolean();
+        try (TidewireClient client = TidewireClient.builder().target(resolver).requestTimeout(TIMEOUT).build()) {
+            List<Future<?>> all = new ArrayList<>();
+            for (int c = 0; c < 32; c++) {
+                all.add(callers.submit(() -> {
+                    for (int i = 0; i < 1_000_000 && !stop.get(); i++) {
+                        try {
+                            client.callRaw("work", json("s" + i));
+                            ok.incrementAndGet();
+                        } catch (TidewireException e) {
+                            errors.computeIfAbsent(e.getClass().getSimpleName() + ": " + e.getMessage(),
+                                    k -> new LongAdder()).increment();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            // one endpoint (the direct path) replaced by another, then two, then the first alone, in turn
+            List<List<TidewireServer>> sets = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                sets.addAll(List.of(List.of(b), List.of(a, b), List.of(a), List.of(b), List.of(a)));
+            }
+            for (List<TidewireServer> set : sets) {
+                long before = ok.get();
+                await().atMost(Duration.ofSeconds(10)).until(() -> ok.get() > before + 300);
+                updates.get().onEndpoints(set.stream().map(s -> Endpoint.of(s.address())).toList());
+            }
+            long last = ok.get();
+            await().atMost(Duration.ofSeconds(10)).until(() -> ok.get() > last + 2000);
+            stop.set(true);
+            for (Future<?> f : all) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+            assertEquals(Map.of(), errors, "no call failed while the endpoints changed");
+            // b left the fleet last: its pool drained and closed
+            await().atMost(Duration.ofSeconds(10)).until(() -> b.stats().connectionsOpen() == 0);
+        }
+    }
 }
