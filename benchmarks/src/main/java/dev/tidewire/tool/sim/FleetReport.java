@@ -62,6 +62,15 @@ public final class FleetReport {
                     s.latency().p50(), s.latency().p99(), s.latency().p999(), s.allCalls().p99(), s.allCalls().p999(),
                     100 * s.share(c.slowServer()), 100 * s.share(c.blackholeServer()), ejections(c, s)));
         }
+        b.append("errors by server (black hole / slow / others):");
+        for (StrategyResult s : r.strategies()) {
+            long hole = s.errorsPerServer()[c.blackholeServer()];
+            long slow = s.errorsPerServer()[c.slowServer()];
+            b.append(String.format(Locale.ROOT, " %s %,d / %,d / %,d;", s.strategy().label(), hole, slow,
+                    s.errors() - hole - slow));
+        }
+        b.setLength(b.length() - 1);
+        b.append('\n');
         b.append(String.format(Locale.ROOT, "(latency in ms; errors are timeouts; ok: successful calls; all: every call,"
                 + " a timeout counting as its deadline; to slow, to b.hole: share of the calls sent there (a fair share"
                 + " is %.3f %%); ejections: total (black hole/slow/others))%n%n", 100.0 / c.servers()));
@@ -174,10 +183,12 @@ public final class FleetReport {
                 x.put("slowServer", k.slowServer());
                 x.put("blackhole", k.blackhole());
             }
-            ArrayNode sent = o.putArray("sentPerServer");
-            for (long v : s.sentPerServer()) {
-                sent.add(v);
-            }
+            longs(o.putArray("sentPerServer"), s.sentPerServer());
+            longs(o.putArray("errorsPerServer"), s.errorsPerServer());
+            ObjectNode eb = o.putObject("errorsBy");
+            eb.put("blackhole", s.errorsPerServer()[c.blackholeServer()]);
+            eb.put("slow", s.errorsPerServer()[c.slowServer()]);
+            eb.put("others", s.errors() - s.errorsPerServer()[c.blackholeServer()] - s.errorsPerServer()[c.slowServer()]);
             ObjectNode ps = o.putObject("perSecond");
             longs(ps.putArray("toSlow"), s.slowPerSecond());
             longs(ps.putArray("toBlackhole"), s.blackholePerSecond());
@@ -223,6 +234,7 @@ public final class FleetReport {
                 }
                 lat.add(new Svg.Series(s.strategy().label(), pts));
             }
+            lat = sameAs(lat);
             out.put(prefix + (all ? "latency-all.svg" : "latency.svg"), Svg.lineChart(all
                     ? "Latency of all calls (a timeout counts as " + num(c.deadlineMs()) + " ms)"
                     : "Latency of successful calls", note, "percentile", "latency, ms", lat, false, true, percentiles));
@@ -249,6 +261,7 @@ public final class FleetReport {
             }
             lines.add(new Svg.Series(s.strategy().label(), pts));
         }
+        lines = sameAs(lines);
         double step = Svg.niceStep(Math.max(1, len) / 6.0);
         List<Double> ticks = new ArrayList<>();
         for (double t = 0; t <= len; t += step) {
@@ -256,6 +269,23 @@ public final class FleetReport {
         }
         return Svg.lineChart(title, note, "virtual time, s", yLabel, lines, false, false,
                 new Svg.XAxis(ticks, null, false));
+    }
+
+    /** Names a series drawn exactly over an earlier one "(same as ...)", since only the later one shows. */
+    private static List<Svg.Series> sameAs(List<Svg.Series> series) {
+        List<Svg.Series> out = new ArrayList<>();
+        for (int i = 0; i < series.size(); i++) {
+            Svg.Series s = series.get(i);
+            String name = s.name();
+            for (int j = 0; j < i; j++) {
+                if (series.get(j).points().equals(s.points())) {
+                    name += " (same as " + series.get(j).name() + ")";
+                    break;
+                }
+            }
+            out.add(new Svg.Series(name, s.points()));
+        }
+        return out;
     }
 
     private static String describeShort(Result r) {

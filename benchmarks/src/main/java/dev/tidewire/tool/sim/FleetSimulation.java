@@ -169,6 +169,7 @@ public final class FleetSimulation {
      *                            fair comparison: a strategy that turns slow calls into timeouts
      *                            drops them from {@code latency})
      * @param sentPerServer       calls sent to each server
+     * @param errorsPerServer     timeouts of the calls sent to each server
      * @param slowPerSecond       calls sent to the slow server in each virtual second
      * @param blackholePerSecond  calls sent to the black hole in each virtual second
      * @param errorsPerSecond     timeouts of the calls sent in each virtual second
@@ -179,7 +180,7 @@ public final class FleetSimulation {
      * @param connections         per maxConnections
      */
     public record StrategyResult(Strategy strategy, long calls, long successes, long errors, Latency latency,
-            Latency allCalls, long[] sentPerServer, long[] slowPerSecond, long[] blackholePerSecond, long[] errorsPerSecond,
+            Latency allCalls, long[] sentPerServer, long[] errorsPerServer, long[] slowPerSecond, long[] blackholePerSecond, long[] errorsPerSecond,
             long[] slowEjectedPerSecond, long[] blackholeEjectedPerSecond, long[] ejections, double utilisation,
             List<Connections> connections) {
 
@@ -429,6 +430,7 @@ public final class FleetSimulation {
         private long errors;
         private final Longs latencies = new Longs();
         private final long[] sent;
+        private final long[] failed;
         private final long[] slowPerSecond;
         private final long[] blackholePerSecond;
         private final long[] errorsPerSecond;
@@ -453,6 +455,7 @@ public final class FleetSimulation {
             this.serviceSigma = config.serviceSigma();
             int buckets = (int) Math.ceil(config.seconds());
             this.sent = new long[servers.length];
+            this.failed = new long[servers.length];
             this.slowPerSecond = new long[buckets];
             this.blackholePerSecond = new long[buckets];
             this.errorsPerSecond = new long[buckets];
@@ -587,6 +590,7 @@ public final class FleetSimulation {
             call.member.health.load().end(config.timeoutSample() ? now - call.sent : -1, now);
             call.member.health.failure();
             errors++;
+            failed[call.member.server.index]++;
             errorsPerSecond[(int) (call.sent / SECOND)]++;
         }
 
@@ -641,7 +645,7 @@ public final class FleetSimulation {
                 connections.add(new Connections(max, (int) most, (double) sum / perServer.length,
                         (int) perServer[config.slowServer()], (int) perServer[config.blackholeServer()]));
             }
-            return new StrategyResult(strategy, calls, successes, errors, latency, all, sent, slowPerSecond,
+            return new StrategyResult(strategy, calls, successes, errors, latency, all, sent, failed, slowPerSecond,
                     blackholePerSecond, errorsPerSecond, slowEjected, blackholeEjected, ejections, utilisation,
                     List.copyOf(connections));
         }

@@ -25,8 +25,9 @@ public final class SimulateCommand {
             "        one a black hole) through the client's own balancer, health and outlier-detection",
             "        classes: round-robin, P2C least-loaded, P2C + ejection, on the same calls; prints",
             "        latency, errors, calls to the slow server and the black hole, connections per server;",
-            "        --out: fleet-simulation.json and fleet-*.svg charts in DIR; --timeout-sample: what a",
-            "        timed-out call feeds the load balancer (none: -1, no sample; elapsed: the time waited);",
+            "        --out: fleet-simulation.json and fleet-*.svg charts in DIR (fleet-simulation-elapsed.json",
+            "        and fleet-elapsed-*.svg with --timeout-sample elapsed); --timeout-sample: what a timed-out",
+            "        call feeds the balancer's latency average (none: -1, no sample; elapsed: the time waited);",
             "        the same seed gives the same output, byte for byte (docs/fleet-simulation.md)");
 
     private final Config config;
@@ -87,10 +88,14 @@ public final class SimulateCommand {
         if (this.out != null) {
             try {
                 Files.createDirectories(this.out);
-                Path json = this.out.resolve("fleet-simulation.json");
+                // the default model's files are fleet-simulation.json and fleet-*.svg; with timeouts as
+                // samples, fleet-simulation-elapsed.json and fleet-elapsed-*.svg, so both fit in one directory
+                String mode = config.timeoutSample() ? "elapsed" : "";
+                Path json = this.out.resolve(mode.isEmpty() ? "fleet-simulation.json" : "fleet-simulation-elapsed.json");
                 Files.writeString(json, FleetReport.json(r), StandardCharsets.UTF_8);
                 out.println("wrote " + json);
-                for (Map.Entry<String, String> chart : FleetReport.charts(r, "fleet-").entrySet()) {
+                for (Map.Entry<String, String> chart : FleetReport.charts(r, mode.isEmpty() ? "fleet-" : "fleet-elapsed-")
+                        .entrySet()) {
                     Path p = this.out.resolve(chart.getKey());
                     Files.writeString(p, chart.getValue(), StandardCharsets.UTF_8);
                     out.println("wrote " + p);

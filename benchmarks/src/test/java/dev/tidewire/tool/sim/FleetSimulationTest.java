@@ -75,12 +75,17 @@ class FleetSimulationTest {
         // fair share 5 %; measured 4.999 % and 5.002 %
         assertTrue(rr.share(slow) > 0.048 && rr.share(slow) < 0.052, "slow share " + rr.share(slow));
         assertTrue(rr.share(hole) > 0.048 && rr.share(hole) < 0.052, "black hole share " + rr.share(hole));
-        // every call to the black hole is an error; the slow server (x10, fair share 7x its capacity)
-        // times out most of its own; the other servers hardly any (measured: 14,871 errors, 7,463 to the hole)
+        // every call to the black hole is an error; the slow server (x10: a fair share is 7x its capacity)
+        // times out nearly all of its own, as its FIFO queue holds a full deadline's worth of calls
+        // (measured 7,408 of 7,459); the others none (measured 0 of 134,281)
         long toHole = rr.sentPerServer()[hole];
         long toSlow = rr.sentPerServer()[slow];
-        assertTrue(rr.errors() >= toHole + toSlow / 2, rr.errors() + " errors, " + toHole + " + " + toSlow);
-        assertTrue(rr.errors() <= toHole + toSlow + rr.calls() / 1000, rr.errors() + " errors");
+        for (StrategyResult s : small.strategies()) {
+            assertEquals(s.sentPerServer()[hole], s.errorsPerServer()[hole], s.strategy().label());
+        }
+        assertTrue(rr.errorsPerServer()[slow] > toSlow * 9 / 10, rr.errorsPerServer()[slow] + " of " + toSlow);
+        long others = rr.errors() - rr.errorsPerServer()[hole] - rr.errorsPerServer()[slow];
+        assertTrue(others <= rr.calls() / 10_000, others + " errors on the other servers");
         // the time series adds up
         assertEquals(toHole, Arrays.stream(rr.blackholePerSecond()).sum());
         assertEquals(toSlow, Arrays.stream(rr.slowPerSecond()).sum());
