@@ -98,7 +98,10 @@ public final class FleetSimulation {
             double deadlineMs, double evaluateSeconds, double initialLatencyMs, boolean timeoutSample,
             OutlierDetector detector, List<Integer> maxConnections, int slowServer, int blackholeServer) {
 
-        /** The default detector: consecutive failures 5, volume 10, ratio 0.75, 10 s to 300 s, half the fleet, slow start 10 s. */
+        /**
+         * The default-like detector: consecutive failures 5, volume 10, ratio 0.75, 10 s to 300 s,
+         * half the fleet, slow start 10 s.
+         */
         public static final OutlierDetector DEFAULT_DETECTOR = new OutlierDetector(5, 10, 0.75, 10_000_000_000L,
                 300_000_000_000L, 0.5, 10_000_000_000L);
 
@@ -180,7 +183,8 @@ public final class FleetSimulation {
      * @param connections         per maxConnections
      */
     public record StrategyResult(Strategy strategy, long calls, long successes, long errors, Latency latency,
-            Latency allCalls, long[] sentPerServer, long[] errorsPerServer, long[] slowPerSecond, long[] blackholePerSecond, long[] errorsPerSecond,
+            Latency allCalls, long[] sentPerServer, long[] errorsPerServer, long[] slowPerSecond,
+            long[] blackholePerSecond, long[] errorsPerSecond,
             long[] slowEjectedPerSecond, long[] blackholeEjectedPerSecond, long[] ejections, double utilisation,
             List<Connections> connections) {
 
@@ -283,7 +287,8 @@ public final class FleetSimulation {
             if (slow) {
                 median *= c.slowFactor();
             }
-            String name = "s" + String.format("%0" + digits + "d", i) + (slow ? " (slow)" : blackhole ? " (black hole)" : "");
+            String name = "s" + String.format(java.util.Locale.ROOT, "%0" + digits + "d", i)
+                    + (slow ? " (slow)" : blackhole ? " (black hole)" : "");
             fleet.add(new ServerSpec(name, workers, median, slow, blackhole));
         }
         return fleet;
