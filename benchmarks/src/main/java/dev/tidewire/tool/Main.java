@@ -39,6 +39,7 @@ public final class Main {
             dev.tidewire.tool.load.LoadCommand.USAGE,
             dev.tidewire.tool.compare.CompareCommand.USAGE,
             dev.tidewire.tool.compare.ChartCommand.USAGE,
+            dev.tidewire.tool.sim.SimulateCommand.USAGE,
             "",
             "  --help  print this help",
             "",
@@ -82,6 +83,8 @@ public final class Main {
                             out == System.out && System.console() != null);
                 case "chart":
                     return dev.tidewire.tool.compare.ChartCommand.main(rest, out, err);
+                case "simulate":
+                    return dev.tidewire.tool.sim.SimulateCommand.main(rest, out, err);
                 default:
                     throw new UsageException("unknown command '" + args[0] + "'");
             }

@@ -364,7 +364,7 @@ public final class ConnectionPool implements AutoCloseable {
      * turned away do not all come back at one instant; by then the {@link Connector} has started
      * the attempt in the background, and they wait for it.
      */
-    private long connectRetryDelayNanos() {
+    long connectRetryDelayNanos() {
         long wait = Math.max(TimeUnit.MILLISECONDS.toNanos(1), connector.backoffNanos());
         long spread = Math.min(TimeUnit.MILLISECONDS.toNanos(100), Math.max(1, wait / 8));
         return wait + java.util.concurrent.ThreadLocalRandom.current().nextLong(spread);

@@ -192,7 +192,10 @@ final class FleetCall extends CompletableFuture<byte[]> {
                 return;
             }
             if (retry != null && attempts < fleet.maxAttempts() && !fleet.closed()) {
-                delay = ConnectionPool.notProcessedDelayNanos(attempts);
+                // no connection, and no endpoint left untried: wait until that pool's backoff lets it
+                // try again (as a single endpoint's pool does); otherwise a short jittered pause
+                delay = outcome == AttemptOutcome.CONNECT_FAILED && tried.size() >= fleet.members().length
+                        ? member.pool().connectRetryDelayNanos() : ConnectionPool.notProcessedDelayNanos(attempts);
                 if (deadline.remainingNanos() <= delay) {
                     retry = null;
                 }

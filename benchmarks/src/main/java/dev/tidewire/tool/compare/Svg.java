@@ -4,18 +4,30 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
+import java.util.function.DoubleFunction;
 
 /**
  * Hand-written SVG line charts: numeric x (linear or log2), y linear from zero or log10, one
  * polyline with markers per series, a legend, and hollow markers for points flagged as suspect
- * (an open loop that did not keep up).
+ * (an open loop that did not keep up). Public for the fleet simulation's charts
+ * ({@code dev.tidewire.tool.sim}).
  */
-final class Svg {
+public final class Svg {
     /** One point; {@code flagged} draws it hollow. */
-    record Point(double x, double y, boolean flagged) {
+    public record Point(double x, double y, boolean flagged) {
     }
 
-    record Series(String name, List<Point> points) {
+    public record Series(String name, List<Point> points) {
+    }
+
+    /**
+     * Where the x axis has its ticks and how they read.
+     *
+     * @param ticks   tick positions, or null for one tick at each x of the data
+     * @param label   a tick's text, or null for the default number format
+     * @param markers a circle at each point (false: lines only, for long series)
+     */
+    public record XAxis(List<Double> ticks, DoubleFunction<String> label, boolean markers) {
     }
 
     private static final String[] COLORS = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
@@ -37,8 +49,14 @@ final class Svg {
      * @param logY  y on a log10 axis; else linear from 0
      * @param note  a line of small text under the title (may be empty)
      */
-    static String lineChart(String title, String note, String xLabel, String yLabel, List<Series> series, boolean logX,
-            boolean logY) {
+    public static String lineChart(String title, String note, String xLabel, String yLabel, List<Series> series,
+            boolean logX, boolean logY) {
+        return lineChart(title, note, xLabel, yLabel, series, logX, logY, new XAxis(null, null, true));
+    }
+
+    /** A line chart with the x axis's ticks, tick text and markers set by {@code axis}. */
+    public static String lineChart(String title, String note, String xLabel, String yLabel, List<Series> series,
+            boolean logX, boolean logY, XAxis axis) {
         TreeSet<Double> xs = new TreeSet<>();
         double yMin = Double.MAX_VALUE;
         double yMax = 0;
@@ -58,8 +76,12 @@ final class Svg {
             yMax = 1;
             yMin = 1;
         }
+        if (axis.ticks() != null && !axis.ticks().isEmpty()) {
+            xs.addAll(axis.ticks()); // the axis spans the ticks and the data
+        }
         double x0 = xs.first();
         double x1 = xs.last() > x0 ? xs.last() : x0 + 1;
+        TreeSet<Double> xTicks = axis.ticks() == null ? xs : new TreeSet<>(axis.ticks());
         double[] yRange;
         List<Double> yTicks = new ArrayList<>();
         if (logY) {
@@ -106,13 +128,13 @@ final class Svg {
             b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>%n",
                     LEFT - 6, y + 4, esc(label(t))));
         }
-        // x ticks at the data's x values
-        for (double t : xs) {
+        // x ticks at the data's x values, or where the axis puts them
+        for (double t : xTicks) {
             double x = LEFT + frac(t, x0, x1, logX) * plotW;
             b.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e5e5e5\"/>%n",
                     x, TOP, x, TOP + plotH));
             b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>%n",
-                    x, TOP + plotH + 18, esc(label(t))));
+                    x, TOP + plotH + 18, esc(axis.label() == null ? label(t) : axis.label().apply(t))));
         }
         b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\""
                 + " stroke=\"#333\"/>%n", LEFT, TOP, plotW, plotH));
@@ -135,10 +157,14 @@ final class Svg {
                 double x = LEFT + frac(p.x(), x0, x1, logX) * plotW;
                 double y = TOP + plotH - frac(p.y(), yRange[0], yRange[1], logY) * plotH;
                 pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
+                if (!axis.markers()) {
+                    continue;
+                }
                 anyFlagged |= p.flagged();
                 marks.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\""
                         + " stroke=\"%s\" stroke-width=\"1.5\"><title>%s: %s, %s</title></circle>%n", x, y,
-                        p.flagged() ? "white" : color, color, esc(s.name()), esc(label(p.x())), esc(label(p.y()))));
+                        p.flagged() ? "white" : color, color, esc(s.name()),
+                        esc(axis.label() == null ? label(p.x()) : axis.label().apply(p.x())), esc(label(p.y()))));
             }
             b.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>%n",
                     color, pts.toString().trim()));
@@ -168,7 +194,7 @@ final class Svg {
         return (v - lo) / (hi - lo);
     }
 
-    static double niceStep(double raw) {
+    public static double niceStep(double raw) {
         if (raw <= 0) {
             return 1;
         }

@@ -82,9 +82,20 @@ public interface Balancer {
         return last; // rounding
     }
 
-    /** Round-robin, weight and load ignored: the baseline the simulation compares against. */
+    /**
+     * Round-robin, weight and load ignored: the baseline the simulation compares against. The first
+     * pick is at a random place (drawn from the {@code random} it is given), so balancers created
+     * together do not visit the endpoints in step.
+     */
     static Balancer roundRobin() {
-        java.util.concurrent.atomic.AtomicLong next = new java.util.concurrent.atomic.AtomicLong();
-        return (candidates, now, random) -> (int) Math.floorMod(next.getAndIncrement(), (long) candidates.size());
+        java.util.concurrent.atomic.AtomicLong next = new java.util.concurrent.atomic.AtomicLong(-1); // -1: no pick yet
+        return (candidates, now, random) -> {
+            long i = next.getAndIncrement();
+            if (i < 0) {
+                i = random.nextInt(candidates.size());
+                next.getAndAdd(i + 1);
+            }
+            return (int) Math.floorMod(i, (long) candidates.size());
+        };
     }
 }

@@ -1,0 +1,110 @@
+package dev.tidewire.tool.sim;
+
+import dev.tidewire.tool.Args;
+import dev.tidewire.tool.UsageException;
+import dev.tidewire.tool.sim.FleetSimulation.Config;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code simulate}: the fleet simulation ({@link FleetSimulation}) with round-robin, P2C, and P2C
+ * with outlier ejection; prints a table and, with {@code --out DIR}, writes
+ * {@code fleet-simulation.json} and SVG charts there.
+ */
+public final class SimulateCommand {
+    public static final String USAGE = String.join(System.lineSeparator(),
+            "  simulate [--seed 1] [--seconds 60] [--out DIR] [--servers 100] [--clients 1000]",
+            "        [--timeout-sample none|elapsed] [--evaluate-seconds 1]",
+            "        deterministic simulation in virtual time of C clients calling N servers (one 10x slow,",
+            "        one a black hole) through the client's own balancer, health and outlier-detection",
+            "        classes: round-robin, P2C least-loaded, P2C + ejection, on the same calls; prints",
+            "        latency, errors, calls to the slow server and the black hole, connections per server;",
+            "        --out: fleet-simulation.json and fleet-*.svg charts in DIR (fleet-simulation-elapsed.json",
+            "        and fleet-elapsed-*.svg with --timeout-sample elapsed); --timeout-sample: what a timed-out",
+            "        call feeds the balancer's latency average (none: -1, no sample; elapsed: the time waited);",
+            "        the same seed gives the same output, byte for byte (docs/fleet-simulation.md)");
+
+    private final Config config;
+    private final Path out;
+
+    private SimulateCommand(Config config, Path out) {
+        this.config = config;
+        this.out = out;
+    }
+
+    /** Parses and runs; prints a usage error and returns 2 on a bad command line. */
+    public static int main(List<String> args, PrintStream out, PrintStream err) {
+        SimulateCommand c;
+        try {
+            c = parse(args);
+        } catch (UsageException e) {
+            return e.report(err, USAGE);
+        }
+        return c.run(out, err);
+    }
+
+    static SimulateCommand parse(List<String> args) {
+        Args f = Args.parse("simulate", args, Set.of("seed", "seconds", "out", "servers", "clients", "timeout-sample",
+                "evaluate-seconds"), Set.of());
+        f.noPositional();
+        long seed;
+        String seedText = f.string("seed", "1");
+        try {
+            seed = Long.parseLong(seedText.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--seed must be a whole number, got '" + seedText + "'");
+        }
+        int seconds = f.integer("seconds", 60, 1, 3600);
+        int servers = f.integer("servers", 100, 3, 10_000);
+        int clients = f.integer("clients", 1000, 1, 100_000);
+        int evaluate = f.integer("evaluate-seconds", 1, 1, 3600);
+        String sample = f.string("timeout-sample", "none");
+        if (!sample.equals("none") && !sample.equals("elapsed")) {
+            throw new UsageException("--timeout-sample must be none or elapsed, got '" + sample + "'");
+        }
+        if ((long) servers * clients > 2_000_000) {
+            throw new UsageException("--servers x --clients must be at most 2,000,000 (each client keeps a view of"
+                    + " every server), got " + servers + " x " + clients);
+        }
+        Config config = Config.of(seed, servers, clients, seconds).withTimeoutSample(sample.equals("elapsed"))
+                .withEvaluateSeconds(evaluate);
+        String dir = f.string("out", null);
+        return new SimulateCommand(config, dir == null ? null : Path.of(dir));
+    }
+
+    Config config() {
+        return config;
+    }
+
+    int run(PrintStream out, PrintStream err) {
+        FleetSimulation.Result r = FleetSimulation.run(config, Runtime.getRuntime().availableProcessors());
+        out.print(FleetReport.table(r));
+        if (this.out != null) {
+            try {
+                Files.createDirectories(this.out);
+                // the default model's files are fleet-simulation.json and fleet-*.svg; with timeouts as
+                // samples, fleet-simulation-elapsed.json and fleet-elapsed-*.svg, so both fit in one directory
+                String mode = config.timeoutSample() ? "elapsed" : "";
+                Path json = this.out.resolve(mode.isEmpty() ? "fleet-simulation.json" : "fleet-simulation-elapsed.json");
+                Files.writeString(json, FleetReport.json(r), StandardCharsets.UTF_8);
+                out.println("wrote " + json);
+                for (Map.Entry<String, String> chart : FleetReport.charts(r, mode.isEmpty() ? "fleet-" : "fleet-elapsed-")
+                        .entrySet()) {
+                    Path p = this.out.resolve(chart.getKey());
+                    Files.writeString(p, chart.getValue(), StandardCharsets.UTF_8);
+                    out.println("wrote " + p);
+                }
+            } catch (IOException e) {
+                err.println("error: " + this.out + ": " + e);
+                return 1;
+            }
+        }
+        return 0;
+    }
+}
