@@ -166,7 +166,8 @@ final class FleetCall extends CompletableFuture<byte[]> {
             case SUCCESS, REMOTE_ERROR, SERVER_ERROR, TIMEOUT, CONNECTION_LOST -> now - start;
             default -> -1; // says nothing of the endpoint's speed
         };
-        member.health().load().end(latency, now);
+        member.health().load().end(latency, now,
+                outcome == AttemptOutcome.TIMEOUT || outcome == AttemptOutcome.CONNECTION_LOST);
         switch (outcome) {
             case SUCCESS, REMOTE_ERROR -> member.health().success();
             case SERVER_ERROR, TIMEOUT, CONNECTION_LOST, CONNECT_FAILED -> member.health().failure();

@@ -125,7 +125,7 @@ public final class FleetSimulation {
          * with -1, connections counted for maxConnections 1, 2 and 8.
          */
         public static Config of(long seed, int servers, int clients, double seconds) {
-            return new Config(seed, servers, clients, seconds, 6, 8, 10, 0.05, 0.5, 10, 0.65, 1000, 1, 10, false,
+            return new Config(seed, servers, clients, seconds, 6, 8, 10, 0.05, 0.5, 10, 0.65, 1000, 1, 10, true,
                     DEFAULT_DETECTOR, List.of(1, 2, 8), 0, 1);
         }
 
@@ -592,7 +592,7 @@ public final class FleetSimulation {
         private void timeout(Call call) {
             call.state = TIMED_OUT;
             long now = call.deadline;
-            call.member.health.load().end(config.timeoutSample() ? now - call.sent : -1, now);
+            call.member.health.load().end(config.timeoutSample() ? now - call.sent : -1, now, true);
             call.member.health.failure();
             errors++;
             failed[call.member.server.index]++;

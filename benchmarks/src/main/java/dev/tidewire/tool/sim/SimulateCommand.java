@@ -25,9 +25,10 @@ public final class SimulateCommand {
             "        one a black hole) through the client's own balancer, health and outlier-detection",
             "        classes: round-robin, P2C least-loaded, P2C + ejection, on the same calls; prints",
             "        latency, errors, calls to the slow server and the black hole, connections per server;",
-            "        --out: fleet-simulation.json and fleet-*.svg charts in DIR (fleet-simulation-elapsed.json",
-            "        and fleet-elapsed-*.svg with --timeout-sample elapsed); --timeout-sample: what a timed-out",
-            "        call feeds the balancer's latency average (none: -1, no sample; elapsed: the time waited);",
+            "        --out: fleet-simulation.json and fleet-*.svg charts in DIR (fleet-simulation-none.json",
+            "        and fleet-none-*.svg with --timeout-sample none); --timeout-sample: what a timed-out call",
+            "        feeds the balancer's latency average (elapsed, as the client does: the time waited;",
+            "        none: no sample, to show why the client samples timeouts);",
             "        the same seed gives the same output, byte for byte (docs/fleet-simulation.md)");
 
     private final Config config;
@@ -64,7 +65,7 @@ public final class SimulateCommand {
         int servers = f.integer("servers", 100, 3, 10_000);
         int clients = f.integer("clients", 1000, 1, 100_000);
         int evaluate = f.integer("evaluate-seconds", 1, 1, 3600);
-        String sample = f.string("timeout-sample", "none");
+        String sample = f.string("timeout-sample", "elapsed");
         if (!sample.equals("none") && !sample.equals("elapsed")) {
             throw new UsageException("--timeout-sample must be none or elapsed, got '" + sample + "'");
         }
@@ -88,13 +89,13 @@ public final class SimulateCommand {
         if (this.out != null) {
             try {
                 Files.createDirectories(this.out);
-                // the default model's files are fleet-simulation.json and fleet-*.svg; with timeouts as
-                // samples, fleet-simulation-elapsed.json and fleet-elapsed-*.svg, so both fit in one directory
-                String mode = config.timeoutSample() ? "elapsed" : "";
-                Path json = this.out.resolve(mode.isEmpty() ? "fleet-simulation.json" : "fleet-simulation-elapsed.json");
+                // the client's model (timeouts as samples) writes fleet-simulation.json and fleet-*.svg; with
+                // --timeout-sample none, fleet-simulation-none.json and fleet-none-*.svg, so both fit in one directory
+                String mode = config.timeoutSample() ? "" : "none";
+                Path json = this.out.resolve(mode.isEmpty() ? "fleet-simulation.json" : "fleet-simulation-none.json");
                 Files.writeString(json, FleetReport.json(r), StandardCharsets.UTF_8);
                 out.println("wrote " + json);
-                for (Map.Entry<String, String> chart : FleetReport.charts(r, mode.isEmpty() ? "fleet-" : "fleet-elapsed-")
+                for (Map.Entry<String, String> chart : FleetReport.charts(r, mode.isEmpty() ? "fleet-" : "fleet-none-")
                         .entrySet()) {
                     Path p = this.out.resolve(chart.getKey());
                     Files.writeString(p, chart.getValue(), StandardCharsets.UTF_8);

@@ -31,8 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the measured value.
  */
 class FleetSimulationTest {
-    /** The brief's small fleet: 20 servers, 100 clients, 20 s; timeouts end their load with -1. */
-    private static final Config SMALL = Config.of(1, 20, 100, 20);
+    /** The brief's small fleet: 20 servers, 100 clients, 20 s; timeouts end their load with -1 (no sample). */
+    private static final Config SMALL = Config.of(1, 20, 100, 20).withTimeoutSample(false);
 
     private static Result small;
     private static Result smallElapsed;
@@ -63,7 +63,7 @@ class FleetSimulationTest {
             assertEquals(s.calls(), s.successes() + s.errors(), s.strategy().label());
         }
         // and another seed gives other results
-        Result other = FleetSimulation.run(Config.of(2, 20, 100, 20), 2);
+        Result other = FleetSimulation.run(Config.of(2, 20, 100, 20).withTimeoutSample(false), 2);
         assertNotEquals(FleetReport.json(small), FleetReport.json(other));
     }
 
@@ -93,22 +93,21 @@ class FleetSimulationTest {
     }
 
     @Test
-    void p2cSendsTheSlowServerFarFewerCallsThanRoundRobinEvenWithTimeoutsAsNoSample() {
+    void withTimeoutsAsNoSampleP2cAloneDoesWorseThanRoundRobinAndEjectionRescuesIt() {
+        // The ablation: if timeouts fed nothing to the latency average (as the client does not do), a black
+        // hole that never answers would keep looking as cheap as its first estimate, and P2C would send it
+        // more than its fair share (measured 9.56 % against 5 %; errors 26,364 against 14,871).
         StrategyResult rr = small.of(Strategy.ROUND_ROBIN);
         StrategyResult p2c = small.of(Strategy.P2C);
-        int slow = SMALL.slowServer();
-        // measured 1.105 % against 4.999 %
-        assertTrue(p2c.share(slow) < rr.share(slow) / 3, p2c.share(slow) + " vs " + rr.share(slow));
-        // errors: measured 6,059 against 14,871
-        assertTrue(p2c.errors() < rr.errors() * 6 / 10, p2c.errors() + " vs " + rr.errors());
-        // but a black hole that never answers keeps the 10 ms estimate it started with: P2C still sends
-        // it more than half a fair share (measured 3.049 % against 5.002 %)
-        assertTrue(p2c.share(SMALL.blackholeServer()) > 0.025, "black hole share " + p2c.share(SMALL.blackholeServer()));
-        // successful calls: P2C's p99 within 10 % of round-robin's (measured 33.9 and 33.4 ms; round-robin's
-        // slow calls mostly time out and leave its successful percentiles), the p90 of all calls far below
-        // (measured 22.8 and 98.3 ms)
-        assertTrue(p2c.latency().p99() <= rr.latency().p99() * 1.1, p2c.latency().p99() + " vs " + rr.latency().p99());
-        assertTrue(p2c.allCalls().p90() < rr.allCalls().p90() / 2, p2c.allCalls().p90() + " vs " + rr.allCalls().p90());
+        StrategyResult ejection = small.of(Strategy.P2C_EJECTION);
+        int hole = SMALL.blackholeServer();
+        assertTrue(p2c.share(hole) > rr.share(hole), p2c.share(hole) + " vs " + rr.share(hole));
+        assertTrue(p2c.errors() > rr.errors(), p2c.errors() + " vs " + rr.errors());
+        // outlier detection, judging each server over as many 1 s intervals as it takes to see 10 outcomes,
+        // catches it: measured 195 ejections of the black hole, errors 4,957, and no healthy server ejected
+        assertTrue(ejection.ejections()[hole] >= SMALL.clients(), "black hole ejections " + ejection.ejections()[hole]);
+        assertEquals(0, ejection.otherEjections(SMALL), "healthy servers ejected");
+        assertTrue(ejection.errors() < rr.errors() / 2, ejection.errors() + " vs " + rr.errors());
     }
 
     @Test
@@ -117,55 +116,54 @@ class FleetSimulationTest {
         StrategyResult p2c = smallElapsed.of(Strategy.P2C);
         int slow = SMALL.slowServer();
         int hole = SMALL.blackholeServer();
-        // measured: slow 0.580 %, black hole 0.195 %, against 5 %
-        assertTrue(p2c.share(slow) < rr.share(slow) / 5, p2c.share(slow) + " vs " + rr.share(slow));
-        assertTrue(p2c.share(hole) < rr.share(hole) / 20, p2c.share(hole) + " vs " + rr.share(hole));
-        // measured 431 errors against 14,871
-        assertTrue(p2c.errors() < rr.errors() / 20, p2c.errors() + " vs " + rr.errors());
-        // all calls: measured p99 37.9 ms against 1,000 (round-robin's 10 % of timeouts)
-        assertTrue(p2c.allCalls().p99() < 100, "p2c p99 of all calls " + p2c.allCalls().p99());
+        // measured: slow 0.822 %, black hole 0.330 %, against 5 %
+        assertTrue(p2c.share(slow) < rr.share(slow) / 4, p2c.share(slow) + " vs " + rr.share(slow));
+        assertTrue(p2c.share(hole) < rr.share(hole) / 10, p2c.share(hole) + " vs " + rr.share(hole));
+        // measured 760 errors against 14,871
+        assertTrue(p2c.errors() < rr.errors() / 10, p2c.errors() + " vs " + rr.errors());
+        // all calls: measured p99 134 ms against 1,000 (round-robin's 10 % of timeouts)
+        assertTrue(p2c.allCalls().p99() < 300, "p2c p99 of all calls " + p2c.allCalls().p99());
         assertEquals(SMALL.deadlineMs(), rr.allCalls().p99());
-        // the calls to the black hole stop within a few seconds: each client learns from its first timeout
+        // the calls to the black hole fall off within seconds: each client learns from its own timeouts
         long[] hole2c = p2c.blackholePerSecond();
         long lastFive = FleetReport.sum(hole2c, hole2c.length - 5, hole2c.length);
-        assertTrue(lastFive < FleetReport.sum(hole2c, 0, 5) / 5, Arrays.toString(hole2c));
+        assertTrue(lastFive < FleetReport.sum(hole2c, 0, 5) / 2, Arrays.toString(hole2c));
     }
 
     @Test
-    void withTheDefaultDetectorAndAHundredClientsNoClientEverSeesEnoughCallsToEject() {
-        // Each client sends ~75 calls/s over 20 servers: ~4 outcomes per server per 1 s interval, never
-        // the minVolume of 10. The ejection strategy is P2C, call for call (docs/fleet-simulation.md).
-        for (Result r : List.of(small, smallElapsed)) {
-            StrategyResult p2c = r.of(Strategy.P2C);
-            StrategyResult ejection = r.of(Strategy.P2C_EJECTION);
-            assertEquals(0, ejection.totalEjections());
-            assertEquals(p2c.errors(), ejection.errors());
-            assertArrayEquals(p2c.sentPerServer(), ejection.sentPerServer());
-        }
+    void withAHundredClientsEjectionStillJudgesEachServerAndEjectsNoHealthyOne() {
+        // Each client sends ~75 calls/s over 20 servers: ~4 outcomes per server per 1 s interval, below the
+        // minVolume of 10, so outcomes accumulate over several intervals before a server is judged.
+        StrategyResult p2c = smallElapsed.of(Strategy.P2C);
+        StrategyResult ejection = smallElapsed.of(Strategy.P2C_EJECTION);
+        // measured 44 ejections (of the slow server), 710 errors against P2C's 760
+        assertTrue(ejection.totalEjections() > 0, "ejections " + ejection.totalEjections());
+        assertEquals(0, ejection.otherEjections(SMALL), "healthy servers ejected");
+        assertTrue(ejection.errors() <= p2c.errors() * 11 / 10, ejection.errors() + " vs " + p2c.errors());
     }
 
     @Test
     void withFewClientsEjectionRemovesTheBlackHoleAndLetsItBackToBeEjectedAgain() {
-        // 10 clients of 20 servers: ~750 calls/s each, enough volume for the detector (timeouts as -1)
-        Config few = Config.of(1, 20, 10, 30);
+        // 10 clients of 20 servers: ~750 calls/s each; timeouts as no sample, where ejection is what helps
+        Config few = Config.of(1, 20, 10, 30).withTimeoutSample(false);
         Result r = FleetSimulation.run(few, 2);
         StrategyResult rr = r.of(Strategy.ROUND_ROBIN);
         StrategyResult p2c = r.of(Strategy.P2C);
         StrategyResult ejection = r.of(Strategy.P2C_EJECTION);
         int hole = few.blackholeServer();
-        // measured: 19 ejections, all of the black hole: every client ejected it, some twice (it came back
-        // after its 8-12 s, failed again, and went for twice as long)
+        // measured: 20 ejections, all of the black hole: every client ejected it, and again once it came
+        // back after its 8-12 s and failed again
         long holeEjections = ejection.ejections()[hole];
         assertTrue(holeEjections > few.clients(), "black hole ejections " + holeEjections);
         assertEquals(0, ejection.otherEjections(few), "healthy servers ejected");
         long most = Arrays.stream(ejection.blackholeEjectedPerSecond()).max().orElse(0);
         assertTrue(most >= few.clients() * 8 / 10, "clients with the black hole ejected at once: " + most);
-        // errors: measured 1,087 against P2C's 2,626 and round-robin's 22,319
+        // errors: measured 790 against P2C's 20,722 and round-robin's 22,319
         assertTrue(ejection.errors() < p2c.errors() * 6 / 10, ejection.errors() + " vs " + p2c.errors());
         assertTrue(ejection.errors() < rr.errors() / 10, ejection.errors() + " vs " + rr.errors());
         assertTrue(ejection.share(hole) < p2c.share(hole) / 2, ejection.share(hole) + " vs " + p2c.share(hole));
-        // all calls: with ejection under 1 % fail, so the p99 is a real latency (measured 37.3 ms); P2C
-        // alone (1.17 % errors) and round-robin (10 %) have a p99 of the deadline
+        // all calls: with ejection under 1 % fail, so the p99 is a real latency (measured 37.6 ms); P2C
+        // alone and round-robin (9 and 10 % errors) have a p99 of the deadline
         assertTrue(ejection.allCalls().p99() < 50, ejection.allCalls().toString());
         assertEquals(few.deadlineMs(), p2c.allCalls().p99());
         assertEquals(few.deadlineMs(), rr.allCalls().p99());

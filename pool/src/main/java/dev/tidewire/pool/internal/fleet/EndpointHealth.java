@@ -94,9 +94,18 @@ public final class EndpointHealth {
         return returnedNanos;
     }
 
-    /** The interval's counts, reset: {@code [successes, failures]}. */
-    long[] drainCounts() {
-        return new long[] {successes.sumThenReset(), failures.sumThenReset()};
+    int window;           // guarded by the detector: intervals the current counts span
+
+    /** The counts since the last {@link #resetCounts}: {@code [successes, failures]}. */
+    long[] counts() {
+        return new long[] {successes.sum(), failures.sum()};
+    }
+
+    /** Starts new counts (outcomes recorded meanwhile may land in either; the estimate allows it). */
+    void resetCounts() {
+        successes.reset();
+        failures.reset();
+        window = 0;
     }
 
     /** Ejections of this endpoint so far. */

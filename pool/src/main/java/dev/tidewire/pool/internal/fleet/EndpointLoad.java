@@ -13,12 +13,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class EndpointLoad {
     /**
-     * Time constant of the latency average: a sample's weight halves in about 0.7 s, and an
-     * endpoint that receives no calls sees its average fall by the same law (as Finagle's, which
-     * uses 10 s; a shorter memory lets a brief spike, a JIT warm-up or a GC pause, stop diverting
-     * traffic within a second or two, while a slow endpoint's every new sample restores its cost).
+     * Time constant of the latency average after a reply: a sample's weight halves in about 0.7 s,
+     * and an endpoint that receives no calls sees its average fall by the same law. Short, so that
+     * a brief spike (a JIT warm-up, a GC pause) stops diverting calls within a second or two, while
+     * a slow endpoint's every new reply restores its cost.
      */
     public static final long DECAY_NANOS = 1_000_000_000L;
+    /**
+     * Time constant after a failure (a timeout, a lost connection): 10 s, Finagle's. A failure is
+     * strong evidence; an endpoint that answers nothing is tried again only after its cost has
+     * decayed for several seconds, not every second.
+     */
+    public static final long FAILURE_DECAY_NANOS = 10_000_000_000L;
     /** Share of a full weight an endpoint gets at the start of its slow start. */
     static final double WARMTH_FLOOR = 0.1;
 
@@ -27,6 +33,7 @@ public final class EndpointLoad {
     private volatile int priority;
     private volatile double latencyNanos;
     private volatile long stampNanos;
+    private volatile long decayNanos = DECAY_NANOS;
     private volatile long warmFromNanos;
     private volatile long warmNanos; // 0: fully warm
 
@@ -67,22 +74,31 @@ public final class EndpointLoad {
      * it down with the decay of the time since the last sample.
      */
     public void end(long latencyNanos, long now) {
+        end(latencyNanos, now, false);
+    }
+
+    /**
+     * As {@link #end(long, long)}; {@code failed} for a sample that is a failure (a timeout, a lost
+     * connection), after which the average decays with {@link #FAILURE_DECAY_NANOS}.
+     */
+    public void end(long latencyNanos, long now, boolean failed) {
         inFlight.decrementAndGet();
         if (latencyNanos >= 0) {
-            sample(latencyNanos, now);
+            sample(latencyNanos, now, failed);
         }
     }
 
-    void sample(long rtt, long now) {
+    void sample(long rtt, long now, boolean failed) {
         double current = latencyNanos;
         long elapsed = Math.max(0, now - stampNanos);
         stampNanos = now;
         if (rtt > current) {
             latencyNanos = rtt;
         } else {
-            double w = Math.exp(-(double) elapsed / DECAY_NANOS);
+            double w = Math.exp(-(double) elapsed / decayNanos);
             latencyNanos = Math.max(1, current * w + rtt * (1 - w));
         }
+        decayNanos = failed ? FAILURE_DECAY_NANOS : DECAY_NANOS;
     }
 
     /** Calls in flight. */
@@ -130,7 +146,7 @@ public final class EndpointLoad {
         double latency = latencyNanos;
         long idle = now - stampNanos;
         if (idle > 0) {
-            latency *= Math.exp(-(double) idle / DECAY_NANOS);
+            latency *= Math.exp(-(double) idle / decayNanos);
         }
         return Math.max(1, latency) * (inFlight.get() + 1);
     }

@@ -11,8 +11,9 @@ import java.util.random.RandomGenerator;
  * <li><b>Consecutive connection failures</b>: {@code consecutiveFailures} failed connects or lost
  *     connections in a row eject the endpoint at once ({@link #onConnectionFailure}).</li>
  * <li><b>Success rate</b>: every interval ({@link #evaluate}), an endpoint with at least
- *     {@code minVolume} counted outcomes whose success rate is below {@code successRateRatio}
- *     times the rest of the fleet's is ejected.</li>
+ *     {@code minVolume} counted outcomes since it was last judged (over up to
+ *     {@link #MAX_WINDOW_INTERVALS} intervals) whose success rate is below
+ *     {@code successRateRatio} times the rest of the fleet's is ejected.</li>
  * </ul>
  * An ejection lasts {@code baseEjection × 2^(k-1)} for the endpoint's k-th ejection in a run
  * (capped at {@code maxEjection}), times a random factor in [0.8, 1.2) so ejected endpoints do not
@@ -59,9 +60,17 @@ public record OutlierDetector(int consecutiveFailures, int minVolume, double suc
     }
 
     /**
-     * The end of an interval: judges each endpoint's success rate against the rest of the fleet's
-     * over the interval, ejects outliers (worst first, while the fleet allows), and starts the
-     * next interval's counts.
+     * Intervals an endpoint's outcomes may accumulate over while fewer than {@code minVolume}: a
+     * client that sends an endpoint a call every few seconds still has its success rate judged,
+     * over up to a minute at the default interval, instead of never.
+     */
+    public static final int MAX_WINDOW_INTERVALS = 60;
+
+    /**
+     * The end of an interval: judges the success rate of each endpoint whose outcomes since its
+     * last judgement reach {@code minVolume} (accumulated over up to {@link #MAX_WINDOW_INTERVALS}
+     * intervals) against the rest of the fleet's over their current counts, ejects outliers (worst
+     * first, while the fleet allows), and starts new counts for the endpoints judged.
      *
      * @return the ejections made (often none)
      */
@@ -71,20 +80,26 @@ public record OutlierDetector(int consecutiveFailures, int minVolume, double suc
         long allSuccesses = 0;
         long allVolume = 0;
         for (int i = 0; i < n; i++) {
-            counts[i] = fleet.get(i).drainCounts();
+            counts[i] = fleet.get(i).counts();
             allSuccesses += counts[i][0];
             allVolume += counts[i][0] + counts[i][1];
         }
         List<Ejection> ejected = new ArrayList<>(0);
-        if (n < 2) {
-            return ejected;
-        }
         List<Integer> outliers = new ArrayList<>();
         double[] rate = new double[n];
         for (int i = 0; i < n; i++) {
+            EndpointHealth h = fleet.get(i);
+            h.window++;
             long volume = counts[i][0] + counts[i][1];
+            if (volume < minVolume) {
+                if (h.window >= MAX_WINDOW_INTERVALS) {
+                    h.resetCounts(); // too few to judge even over the longest window: start again
+                }
+                continue;
+            }
+            h.resetCounts();
             long othersVolume = allVolume - volume;
-            if (volume < minVolume || othersVolume < minVolume) {
+            if (n < 2 || othersVolume < minVolume) {
                 continue;
             }
             rate[i] = (double) counts[i][0] / volume;
