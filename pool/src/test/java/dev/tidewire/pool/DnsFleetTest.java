@@ -79,6 +79,12 @@ class DnsFleetTest {
                 .get(TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
     }
 
+    private static void sleepOp(Fleet fleet, int millis) throws Exception {
+        byte[] body = ("{\"millis\":" + millis + "}").getBytes(StandardCharsets.UTF_8);
+        fleet.call("sleep", body, Metadata.EMPTY, Deadline.after(TIMEOUT), false, null, null)
+                .get(TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
+    }
+
     /** Callers calling until stopped, counting successes and errors by type. */
     private final class Load implements AutoCloseable {
         final AtomicBoolean stop = new AtomicBoolean();
@@ -153,13 +159,15 @@ class DnsFleetTest {
             // one caller, calls one after another: light load, where the weights decide
             await().atMost(Duration.ofSeconds(10)).until(() -> fleet.endpoints().size() == 2
                     && fleet.endpoints().stream().allMatch(EndpointStats::ready));
-            for (int i = 0; i < 2000; i++) {
-                call(fleet, "warm" + i); // first calls are slow (JIT): their peaks fade within seconds
+            // calls of 3 ms (the built-in sleep op): the servers' own time dominates, not the machine's
+            // scheduling noise, so the two endpoints cost about the same and the weights decide
+            for (int i = 0; i < 300; i++) {
+                sleepOp(fleet, 3); // first calls are slow (JIT): their peaks fade within seconds
             }
             long heavyBefore = heavy.stats().requests();
             long lightBefore = light.stats().requests();
-            for (int i = 0; i < 4000; i++) {
-                call(fleet, "w" + i);
+            for (int i = 0; i < 1500; i++) {
+                sleepOp(fleet, 3);
             }
             long toHeavy = heavy.stats().requests() - heavyBefore;
             double heavyShare = (double) toHeavy / (toHeavy + light.stats().requests() - lightBefore);
@@ -178,6 +186,22 @@ class DnsFleetTest {
             assertEquals(Map.of(), load.errors, "no call failed while the SRV records changed");
         } catch (TidewireException e) {
             throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void aNameThatDoesNotResolveFailsCallsWithATypedErrorByTheirDeadline() throws Exception {
+        try (Fleet fleet = fleet(DnsEndpointResolver.forName("nosuch.fleet.test", 7000).nameServer(dns.nameServer())
+                .build())) {
+            long start = System.nanoTime();
+            java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> call(fleet, "x"));
+            long took = System.nanoTime() - start;
+            org.junit.jupiter.api.Assertions.assertInstanceOf(dev.tidewire.ConnectFailedException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().contains("nosuch.fleet.test"), e.getCause().getMessage());
+            assertTrue(took >= TIMEOUT.toNanos() - TimeUnit.MILLISECONDS.toNanos(50)
+                    && took < TIMEOUT.toNanos() + TimeUnit.SECONDS.toNanos(1), "ended at its deadline: " + took / 1_000_000);
+            assertEquals(0, fleet.endpoints().size());
         }
     }
 }

@@ -96,7 +96,7 @@ class FleetSimulationTest {
     void withTimeoutsAsNoSampleP2cAloneDoesWorseThanRoundRobinAndEjectionRescuesIt() {
         // The ablation: if timeouts fed nothing to the latency average (as the client does not do), a black
         // hole that never answers would keep looking as cheap as its first estimate, and P2C would send it
-        // more than its fair share (measured 9.56 % against 5 %; errors 26,364 against 14,871).
+        // more than its fair share (measured 9.46 % against 5 %; errors 26,247 against 14,871).
         StrategyResult rr = small.of(Strategy.ROUND_ROBIN);
         StrategyResult p2c = small.of(Strategy.P2C);
         StrategyResult ejection = small.of(Strategy.P2C_EJECTION);
@@ -104,7 +104,7 @@ class FleetSimulationTest {
         assertTrue(p2c.share(hole) > rr.share(hole), p2c.share(hole) + " vs " + rr.share(hole));
         assertTrue(p2c.errors() > rr.errors(), p2c.errors() + " vs " + rr.errors());
         // outlier detection, judging each server over as many 1 s intervals as it takes to see 10 outcomes,
-        // catches it: measured 195 ejections of the black hole, errors 4,957, and no healthy server ejected
+        // catches it: measured 193 ejections of the black hole, errors 4,732, and no healthy server ejected
         assertTrue(ejection.ejections()[hole] >= SMALL.clients(), "black hole ejections " + ejection.ejections()[hole]);
         assertEquals(0, ejection.otherEjections(SMALL), "healthy servers ejected");
         assertTrue(ejection.errors() < rr.errors() / 2, ejection.errors() + " vs " + rr.errors());
@@ -116,12 +116,12 @@ class FleetSimulationTest {
         StrategyResult p2c = smallElapsed.of(Strategy.P2C);
         int slow = SMALL.slowServer();
         int hole = SMALL.blackholeServer();
-        // measured: slow 0.822 %, black hole 0.330 %, against 5 %
+        // measured: slow 0.863 %, black hole 0.410 %, against 5 %
         assertTrue(p2c.share(slow) < rr.share(slow) / 4, p2c.share(slow) + " vs " + rr.share(slow));
         assertTrue(p2c.share(hole) < rr.share(hole) / 10, p2c.share(hole) + " vs " + rr.share(hole));
-        // measured 760 errors against 14,871
+        // measured 1,004 errors against 14,871
         assertTrue(p2c.errors() < rr.errors() / 10, p2c.errors() + " vs " + rr.errors());
-        // all calls: measured p99 134 ms against 1,000 (round-robin's 10 % of timeouts)
+        // all calls: measured p99 227 ms against 1,000 (round-robin's 10 % of timeouts)
         assertTrue(p2c.allCalls().p99() < 300, "p2c p99 of all calls " + p2c.allCalls().p99());
         assertEquals(SMALL.deadlineMs(), rr.allCalls().p99());
         // the calls to the black hole fall off within seconds: each client learns from its own timeouts
@@ -136,7 +136,7 @@ class FleetSimulationTest {
         // minVolume of 10, so outcomes accumulate over several intervals before a server is judged.
         StrategyResult p2c = smallElapsed.of(Strategy.P2C);
         StrategyResult ejection = smallElapsed.of(Strategy.P2C_EJECTION);
-        // measured 44 ejections (of the slow server), 710 errors against P2C's 760
+        // measured 54 ejections (of the slow server), 872 errors against P2C's 1,004
         assertTrue(ejection.totalEjections() > 0, "ejections " + ejection.totalEjections());
         assertEquals(0, ejection.otherEjections(SMALL), "healthy servers ejected");
         assertTrue(ejection.errors() <= p2c.errors() * 11 / 10, ejection.errors() + " vs " + p2c.errors());
@@ -158,11 +158,11 @@ class FleetSimulationTest {
         assertEquals(0, ejection.otherEjections(few), "healthy servers ejected");
         long most = Arrays.stream(ejection.blackholeEjectedPerSecond()).max().orElse(0);
         assertTrue(most >= few.clients() * 8 / 10, "clients with the black hole ejected at once: " + most);
-        // errors: measured 790 against P2C's 20,722 and round-robin's 22,319
+        // errors: measured 865 against P2C's 20,674 and round-robin's 22,319
         assertTrue(ejection.errors() < p2c.errors() * 6 / 10, ejection.errors() + " vs " + p2c.errors());
         assertTrue(ejection.errors() < rr.errors() / 10, ejection.errors() + " vs " + rr.errors());
         assertTrue(ejection.share(hole) < p2c.share(hole) / 2, ejection.share(hole) + " vs " + p2c.share(hole));
-        // all calls: with ejection under 1 % fail, so the p99 is a real latency (measured 37.6 ms); P2C
+        // all calls: with ejection under 1 % fail, so the p99 is a real latency (measured 40.9 ms); P2C
         // alone and round-robin (9 and 10 % errors) have a p99 of the deadline
         assertTrue(ejection.allCalls().p99() < 50, ejection.allCalls().toString());
         assertEquals(few.deadlineMs(), p2c.allCalls().p99());

@@ -18,7 +18,7 @@ public interface Balancer {
     int pick(List<? extends Candidates.Member> candidates, long now, RandomGenerator random);
 
     /** The second choice must be cheaper than this share of the first's cost to be taken. */
-    double TOLERANCE = 0.8;
+    double TOLERANCE = 0.5;
 
     /**
      * Power of two choices by load (Finagle's P2C with peak EWMA): a first candidate drawn at
@@ -26,7 +26,8 @@ public interface Balancer {
      * likewise among the others; the second is taken only if its {@link EndpointLoad#cost} is
      * below {@link #TOLERANCE} times the first's. So at light load, where costs are about equal,
      * each endpoint's share follows its weight (an SRV weight of 3 against 1 takes three quarters),
-     * and as soon as loads or latencies differ by more than a fifth the cheaper endpoint wins.
+     * and once loads or latencies differ by more than a factor of 2 the cheaper endpoint wins
+     * (latency estimates are noisy: a closer margin lets the noise, not the weights, decide).
      * One candidate costs nothing.
      */
     Balancer LEAST_LOADED = (candidates, now, random) -> {

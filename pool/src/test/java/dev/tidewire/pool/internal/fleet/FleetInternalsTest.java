@@ -99,12 +99,21 @@ class FleetInternalsTest {
     @Test
     void twoChoicesPickTheCheaperAndNeverTheSameTwice() {
         List<M> all = fleet(2);
-        all.get(0).health.load().begin(); // endpoint 0 busier: cost 2 against 1
+        all.get(0).health.load().begin(); // endpoint 0 busier: cost 3 against 1, beyond the tolerance
+        all.get(0).health.load().begin();
         SplittableRandom random = new SplittableRandom(7);
         for (int i = 0; i < 100; i++) {
             assertEquals(1, Balancer.LEAST_LOADED.pick(all, 0, random));
         }
         assertEquals(0, Balancer.LEAST_LOADED.pick(all.subList(0, 1), 0, random));
+        // within the tolerance (cost 2 against 1: not below half) the first draw decides: about even
+        List<M> near = fleet(2);
+        near.get(0).health.load().begin();
+        int zero = 0;
+        for (int i = 0; i < 10_000; i++) {
+            zero += Balancer.LEAST_LOADED.pick(near, 0, random) == 0 ? 1 : 0;
+        }
+        assertTrue(zero > 4_500 && zero < 5_500, "picks of the busier one " + zero);
         Balancer rr = Balancer.roundRobin();
         List<M> three = fleet(3);
         int first = rr.pick(three, 0, random); // at a random place, then in turn
