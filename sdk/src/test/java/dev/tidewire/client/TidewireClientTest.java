@@ -228,8 +228,14 @@ class TidewireClientTest {
 
     @Test
     void builderRejectsBadSettingsNamingThem() {
-        assertMessage("address is required", () -> TidewireClient.builder().build());
+        assertMessage("address or target is required", () -> TidewireClient.builder().build());
         assertMessage("host:port", () -> TidewireClient.builder().address("localhost"));
+        assertMessage("host:port", () -> TidewireClient.builder().target("127.0.0.1:7000,localhost"));
+        assertMessage("dns", () -> TidewireClient.builder().target("dns:///"));
+        assertMessage("maxEjectedShare", () -> dev.tidewire.pool.FleetOptions.builder().maxEjectedShare(2).build());
+        assertMessage("maxAttempts", () -> dev.tidewire.pool.FleetOptions.builder().maxAttempts(0).build());
+        assertMessage("evaluationInterval", () -> dev.tidewire.pool.FleetOptions.builder()
+                .evaluationInterval(Duration.ofMillis(10)).build());
         assertMessage("port", () -> TidewireClient.builder().address("127.0.0.1", 70000));
         assertMessage("maxConnections", () -> TidewireClient.builder().maxConnections(0));
         assertMessage("requestTimeout", () -> TidewireClient.builder().requestTimeout(Duration.ZERO));
