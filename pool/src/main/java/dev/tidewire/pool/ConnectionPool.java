@@ -266,18 +266,7 @@ public final class ConnectionPool implements AutoCloseable {
         if (result.isDone()) {
             return; // cancelled by the caller between attempts
         }
-        Resend elsewhere = redirect;
-        if (elsewhere != null) {
-            // the endpoint left its fleet while this call was on its way here: it was not sent
-            if (result.retries()) {
-                CompletableFuture<byte[]> resent = elsewhere.send(op, body, result.metadata(), deadline);
-                result.attempt(resent);
-                resent.whenComplete((v, e) -> complete(result, v,
-                        e instanceof CompletionException && e.getCause() != null ? e.getCause() : e, completion));
-            } else {
-                complete(result, null, new NotProcessedException("op '" + op + "' was not sent: endpoint "
-                        + factory.address() + " has left the fleet", null), completion);
-            }
+        if (redirected(result, op, body, deadline, completion)) {
             return;
         }
         CompletableFuture<byte[]> reply;
@@ -319,6 +308,9 @@ public final class ConnectionPool implements AutoCloseable {
             }
             pooled.connection().flush(); // deferred to the end of the block inside batch()
         } catch (TidewireException e) {
+            if (e instanceof ClientClosedException && redirected(result, op, body, deadline, completion)) {
+                return; // the pool was drained for its fleet while this attempt was under way: not sent
+            }
             retryOrFail(result, e, op, body, deadline, completion, attemptNo);
             return;
         }
@@ -335,6 +327,28 @@ public final class ConnectionPool implements AutoCloseable {
                 complete(result, null, cause, completion);
             }
         });
+    }
+
+    /**
+     * If this pool's endpoint has left its fleet, sends the call (which was not sent here) through
+     * the fleet, or, for the fleet's own single attempt, ends it with {@link NotProcessedException}
+     * so the fleet sends it elsewhere; returns whether it did.
+     */
+    private boolean redirected(PoolCall result, String op, byte[] body, Deadline deadline, Executor completion) {
+        Resend elsewhere = redirect;
+        if (elsewhere == null) {
+            return false;
+        }
+        if (result.retries()) {
+            CompletableFuture<byte[]> resent = elsewhere.send(op, body, result.metadata(), deadline);
+            result.attempt(resent);
+            resent.whenComplete((v, e) -> complete(result, v,
+                    e instanceof CompletionException && e.getCause() != null ? e.getCause() : e, completion));
+        } else {
+            complete(result, null, new NotProcessedException("op '" + op + "' was not sent: endpoint "
+                    + factory.address() + " has left the fleet", null), completion);
+        }
+        return true;
     }
 
     /** Sends the call again if it certainly was not processed and time allows; else ends it with {@code e}. */
@@ -757,13 +771,7 @@ public final class ConnectionPool implements AutoCloseable {
             NettyRuntime.runOffLoop("tidewire-pool-close", () -> close(grace));
             return;
         }
-        factory.closing();
-        pool.close();
-        List<CompletableFuture<Void>> closing = new ArrayList<>();
-        for (Connection c : factory.openConnections()) {
-            c.shutdown();
-            closing.add(factory.gone(c));
-        }
+        List<CompletableFuture<Void>> closing = stop(Connection::shutdown);
         try {
             CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).get(grace.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
@@ -784,15 +792,7 @@ public final class ConnectionPool implements AutoCloseable {
      */
     CompletableFuture<Void> drain(Duration grace, Resend redirect) {
         this.redirect = redirect;
-        closed = true;
-        connector.close();
-        factory.closing();
-        pool.close();
-        List<CompletableFuture<Void>> closing = new ArrayList<>();
-        for (Connection c : factory.openConnections()) {
-            c.shutdown();
-            closing.add(factory.gone(c));
-        }
+        List<CompletableFuture<Void>> closing = stop(Connection::shutdown);
         CompletableFuture<Void> over = new CompletableFuture<>();
         CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> over.complete(null));
         try {
@@ -812,17 +812,27 @@ public final class ConnectionPool implements AutoCloseable {
         return done;
     }
 
-    /** Closes every connection at once; calls in flight fail with {@link ClientClosedException}. Idempotent. */
-    public void closeNow() {
+    /**
+     * Refuses new calls, stops connecting, closes commons-pool2, and applies {@code each} (a
+     * graceful shutdown or a close) to every open connection; returns a future per connection that
+     * completes when it has left the pool. Never waits. Idempotent.
+     */
+    private List<CompletableFuture<Void>> stop(java.util.function.Consumer<Connection> each) {
         closed = true;
         connector.close();
         factory.closing();
         pool.close();
         List<CompletableFuture<Void>> gone = new ArrayList<>();
         for (Connection c : factory.openConnections()) {
-            c.close();
+            each.accept(c);
             gone.add(factory.gone(c));
         }
+        return gone;
+    }
+
+    /** Closes every connection at once; calls in flight fail with {@link ClientClosedException}. Idempotent. */
+    public void closeNow() {
+        List<CompletableFuture<Void>> gone = stop(Connection::close);
         if (!NettyRuntime.onEventLoop()) {
             try {
                 // the loops finish each close at once; this only lets the bookkeeping catch up

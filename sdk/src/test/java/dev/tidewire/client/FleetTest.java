@@ -81,6 +81,44 @@ class FleetTest {
         return ("\"" + s + "\"").getBytes(StandardCharsets.UTF_8);
     }
 
+    /** Callers calling op "work" until closed, counting successes and errors (by type and message). */
+    private final class Callers implements AutoCloseable {
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicLong ok = new AtomicLong();
+        final ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
+        private final List<Future<?>> all = new ArrayList<>();
+
+        Callers(TidewireClient client, int n) {
+            for (int c = 0; c < n; c++) {
+                all.add(callers.submit(() -> {
+                    for (int i = 0; i < 1_000_000 && !stop.get(); i++) {
+                        try {
+                            client.callRaw("work", json("c" + i));
+                            ok.incrementAndGet();
+                        } catch (TidewireException e) {
+                            errors.computeIfAbsent(e.getClass().getSimpleName() + ": " + e.getMessage(),
+                                    k -> new LongAdder()).increment();
+                        }
+                    }
+                    return null;
+                }));
+            }
+        }
+
+        long failed() {
+            return errors.values().stream().mapToLong(LongAdder::sum).sum();
+        }
+
+        /** Stops the callers and waits for them (each ends its call by its deadline). */
+        @Override
+        public void close() throws Exception {
+            stop.set(true);
+            for (Future<?> f : all) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     @Test
     void callsGoByLoadNotByCount() throws Exception {
         TidewireServer fast1 = server(0, 2);
@@ -118,46 +156,20 @@ class FleetTest {
         server(0, 1);
         server(0, 1);
         TidewireServer victim = server(0, 1);
-        ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
-        AtomicLong ok = new AtomicLong();
-        AtomicLong okAfterKill = new AtomicLong();
-        AtomicBoolean killed = new AtomicBoolean();
-        AtomicBoolean stop = new AtomicBoolean();
         int callersCount = 16;
         try (TidewireClient client = TidewireClient.builder().target(target(servers)).requestTimeout(TIMEOUT).build()) {
-            List<Future<?>> all = new ArrayList<>();
-            for (int c = 0; c < callersCount; c++) {
-                all.add(callers.submit(() -> {
-                    for (int i = 0; i < 1_000_000 && !stop.get(); i++) {
-                        try {
-                            client.callRaw("work", json("x" + i));
-                            ok.incrementAndGet();
-                            if (killed.get()) {
-                                okAfterKill.incrementAndGet();
-                            }
-                        } catch (TidewireException e) {
-                            errors.computeIfAbsent(e.getClass().getSimpleName(), k -> new LongAdder()).increment();
-                        }
-                    }
-                    return null;
-                }));
+            Callers load = new Callers(client, callersCount);
+            try (load) {
+                await().atMost(Duration.ofSeconds(10)).until(() -> victim.stats().requests() > 200);
+                victim.close(); // abrupt: calls in flight on it are lost
+                await().atMost(Duration.ofSeconds(20)).until(() -> endpoint(client, victim.port()).ejected());
+                long okAtEjection = load.ok.get();
+                await().atMost(Duration.ofSeconds(10)).until(() -> load.ok.get() > okAtEjection + 2000);
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> victim.stats().requests() > 200);
-            victim.close(); // abrupt: calls in flight on it are lost
-            killed.set(true);
-            await().atMost(Duration.ofSeconds(20)).until(() -> endpoint(client, victim.port()).ejected());
-            long okAtEjection = okAfterKill.get();
-            await().atMost(Duration.ofSeconds(10)).until(() -> okAfterKill.get() > okAtEjection + 2000);
-            stop.set(true);
-            for (Future<?> f : all) {
-                f.get(30, TimeUnit.SECONDS);
-            }
-            long failed = errors.values().stream().mapToLong(LongAdder::sum).sum();
             // only calls in flight on the victim at the kill may fail: at most one per caller
-            assertTrue(failed <= callersCount, "failed " + failed + " (" + errors + ")");
-            errors.keySet().forEach(k -> assertEquals(ConnectionLostException.class.getSimpleName(), k,
-                    "only lost connections: " + errors));
-            assertTrue(ok.get() > 2000);
+            assertTrue(load.failed() <= callersCount, "failed " + load.failed() + " (" + load.errors + ")");
+            load.errors.keySet().forEach(k -> assertTrue(k.startsWith(ConnectionLostException.class.getSimpleName()),
+                    "only lost connections: " + load.errors));
         }
     }
 
@@ -172,44 +184,25 @@ class FleetTest {
             server(0, 1);
         }
         List<Integer> ports = servers.stream().map(TidewireServer::port).toList();
-        ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
-        AtomicLong ok = new AtomicLong();
-        AtomicBoolean stop = new AtomicBoolean();
         try (TidewireClient client = TidewireClient.builder().target(target(servers)).requestTimeout(TIMEOUT).build()) {
-            List<Future<?>> all = new ArrayList<>();
-            for (int c = 0; c < 64; c++) {
-                all.add(callers.submit(() -> {
-                    for (int i = 0; i < 1_000_000 && !stop.get(); i++) {
-                        try {
-                            client.callRaw("work", json("r" + i));
-                            ok.incrementAndGet();
-                        } catch (TidewireException e) {
-                            errors.computeIfAbsent(e.getClass().getSimpleName() + ": " + e.getMessage(),
-                                    k -> new LongAdder()).increment();
-                        }
-                    }
-                    return null;
-                }));
+            Callers load = new Callers(client, 64);
+            try (load) {
+                await().atMost(Duration.ofSeconds(10)).until(() -> load.ok.get() > 2000);
+                for (int i = 0; i < 3; i++) {
+                    TidewireServer old = servers.get(i);
+                    int port = ports.get(i);
+                    old.shutdown(Duration.ofSeconds(5)); // GOAWAY, calls in flight finish, later ones NOT_PROCESSED
+                    TidewireServer next = await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20))
+                            .ignoreExceptions().until(() -> server(port, 1), s -> s != null);
+                    servers.set(i, next);
+                    servers.remove(servers.size() - 1); // server() appended it too
+                    long before = next.stats().requests();
+                    // the new server takes calls again before the next one goes down
+                    await().atMost(Duration.ofSeconds(15)).until(() -> next.stats().requests() > before + 100);
+                }
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> ok.get() > 2000);
-            for (int i = 0; i < 3; i++) {
-                TidewireServer old = servers.get(i);
-                int port = ports.get(i);
-                old.shutdown(Duration.ofSeconds(5)); // GOAWAY, calls in flight finish, later ones NOT_PROCESSED
-                TidewireServer next = await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20))
-                        .ignoreExceptions().until(() -> server(port, 1), s -> s != null);
-                servers.set(i, next);
-                servers.remove(servers.size() - 1); // server() appended it too
-                long before = next.stats().requests();
-                // the new server takes calls again before the next one goes down
-                await().atMost(Duration.ofSeconds(15)).until(() -> next.stats().requests() > before + 100);
-            }
-            stop.set(true);
-            for (Future<?> f : all) {
-                f.get(30, TimeUnit.SECONDS);
-            }
-            assertEquals(Map.of(), errors, "no call failed during the rolling restart");
-            assertTrue(ok.get() > 3000);
+            assertEquals(Map.of(), load.errors, "no call failed during the rolling restart");
+            assertTrue(load.ok.get() > 3000);
         }
     }
 
@@ -336,42 +329,23 @@ class FleetTest {
             public void close() {
             }
         };
-        ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
-        AtomicLong ok = new AtomicLong();
-        AtomicBoolean stop = new AtomicBoolean();
         try (TidewireClient client = TidewireClient.builder().target(resolver).requestTimeout(TIMEOUT).build()) {
-            List<Future<?>> all = new ArrayList<>();
-            for (int c = 0; c < 32; c++) {
-                all.add(callers.submit(() -> {
-                    for (int i = 0; i < 1_000_000 && !stop.get(); i++) {
-                        try {
-                            client.callRaw("work", json("s" + i));
-                            ok.incrementAndGet();
-                        } catch (TidewireException e) {
-                            errors.computeIfAbsent(e.getClass().getSimpleName() + ": " + e.getMessage(),
-                                    k -> new LongAdder()).increment();
-                        }
-                    }
-                    return null;
-                }));
+            Callers load = new Callers(client, 32);
+            try (load) {
+                // one endpoint (the direct path) replaced by another, then two, then the first alone, in turn
+                List<List<TidewireServer>> sets = new ArrayList<>();
+                for (int i = 0; i < 10; i++) {
+                    sets.addAll(List.of(List.of(b), List.of(a, b), List.of(a), List.of(b), List.of(a)));
+                }
+                for (List<TidewireServer> set : sets) {
+                    long before = load.ok.get();
+                    await().atMost(Duration.ofSeconds(10)).until(() -> load.ok.get() > before + 300);
+                    updates.get().onEndpoints(set.stream().map(s -> Endpoint.of(s.address())).toList());
+                }
+                long last = load.ok.get();
+                await().atMost(Duration.ofSeconds(10)).until(() -> load.ok.get() > last + 2000);
             }
-            // one endpoint (the direct path) replaced by another, then two, then the first alone, in turn
-            List<List<TidewireServer>> sets = new ArrayList<>();
-            for (int i = 0; i < 10; i++) {
-                sets.addAll(List.of(List.of(b), List.of(a, b), List.of(a), List.of(b), List.of(a)));
-            }
-            for (List<TidewireServer> set : sets) {
-                long before = ok.get();
-                await().atMost(Duration.ofSeconds(10)).until(() -> ok.get() > before + 300);
-                updates.get().onEndpoints(set.stream().map(s -> Endpoint.of(s.address())).toList());
-            }
-            long last = ok.get();
-            await().atMost(Duration.ofSeconds(10)).until(() -> ok.get() > last + 2000);
-            stop.set(true);
-            for (Future<?> f : all) {
-                f.get(30, TimeUnit.SECONDS);
-            }
-            assertEquals(Map.of(), errors, "no call failed while the endpoints changed");
+            assertEquals(Map.of(), load.errors, "no call failed while the endpoints changed");
             // b left the fleet last: its pool drained and closed
             await().atMost(Duration.ofSeconds(10)).until(() -> b.stats().connectionsOpen() == 0);
         }
