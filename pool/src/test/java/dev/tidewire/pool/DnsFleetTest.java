@@ -132,7 +132,12 @@ class DnsFleetTest {
                 await().atMost(Duration.ofSeconds(10)).until(() -> a.stats().requests() > 100 && b.stats().requests() > 100);
                 assertEquals(0, c.stats().requests());
                 // add .3 and remove .1: within about one TTL (1 s) .3 takes calls and .1 none
+                long changed = System.nanoTime();
                 dns.setHosts(Map.of("api.fleet.test", List.of("127.0.0.2", "127.0.0.3")));
+                // the records' TTL is 1 s: the resolver asks again within it, then the new pool connects
+                await().atMost(Duration.ofSeconds(3)).until(() -> c.stats().requests() > 0);
+                System.out.println("new endpoint's first call " + (System.nanoTime() - changed) / 1_000_000
+                        + " ms after the records changed (TTL 1 s)");
                 await().atMost(Duration.ofSeconds(5)).until(() -> c.stats().requests() > 100);
                 await().atMost(Duration.ofSeconds(5)).until(() -> fleet.endpoints().size() == 2);
                 long aAfter = a.stats().requests();
