@@ -73,8 +73,13 @@ import java.util.function.Supplier;
  * }
  * }</pre>
  *
- * <p>Share one client per server across the application: it is thread-safe and its connections
- * carry many calls each. Every call ends with exactly one outcome: its result, or one
+ * <p>Given a {@link Builder#target(String) target} of many servers (a list, DNS A/AAAA or SRV
+ * records, or an {@link EndpointResolver} of your own) instead of one address, the client keeps a
+ * pool per endpoint, sends each call to the least-loaded healthy one, ejects endpoints that fail
+ * and retries what was not processed on another ({@code docs/fleet.md}).
+ *
+ * <p>Share one client per server (or fleet) across the application: it is thread-safe and its
+ * connections carry many calls each. Every call ends with exactly one outcome: its result, or one
  * {@link TidewireException} subclass (see {@code docs/failure-semantics.md}); none waits past its
  * timeout. At most {@link ClientOptions#maxPendingCalls()} calls are pending at once; beyond it a
  * call is refused at once ({@link TooManyPendingCallsException}).
@@ -104,7 +109,7 @@ public final class TidewireClient implements AutoCloseable {
     private final TransportResources resources;
     private final boolean ownsResources;
     private final Executor callbackExecutor;
-    private final Fleet pool;
+    private final Fleet pool; // one endpoint's pool, or a fleet's
     private final ClientMetrics metrics;
     private final long defaultTimeoutNanos;
     private final int maxPendingCalls;
@@ -155,7 +160,10 @@ public final class TidewireClient implements AutoCloseable {
         this.sender = (o, b, md, d) -> pool.call(o, b, md, d, false, null, null);
     }
 
-    /** A builder; {@link Builder#address(String)} is required, everything else has a default. */
+    /**
+     * A builder; {@link Builder#address(String)} (one server) or {@link Builder#target(String)}
+     * (a fleet) is required, everything else has a default.
+     */
     public static Builder builder() {
         return new Builder();
     }
