@@ -103,10 +103,16 @@ class ClientInterceptorTest {
         long start = System.nanoTime();
         ExecutionException failed = assertThrows(ExecutionException.class, () -> client.callAsync("slowRelay", null,
                 JsonNode.class, CallOptions.timeout(Duration.ofMillis(400))).get(10, TimeUnit.SECONDS));
-        assertInstanceOf(RequestTimeoutException.class, failed.getCause());
-        await().atMost(Duration.ofSeconds(5)).until(() -> second.stats().cancelled() + second.stats().deadlineExceeded() == 1);
+        // all three clocks stop at about 400 ms: the outer client's own timer (a timeout), the server's copy of
+        // the deadline (ERROR 16, also a timeout), or the inner call's timeout failing the handler first
+        // (ERROR 12 INTERNAL naming the RequestTimeoutException): which one wins is a race between timer
+        // ticks (seen once on JDK 25), and each ends the call on time
+        Throwable cause = failed.getCause();
+        assertTrue(cause instanceof RequestTimeoutException || cause instanceof dev.tidewire.RemoteException r
+                && r.code() == dev.tidewire.protocol.ErrorCode.INTERNAL, cause.toString());
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        assertTrue(tookMillis < 5000, "the inner call ended after " + tookMillis + " ms");
+        assertTrue(tookMillis < 2000, "the call ended after " + tookMillis + " ms, its timeout 400 ms");
+        await().atMost(Duration.ofSeconds(5)).until(() -> second.stats().cancelled() + second.stats().deadlineExceeded() == 1);
     }
 
     @Test
