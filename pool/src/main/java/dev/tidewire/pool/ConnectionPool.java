@@ -266,9 +266,6 @@ public final class ConnectionPool implements AutoCloseable {
         if (result.isDone()) {
             return; // cancelled by the caller between attempts
         }
-        if (redirected(result, op, body, deadline, completion)) {
-            return;
-        }
         CompletableFuture<byte[]> reply;
         try {
             boolean onLoop = NettyRuntime.onEventLoop();
@@ -309,7 +306,9 @@ public final class ConnectionPool implements AutoCloseable {
             pooled.connection().flush(); // deferred to the end of the block inside batch()
         } catch (TidewireException e) {
             if (e instanceof ClientClosedException && redirected(result, op, body, deadline, completion)) {
-                return; // the pool was drained for its fleet while this attempt was under way: not sent
+                // the pool was drained for its fleet (before or during this attempt, which every
+                // closed pool refuses with ClientClosedException before sending): not sent here
+                return;
             }
             retryOrFail(result, e, op, body, deadline, completion, attemptNo);
             return;

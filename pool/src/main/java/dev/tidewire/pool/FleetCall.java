@@ -116,10 +116,10 @@ final class FleetCall extends CompletableFuture<byte[]> {
             if (all.length == 0) {
                 member = null;
             } else {
+                long now = System.nanoTime();
                 List<FleetMember> candidates = Candidates.select(Arrays.asList(all),
-                        tried.isEmpty() ? null : tried::contains, System.nanoTime(), fleet.slowStartNanos());
-                member = candidates.get(fleet.balancer().pick(candidates, System.nanoTime(),
-                        ThreadLocalRandom.current()));
+                        tried.isEmpty() ? null : tried::contains, now, fleet.slowStartNanos());
+                member = candidates.get(fleet.balancer().pick(candidates, now, ThreadLocalRandom.current()));
             }
             if (member != null) {
                 attempts++;
