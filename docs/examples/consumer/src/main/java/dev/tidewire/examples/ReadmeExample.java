@@ -29,7 +29,7 @@ public class ReadmeExample {
         try (TidewireClient client = TidewireClient.builder()
                 .address(address)                       // the server
                 .maxConnections(4)                      // pool size; each connection carries many calls
-                .requestTimeout(Duration.ofSeconds(3))  // default deadline of every call
+                .requestTimeout(Duration.ofSeconds(2))  // default deadline of every call
                 .meterRegistry(registry)                // optional: Micrometer metrics
                 .observationRegistry(observations)      // optional: a span per call, trace context sent along
                 .build()) {
