@@ -54,9 +54,12 @@ public final class ClientMetrics implements PoolListener, FleetListener {
         final Tags tags;
         final List<Meter> own = new ArrayList<>(); // guarded by ClientMetrics.this
         final AtomicReferenceArray<Counter> attempts = new AtomicReferenceArray<>(ATTEMPT_OUTCOMES.length);
+        /** What the gauges read. Micrometer holds a gauge's state weakly, so it is held here, for as long as the meters. */
+        final EndpointStatsSource stats;
 
-        EndpointMeters(Endpoint endpoint) {
+        EndpointMeters(Endpoint endpoint, EndpointStatsSource stats) {
             this.tags = common.and("endpoint", endpoint.label());
+            this.stats = stats;
         }
     }
     private boolean closed; // guarded by this
@@ -168,7 +171,7 @@ public final class ClientMetrics implements PoolListener, FleetListener {
 
     @Override
     public void endpointAdded(Endpoint endpoint, EndpointStatsSource stats) {
-        EndpointMeters m = new EndpointMeters(endpoint);
+        EndpointMeters m = new EndpointMeters(endpoint, stats);
         synchronized (this) {
             if (closed) {
                 return;
