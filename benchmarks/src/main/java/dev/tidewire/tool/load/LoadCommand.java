@@ -314,16 +314,10 @@ public final class LoadCommand {
                     Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress);
         }
         print(r, out);
-        Result.OpenLoopStats s = r.open();
-        if (!r.keptUp()) {
-            out.printf("   NOT KEPT UP the client/server could not sustain %,d calls/s: sent %,d of %,d planned calls,"
-                    + " completed %,.0f calls/s, the sender ended %s behind schedule (max %s);"
-                    + " latencies include that waiting (measured from the intended send time)%n",
-                    rate, s.issued(), s.planned(), r.throughput(), Result.fmt(s.endLagNanos() / 1e6),
-                    Result.fmt(s.maxLagNanos() / 1e6));
-        } else {
-            out.printf("   schedule    kept up (sender at most %s behind)%n", Result.fmt(s.maxLagNanos() / 1e6));
-        }
+        OpenLoopVerdict v = r.verdict();
+        // one clause a line: the verdict, then the other side's figures, then the note on latencies
+        out.printf("   schedule    %s%s%n", v.keptUp() ? "" : "NOT KEPT UP: ",
+                v.text().replace("; ", System.lineSeparator() + "               "));
         ObjectNode o = runs.addObject();
         o.put("api", "async");
         o.put("connections", k);
@@ -356,6 +350,7 @@ public final class LoadCommand {
         out.printf("   throughput  %,.0f calls/s (%,d calls in %.2f s)%n", r.throughput(), r.calls(),
                 r.windowNanos() / 1e9);
         out.printf("   latency     %s%n", r.latencyLine());
+        out.printf("               %s%n", r.spreadLine());
         out.printf("   errors      %s%n", r.errorLine());
         if (r.errorCount() > 0) {
             out.printf("   ok latency  %s%n", r.okLatencyLine());

@@ -242,6 +242,10 @@ public final class Runner {
         private long issued;
         private long maxLag;
         private long endLag;
+        private long sentInWindow;
+        private long capWaits;
+        /** Lag of each call scheduled in the window; written by the sender thread only. */
+        private final Histogram lags = new Histogram(1, MAX_LATENCY_NANOS, 3);
         /** The lag of the latest send, for the progress line. */
         volatile long lastLag;
 
@@ -270,6 +274,7 @@ public final class Runner {
                         continue;
                     }
                     if (inFlight.get() >= MAX_OUTSTANDING) {
+                        capWaits++;
                         LockSupport.parkNanos(50_000L);
                         continue;
                     }
@@ -277,6 +282,10 @@ public final class Runner {
                     lastLag = lag;
                     if (intended >= r.warmEnd) {
                         maxLag = Math.max(maxLag, lag);
+                        lags.recordValue(Math.min(lag, MAX_LATENCY_NANOS));
+                    }
+                    if (r.phase == Phase.MEASURE) {
+                        sentInWindow++;
                     }
                     send(k, intended);
                     k++;
@@ -302,7 +311,8 @@ public final class Runner {
         }
 
         Result.OpenLoopStats stats() {
-            return new Result.OpenLoopStats(rate, planned, issued, maxLag, endLag);
+            return new Result.OpenLoopStats(rate, planned, issued, maxLag, endLag,
+                    lags.getTotalCount() == 0 ? 0 : lags.getValueAtPercentile(99), sentInWindow, capWaits);
         }
     }
 
