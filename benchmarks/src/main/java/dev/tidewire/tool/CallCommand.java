@@ -13,6 +13,24 @@ import java.util.Set;
 
 /** {@code call}: one call to a running server through a {@link TidewireClient}; prints the reply JSON. */
 final class CallCommand {
+    /** What {@code call --help} prints. */
+    static final CommandHelp HELP = CommandHelp.builder("call", "--address HOST:PORT --op OP [options] JSON",
+            "Make one call to a running server and print the reply JSON.")
+            .option("--address HOST:PORT", "the server (required)")
+            .option("--op OP", "the operation (required), e.g. echo")
+            .option("--timeout-ms T", "the call's deadline in milliseconds (default "
+                    + TidewireClient.Builder.DEFAULT_REQUEST_TIMEOUT.toMillis() + ")")
+            .option("--tls-truststore P12", "TLS: trust the server certificates this PKCS12 store signed",
+                    "(default: plain TCP)")
+            .option("--tls-keystore P12", "mutual TLS: present this PKCS12 key store")
+            .option("--tls-password PW", "the password of the stores (needed with either)")
+            .option("JSON", "the request: one JSON value, e.g. '{}' or 'null'")
+            .note("Exits 0 with the reply on stdout, 1 with the failure (its type, whether it is retryable)",
+                    "on stderr.")
+            .example("call --address 127.0.0.1:7000 --op echo '{\"hello\":\"tide\"}'")
+            .example("call --address 127.0.0.1:7000 --op sleep '{\"millis\":100}'")
+            .build();
+
     private final String address;
     private final String op;
     private final Duration timeout;

@@ -32,6 +32,25 @@ import org.HdrHistogram.Histogram;
  * the seed scenario did not behave as it should.
  */
 final class DemoCommand {
+    /** What {@code demo --help} prints. */
+    static final CommandHelp HELP = CommandHelp.builder("demo", "[options]",
+            "Try Tidewire: an embedded server, the seed scenario, a few seconds of load.")
+            .option("--seconds N", "seconds of load (default 5)")
+            .option("--callers C", "blocking caller threads of the load (default 32)")
+            .option("--connections K", "the load client's maxConnections (default 4)")
+            .option("--tls-keystore P12", "TLS: the server presents this PKCS12 key store (default: plain TCP)")
+            .option("--tls-truststore P12", "TLS: the clients trust the certificates this PKCS12 store signed")
+            .option("--tls-password PW", "the password of the stores (needed with either)")
+            .option("--tls-client-auth", "mutual TLS: the server requires a client certificate; the clients",
+                    "present --tls-keystore")
+            .note("It starts a reference server on 127.0.0.1 (a free port), makes two \"echo\" calls that share",
+                    "one connection and a \"sleep\" call that times out, runs the load, and prints latency",
+                    "percentiles, pool stats and the client's Micrometer metrics. Exits 1 if the seed scenario",
+                    "did not behave as it should.")
+            .example("demo")
+            .example("demo --seconds 10 --callers 64 --connections 8")
+            .build();
+
     private static final Duration SLEEP = Duration.ofMillis(2000);
     private static final Duration SLEEP_TIMEOUT = Duration.ofMillis(500);
     private static final Duration LOAD_REQUEST_TIMEOUT = Duration.ofSeconds(2);
@@ -99,8 +118,9 @@ final class DemoCommand {
             out.println();
             out.printf("closed the client and the server gracefully in %d ms%n",
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - closeStart));
-            out.println("next: java -jar tidewire-tool.jar serve --port 7000 --metrics-port 9400, then");
-            out.println("      java -jar tidewire-tool.jar call --address 127.0.0.1:7000 --op echo '{\"hello\":\"tide\"}'");
+            out.println("next: " + CommandHelp.TOOL + " serve --port 7000 --metrics-port " + MetricsFlags.SERVE_PORT
+                    + ", then");
+            out.println("      " + CommandHelp.TOOL + " call --address 127.0.0.1:7000 --op echo '{\"hello\":\"tide\"}'");
             if (!ok) {
                 out.println("the seed scenario did NOT behave as expected (see above)");
             }

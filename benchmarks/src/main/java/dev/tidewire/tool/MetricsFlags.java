@@ -20,8 +20,13 @@ import java.util.regex.Pattern;
 public final class MetricsFlags {
     /** The flags, all taking a value. */
     public static final Set<String> VALUED = Set.of("metrics-port", "metrics-histogram", "metrics-slo");
-    /** For usage texts. */
-    public static final String USAGE = "[--metrics-port M [--metrics-histogram on|off] [--metrics-slo 5ms,10ms,..]]";
+    /**
+     * The metrics port the tool's messages and examples use for {@code serve}, as README.md and
+     * docs/metrics.md do (no default: without {@code --metrics-port} there is no endpoint).
+     */
+    public static final int SERVE_PORT = 9400;
+    /** The metrics port they use for a client ({@code load}): beside {@link #SERVE_PORT}, not on it. */
+    public static final int CLIENT_PORT = 9401;
     /** {@link #port()} when there is no endpoint. */
     public static final int NO_METRICS = -1;
     /** Most {@code --metrics-slo} boundaries, as for the client. */

@@ -42,6 +42,31 @@ final class ServeCommand {
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
     /** Largest token file read: a HELLO, which must carry the token, is at most 64 KiB. */
     static final int MAX_TOKEN_FILE_BYTES = 64 * 1024;
+    /** What {@code serve --help} prints. */
+    static final CommandHelp HELP = CommandHelp.builder("serve", "--port N [options]",
+            "Run the reference server until stopped, with optional Prometheus metrics.")
+            .option("--port N", "the port to listen on (required; 0 picks a free one)")
+            .option("--host H", "the address to listen on (default 127.0.0.1)")
+            .option("--auth-token-file F", "admit only clients whose HELLO carries the credentials",
+                    "{\"type\":\"bearer\",\"token\":T}, T being the file's text without",
+                    "surrounding whitespace; others get ERROR 4 UNAUTHENTICATED. A",
+                    "missing, unreadable or empty file stops serve from starting",
+                    "(default: every client is admitted)")
+            .option("--metrics-port M", "Prometheus/OpenMetrics text at http://H:M/metrics: server, JVM and",
+                    "process meters (default: no endpoint; the docs use " + MetricsFlags.SERVE_PORT + ")")
+            .option("--metrics-histogram on|off", "a percentile histogram on the request timer (default on)")
+            .option("--metrics-slo 5ms,10ms,..", "exact buckets on the request timer (default none); the two",
+                    "above need --metrics-port")
+            .option("--tls-keystore P12", "TLS: present this PKCS12 key store (default: plain TCP)")
+            .option("--tls-truststore P12", "with --tls-client-auth: the CA of the client certificates")
+            .option("--tls-password PW", "the password of the stores (needed with either)")
+            .option("--tls-client-auth", "mutual TLS: require a client certificate")
+            .note("SIGTERM or Ctrl-C stops it gracefully: GOAWAY to every client, up to "
+                    + SHUTDOWN_GRACE.toSeconds() + " s for the requests in",
+                    "flight, NOT_PROCESSED for later ones.")
+            .example("serve --port 7000 --metrics-port " + MetricsFlags.SERVE_PORT)
+            .example("serve --port 7000 --host 0.0.0.0 --auth-token-file token.txt")
+            .build();
 
     private final InetAddress host;
     private final int port;

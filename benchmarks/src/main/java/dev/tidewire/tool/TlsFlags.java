@@ -22,8 +22,6 @@ public final class TlsFlags {
     public static final Set<String> VALUED = Set.of("tls-keystore", "tls-truststore", "tls-password");
     /** The switch for mutual TLS on a server. */
     public static final String CLIENT_AUTH = "tls-client-auth";
-    /** For usage texts. */
-    public static final String USAGE = "[--tls-keystore P12] [--tls-truststore P12] [--tls-password PW] [--tls-client-auth]";
 
     private final Path keyStore;
     private final Path trustStore;

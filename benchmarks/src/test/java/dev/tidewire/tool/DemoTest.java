@@ -38,6 +38,8 @@ class DemoTest {
         assertTrue(Long.parseLong(calls.group(1).replace(",", "")) > 0, out);
         assertTrue(out.contains("p99.9"), out);
         assertTrue(out.contains("tidewire.connections.opened"), out);
+        // the same metrics port as README.md and docs/metrics.md, and as serve --help
+        assertTrue(out.contains("next: java -jar tidewire-tool.jar serve --port 7000 --metrics-port 9400, then"), out);
 
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(List.of(), Leaks.tidewireThreads()));
     }

@@ -83,10 +83,10 @@ class ServeAuthTokenTest {
     @Test
     void helpDescribesTheFlagAndHowToStopServe() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        assertEquals(0, Main.run(new String[] {"--help"}, new PrintStream(out, true, StandardCharsets.UTF_8),
+        assertEquals(0, Main.run(new String[] {"serve", "--help"}, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)));
         String help = out.toString(StandardCharsets.UTF_8);
-        assertTrue(help.contains("[--auth-token-file F]"), help);
+        assertTrue(help.contains("  --auth-token-file F "), help);
         assertTrue(help.contains("UNAUTHENTICATED"), help);
         assertTrue(help.contains("SIGTERM"), help);
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidewire.tool.UsageException;
 import dev.tidewire.tool.Args;
+import dev.tidewire.tool.CommandHelp;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -25,10 +26,17 @@ import java.util.Set;
  * </ul>
  */
 public final class ChartCommand {
-    public static final String USAGE = String.join(System.lineSeparator(),
-            "  chart [--out-dir DIR] FILE.json...",
-            "        write SVG charts from the JSON of load --matrix (throughput vs maxConnections),",
-            "        load --rates (latency vs offered load) and compare (throughput and p99 vs callers)");
+    /** What {@code chart --help} prints. */
+    public static final CommandHelp HELP = CommandHelp.builder("chart", "[--out-dir DIR] FILE.json...",
+            "SVG charts from the JSON of load --matrix, load --rates and compare.")
+            .option("--out-dir DIR", "where the charts go (default: the current directory)")
+            .option("FILE.json...", "the JSON reports of load and compare")
+            .note("load --matrix: throughput against maxConnections, a line per caller count; load --rates:",
+                    "p50/p99/p99.9 against offered load (hollow markers where the open loop did not keep up);",
+                    "compare: throughput and p99 against callers, a line per system. Each chart is",
+                    "DIR/<file name>-<chart>.svg.")
+            .example("chart --out-dir charts open.json compare.json")
+            .build();
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -44,7 +52,7 @@ public final class ChartCommand {
                 throw new UsageException("chart needs at least one JSON file");
             }
         } catch (UsageException e) {
-            return e.report(err, USAGE);
+            return e.report(err, HELP);
         }
         Path outDir = Path.of(f.string("out-dir", "."));
         int written = 0;

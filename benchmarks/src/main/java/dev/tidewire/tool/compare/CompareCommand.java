@@ -10,6 +10,7 @@ import dev.tidewire.tool.load.AsyncTarget;
 import dev.tidewire.tool.UsageException;
 import dev.tidewire.tool.load.BlockingTarget;
 import dev.tidewire.tool.Args;
+import dev.tidewire.tool.CommandHelp;
 import dev.tidewire.tool.load.Machine;
 import dev.tidewire.tool.load.Progress;
 import dev.tidewire.tool.load.Result;
@@ -44,16 +45,30 @@ import java.util.function.Function;
  * TLS certificates are made with {@code keytool} by the first TLS system of a run and deleted at its end.
  */
 public final class CompareCommand {
-    public static final String USAGE = String.join(System.lineSeparator(),
-            "  compare [--callers 1,16,64,256] [--seconds 5] [--warmup-seconds 2] [--json FILE]",
-            "        [--tidewire-connections 4] [--grpc-channels 1,4] [--pool-size 8] [--payload-bytes 100]",
-            "        [--systems NAME,..] [--timeout-ms 5000] [--in-process] [--server-jvm-args 'ARGS']",
-            "        the same echo load through Tidewire (blocking, async; JSON trees, or raw bytes like the",
-            "        peers; plaintext and TLS; blocking from virtual threads on JDK 21+), gRPC-java",
-            "        (blocking, async default executor, async direct executor; direct also over TLS) and",
-            "        an exclusive-lease socket pool, one system after another, each on its own loopback",
-            "        server in a child JVM (same java, same class path; heap and GC flags of this JVM, or",
-            "        --server-jvm-args; --in-process: servers in this JVM); prints a table and ratios");
+    /** What {@code compare --help} prints. */
+    public static final CommandHelp HELP = CommandHelp.builder("compare", "[options]",
+            "The same echo load through Tidewire, gRPC-java and a socket pool, side by side.")
+            .option("--callers C1,C2,..", "closed-loop caller counts, one cell each (default 1,16,64,256)")
+            .option("--seconds S", "measured seconds per cell (default 5)")
+            .option("--warmup-seconds W", "seconds before each cell, measured and discarded (default 2)")
+            .option("--tidewire-connections K", "Tidewire's maxConnections (default 4)")
+            .option("--grpc-channels N1,N2,..", "gRPC channel counts, systems for each (default 1,4)")
+            .option("--pool-size N", "connections of the exclusive-lease socket pool (default 8)")
+            .option("--payload-bytes B", "about B bytes of JSON per request (default 100)")
+            .option("--systems NAME,..", "only these systems (default: all; a wrong name lists them)")
+            .option("--timeout-ms T", "each call's deadline (default 5000)")
+            .option("--json FILE", "also write the configuration, the machine and every cell as JSON")
+            .option("--in-process", "run the servers in this JVM instead of a child JVM each")
+            .option("--server-jvm-args 'ARGS'", "JVM options of the server JVMs (default: this JVM's heap and",
+                    "GC options)")
+            .note("Systems: Tidewire blocking and async (JSON trees, or raw bytes like the peers; plaintext",
+                    "and TLS; blocking from virtual threads on JDK 21+), gRPC-java (blocking, async on the",
+                    "default executor, async on a direct executor, direct also over TLS) and an",
+                    "exclusive-lease socket pool. Each runs alone against its own loopback server, in a child",
+                    "JVM (same java, same class path); prints a table and ratios (docs/benchmarks.md).")
+            .example("compare --callers 16,64 --seconds 5 --json compare.json")
+            .example("compare --systems tidewire-async,grpc-async-direct-1ch --callers 64")
+            .build();
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     static final String TIDEWIRE = "tidewire";
@@ -127,7 +142,7 @@ public final class CompareCommand {
         try {
             c = parse(args);
         } catch (UsageException e) {
-            return e.report(err, USAGE);
+            return e.report(err, HELP);
         }
         return c.run(out, err, live);
     }

@@ -54,7 +54,6 @@ import java.util.concurrent.atomic.LongAdder;
 final class CallFlags {
     static final Set<String> VALUED = Set.of("metadata");
     static final Set<String> SWITCHES = Set.of("trace", "no-metadata-server");
-    static final String USAGE = "[--metadata K=V[,K=V..]] [--trace] [--no-metadata-server]";
 
     private final Metadata metadata;
     private final CallOptions options;

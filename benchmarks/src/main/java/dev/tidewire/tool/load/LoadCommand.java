@@ -1,5 +1,6 @@
 package dev.tidewire.tool.load;
 
+import dev.tidewire.tool.CommandHelp;
 import dev.tidewire.tool.MetricsEndpoint;
 import dev.tidewire.tool.MetricsFlags;
 import dev.tidewire.tool.TlsFlags;
@@ -41,26 +42,57 @@ import java.util.Set;
  * </ul>
  */
 public final class LoadCommand {
-    public static final String USAGE = String.join(System.lineSeparator(),
-            "  load  [--address HOST:PORT[,HOST:PORT..] | dns:///NAME:PORT | srv:///NAME | --embedded]",
-            "        [--op echo] [--payload-bytes 100] [--seconds 10]",
-            "        [--warmup-seconds 2] [--connections 4] [--callers 64 | --rate R | --rates R1,R2,..]",
-            "        [--api blocking|async] [--matrix] [--timeout-ms 5000] [--max-pending N] [--json FILE]",
-            "        " + TlsFlags.USAGE,
-            "        " + MetricsFlags.USAGE + " [--metrics-host H]",
-            "        " + CallFlags.USAGE,
-            "        load a server (default: an embedded one on 127.0.0.1) through the Tidewire client;",
-            "        closed loop: C blocking caller threads, or C outstanding async calls; open loop:",
-            "        R calls/s (latency from the intended send time); --matrix: every --connections",
-            "        K1,K2,.. with every --callers C1,C2,..; --max-pending: the client's maxPendingCalls",
-            "        (default 65536); prints throughput, p50..max, errors; --metrics-port: the client's",
-            "        meters (and the JVM's) for Prometheus at http://H:M/metrics during the run (H default",
-            "        127.0.0.1; request timer with a percentile histogram unless --metrics-histogram off);",
-            "        --metadata: sent with every call; --trace: Micrometer Tracing (OTel bridge, spans",
-            "        counted) on the client and embedded server; --no-metadata-server: the embedded server",
-            "        announces no metadata (plain REQUEST frames)");
-
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+    /** What {@code load --help} prints. */
+    public static final CommandHelp HELP = CommandHelp.builder("load", "[options]",
+            "Load a server through the Tidewire client: throughput, latency, errors.")
+            .option("--embedded", "an embedded reference server in this JVM, on 127.0.0.1 and a free",
+                    "port (the default)")
+            .option("--address TARGET", "a running server instead: HOST:PORT, a list HOST:PORT,HOST:PORT,",
+                    "dns:///NAME:PORT or srv:///NAME (docs/fleet.md)")
+            .option("--op OP", "the operation (default echo)")
+            .option("--payload-bytes B", "about B bytes of JSON per request (default 100)")
+            .option("--seconds S", "measured seconds per run (default 10)")
+            .option("--warmup-seconds W", "seconds before each run, measured and discarded (default 2)")
+            .option("--connections K", "the client's maxConnections (default 4; --matrix: a list K1,K2,..)")
+            .option("--callers C", "closed loop: C blocking caller threads, or C outstanding async calls",
+                    "(default 64; a list C1,C2,.. with --matrix)")
+            .option("--api blocking|async", "closed loop: call from threads, or callAsync with a direct callback",
+                    "executor (default blocking)")
+            .option("--rate R", "open loop: R calls/s on a fixed schedule through callAsync, each",
+                    "call's latency from its scheduled send time (default: closed loop)")
+            .option("--rates R1,R2,..", "the open loop at each rate in turn")
+            .option("--matrix", "the closed loop for every --connections K with every --callers C")
+            .option("--timeout-ms T", "each call's deadline (default " + DEFAULT_TIMEOUT.toMillis() + ")")
+            .option("--max-pending N", "the client's maxPendingCalls (default "
+                    + TidewireClient.Builder.DEFAULT_MAX_PENDING_CALLS + ")")
+            .option("--json FILE", "also write the configuration, the machine and every run as JSON")
+            .option("--metrics-port M", "the client's and the JVM's meters at http://H:M/metrics for",
+                    "Prometheus while the runs last (default: no endpoint; the docs",
+                    "use " + MetricsFlags.CLIENT_PORT + ", beside serve's " + MetricsFlags.SERVE_PORT + ")")
+            .option("--metrics-host H", "the endpoint's address (default 127.0.0.1)")
+            .option("--metrics-histogram on|off", "a percentile histogram on the request timer (default on)")
+            .option("--metrics-slo 5ms,10ms,..", "exact buckets on the request timer (default none); the three",
+                    "above need --metrics-port")
+            .option("--metadata K=V[,K=V..]", "this metadata on every call (default none)")
+            .option("--trace", "Micrometer Tracing (OpenTelemetry bridge, every call sampled, spans",
+                    "counted) on the client and the embedded server")
+            .option("--no-metadata-server", "the embedded server announces no metadata (plain REQUEST frames)")
+            .option("--tls-keystore P12", "TLS: the embedded server's PKCS12 key store, which the client also",
+                    "presents for mutual TLS (default: plain TCP)")
+            .option("--tls-truststore P12", "TLS: the client trusts the certificates this PKCS12 store signed")
+            .option("--tls-password PW", "the password of the stores (needed with either)")
+            .option("--tls-client-auth", "mutual TLS: the embedded server requires a client certificate")
+            .note("Each run prints a progress line a second (warm-up 1 s.., then 1 s..S s), then throughput,",
+                    "latency (p50..max, and min, mean, stddev over every call of the window and its drain)",
+                    "and errors. The open loop's schedule line says kept up only when the sender's lag p99",
+                    "is within max(1 ms, 1/R) and the server completed >= 95 % of the calls sent; otherwise",
+                    "which side fell behind (docs/benchmarks.md, 2.1). Exits 1 when a call failed.")
+            .example("load --embedded --seconds 5 --callers 64")
+            .example("load --address 127.0.0.1:7000 --rates 1000,5000,10000 --json open.json")
+            .example("load --matrix --connections 1,4,8 --callers 16,64 --metrics-port " + MetricsFlags.CLIENT_PORT)
+            .build();
+
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private enum Mode { CLOSED, OPEN, MATRIX }
@@ -109,7 +141,7 @@ public final class LoadCommand {
         try {
             c = parse(args);
         } catch (UsageException e) {
-            return e.report(err, USAGE);
+            return e.report(err, HELP);
         }
         return c.run(out, err, live);
     }
@@ -314,16 +346,10 @@ public final class LoadCommand {
                     Duration.ofSeconds(warmupSeconds), Duration.ofSeconds(seconds), timeout, progress);
         }
         print(r, out);
-        Result.OpenLoopStats s = r.open();
-        if (!r.keptUp()) {
-            out.printf("   NOT KEPT UP the client/server could not sustain %,d calls/s: sent %,d of %,d planned calls,"
-                    + " completed %,.0f calls/s, the sender ended %s behind schedule (max %s);"
-                    + " latencies include that waiting (measured from the intended send time)%n",
-                    rate, s.issued(), s.planned(), r.throughput(), Result.fmt(s.endLagNanos() / 1e6),
-                    Result.fmt(s.maxLagNanos() / 1e6));
-        } else {
-            out.printf("   schedule    kept up (sender at most %s behind)%n", Result.fmt(s.maxLagNanos() / 1e6));
-        }
+        OpenLoopVerdict v = r.verdict();
+        // one clause a line: the verdict, then the other side's figures, then the note on latencies
+        out.printf("   schedule    %s%s%n", v.keptUp() ? "" : "NOT KEPT UP: ",
+                v.text().replace("; ", System.lineSeparator() + "               "));
         ObjectNode o = runs.addObject();
         o.put("api", "async");
         o.put("connections", k);
@@ -356,6 +382,7 @@ public final class LoadCommand {
         out.printf("   throughput  %,.0f calls/s (%,d calls in %.2f s)%n", r.throughput(), r.calls(),
                 r.windowNanos() / 1e9);
         out.printf("   latency     %s%n", r.latencyLine());
+        out.printf("               %s%n", r.spreadLine());
         out.printf("   errors      %s%n", r.errorLine());
         if (r.errorCount() > 0) {
             out.printf("   ok latency  %s%n", r.okLatencyLine());

@@ -11,8 +11,9 @@ import org.HdrHistogram.Histogram;
  *
  * @param calls       calls that finished inside the measurement window, successful or not
  * @param windowNanos length of the measurement window (warm-up excluded)
- * @param latency     latency of every call that finished in the window or in the drain after it,
- *                    nanoseconds; in the open loop measured from the call's intended send time
+ * @param latency     latency of every call that finished in the window or in the drain after it
+ *                    (each one recorded, none sampled; warm-up excluded), nanoseconds; in the open
+ *                    loop measured from the call's intended send time
  * @param okLatency   the same for the successful calls only (all calls minus the failed ones)
  * @param errors      failed calls (window and drain) by exception type
  * @param unfinished  calls still outstanding when the run gave up waiting for them (0 normally)
@@ -22,15 +23,22 @@ public record Result(long calls, long windowNanos, Histogram latency, Histogram 
         long unfinished, OpenLoopStats open) {
 
     /**
-     * How the open-loop schedule went.
+     * How the open-loop schedule went. The lag of a call is its actual send time minus its
+     * scheduled one ({@code start + k / rate}); the lag figures cover the calls scheduled in the
+     * measurement window.
      *
-     * @param offeredRate calls per second asked for
-     * @param planned     calls the schedule held (warm-up and window)
-     * @param issued      calls actually sent
-     * @param maxLagNanos the furthest the sender fell behind the schedule (in the window)
-     * @param endLagNanos how far behind the sender was when the schedule ended
+     * @param offeredRate  calls per second asked for
+     * @param planned      calls the schedule held (warm-up and window)
+     * @param issued       calls actually sent
+     * @param maxLagNanos  the furthest the sender fell behind the schedule (in the window)
+     * @param endLagNanos  how far behind the sender was when the schedule ended
+     * @param lagP99Nanos  the 99th percentile of the sender's lag (in the window)
+     * @param sentInWindow calls sent during the measurement window
+     * @param capWaits     how often the sender waited because {@link Runner#MAX_OUTSTANDING} calls
+     *                     were outstanding
      */
-    public record OpenLoopStats(double offeredRate, long planned, long issued, long maxLagNanos, long endLagNanos) {
+    public record OpenLoopStats(double offeredRate, long planned, long issued, long maxLagNanos, long endLagNanos,
+            long lagP99Nanos, long sentInWindow, long capWaits) {
     }
 
     /** Calls per second in the window. */
@@ -62,17 +70,41 @@ public record Result(long calls, long windowNanos, Histogram latency, Histogram 
         return latency.getTotalCount() == 0 ? 0 : latency.getMaxValue() / 1e6;
     }
 
+    /** The shortest latency, milliseconds (0 when nothing was recorded). */
+    public double minMs() {
+        return latency.getTotalCount() == 0 ? 0 : latency.getMinValue() / 1e6;
+    }
+
+    /** The mean latency, milliseconds (0 when nothing was recorded). */
+    public double meanMs() {
+        return latency.getTotalCount() == 0 ? 0 : latency.getMean() / 1e6;
+    }
+
+    /** The standard deviation of the latency, milliseconds (0 when nothing was recorded). */
+    public double stddevMs() {
+        return latency.getTotalCount() == 0 ? 0 : latency.getStdDeviation() / 1e6;
+    }
+
     /**
-     * Whether an open loop kept to its schedule: every planned call was sent, the sender was at
-     * most 100 ms behind at the end, and completions kept up with at least 95 % of the rate.
-     * Always true for a closed loop.
+     * {@code min ...   mean ...   stddev ...} over every recorded call, and which calls those are:
+     * all that ended in the window or the drain after it (warm-up excluded, none sampled).
+     */
+    public String spreadLine() {
+        return String.format("min %s   mean %s   stddev %s   (all %,d calls that ended in the window or the drain"
+                + " after it)", fmt(minMs()), fmt(meanMs()), fmt(stddevMs()), latency.getTotalCount());
+    }
+
+    /** The open loop's verdict on its schedule, or null for a closed loop. */
+    public OpenLoopVerdict verdict() {
+        return open == null ? null : OpenLoopVerdict.of(open, calls);
+    }
+
+    /**
+     * Whether an open loop kept to its schedule: the sender and the server both kept up
+     * ({@link OpenLoopVerdict}). Always true for a closed loop.
      */
     public boolean keptUp() {
-        if (open == null) {
-            return true;
-        }
-        return open.issued() >= open.planned() && open.endLagNanos() <= 100_000_000L
-                && throughput() >= 0.95 * open.offeredRate();
+        return open == null || verdict().keptUp();
     }
 
     /** The metrics as JSON: throughput, latency in ms, errors, and the open-loop schedule if any. */
@@ -87,7 +119,9 @@ public record Result(long calls, long windowNanos, Histogram latency, Histogram 
         l.put("p99", round(ms(99), 3));
         l.put("p99.9", round(ms(99.9), 3));
         l.put("max", round(maxMs(), 3));
-        l.put("mean", round(latency.getTotalCount() == 0 ? 0 : latency.getMean() / 1e6, 3));
+        l.put("min", round(minMs(), 3));
+        l.put("mean", round(meanMs(), 3));
+        l.put("stddev", round(stddevMs(), 3));
         l.put("count", latency.getTotalCount());
         if (errorCount() > 0) { // with errors, all calls' latencies mix instant failures and slow successes
             ObjectNode k = o.putObject("okLatencyMs");
@@ -107,7 +141,15 @@ public record Result(long calls, long windowNanos, Histogram latency, Histogram 
             s.put("issued", open.issued());
             s.put("maxLagMs", round(open.maxLagNanos() / 1e6, 3));
             s.put("endLagMs", round(open.endLagNanos() / 1e6, 3));
-            s.put("keptUp", keptUp());
+            s.put("lagP99Ms", round(open.lagP99Nanos() / 1e6, 3));
+            s.put("sentInWindow", open.sentInWindow());
+            s.put("capWaits", open.capWaits());
+            OpenLoopVerdict v = verdict();
+            s.put("lagBoundMs", round(v.lagBoundNanos() / 1e6, 3));
+            s.put("senderKeptUp", v.senderKeptUp());
+            s.put("serverKeptUp", v.serverKeptUp());
+            s.put("keptUp", v.keptUp());
+            s.put("verdict", v.text());
         }
         return o;
     }

@@ -242,6 +242,10 @@ public final class Runner {
         private long issued;
         private long maxLag;
         private long endLag;
+        private long sentInWindow;
+        private long capWaits;
+        /** Lag of each call scheduled in the window; written by the sender thread only. */
+        private final Histogram lags = new Histogram(1, MAX_LATENCY_NANOS, 3);
         /** The lag of the latest send, for the progress line. */
         volatile long lastLag;
 
@@ -270,6 +274,7 @@ public final class Runner {
                         continue;
                     }
                     if (inFlight.get() >= MAX_OUTSTANDING) {
+                        capWaits++;
                         LockSupport.parkNanos(50_000L);
                         continue;
                     }
@@ -277,6 +282,10 @@ public final class Runner {
                     lastLag = lag;
                     if (intended >= r.warmEnd) {
                         maxLag = Math.max(maxLag, lag);
+                        lags.recordValue(Math.min(lag, MAX_LATENCY_NANOS));
+                    }
+                    if (r.phase == Phase.MEASURE) {
+                        sentInWindow++;
                     }
                     send(k, intended);
                     k++;
@@ -302,7 +311,8 @@ public final class Runner {
         }
 
         Result.OpenLoopStats stats() {
-            return new Result.OpenLoopStats(rate, planned, issued, maxLag, endLag);
+            return new Result.OpenLoopStats(rate, planned, issued, maxLag, endLag,
+                    lags.getTotalCount() == 0 ? 0 : lags.getValueAtPercentile(99), sentInWindow, capWaits);
         }
     }
 
@@ -329,47 +339,50 @@ public final class Runner {
     /**
      * Runs on the calling thread: prints progress once a second, switches warm-up to measurement
      * and measurement to drain at their times, then waits (bounded) for the workers and calls.
+     * Progress seconds count from the start of their phase: {@code warm-up 1 s}, {@code warm-up
+     * 2 s}, then {@code 1 s} .. {@code N s} of the measurement window (N its length in whole
+     * seconds; the last line comes at its end). Workers that end early (an open loop's sender
+     * after its last planned call) do not end the window early.
      */
     private Result supervise(CountDownLatch workers, java.util.function.LongSupplier outstanding, OpenSender sender) {
         Histogram total = new Histogram(3);
         Histogram totalFailed = new Histogram(3);
         long windowStart = phase == Phase.MEASURE ? start : -1;
         long lastTickAt = start;
-        int tick = 0;
-        boolean early = false;
+        int tick = 0; // whole seconds into the current phase
+        boolean interrupted = false;
         long maxIterations = 4 * ((end - start) / SECOND + 4) + 16;
         for (long i = 0; i < maxIterations; i++) {
-            long nextTick = start + (tick + 1) * SECOND;
-            long next = Math.min(nextTick, end);
-            if (phase == Phase.WARMUP) {
-                next = Math.min(next, warmEnd);
-            }
-            if (await(workers, next)) {
-                early = true;
+            boolean warm = phase == Phase.WARMUP;
+            long phaseStart = warm ? start : warmEnd;
+            long phaseEnd = warm ? warmEnd : end;
+            long nextTick = phaseStart + (tick + 1) * SECOND;
+            if (!pauseUntil(Math.min(nextTick, phaseEnd))) {
+                interrupted = true;
                 break;
             }
             long now = System.nanoTime();
-            if (now >= nextTick) {
+            if (now >= nextTick && nextTick <= phaseEnd) {
                 tick++;
                 Histogram h = recorder.getIntervalHistogram();
-                boolean measuring = phase == Phase.MEASURE && now > windowStart;
                 Histogram failed = failedRecorder.getIntervalHistogram();
-                if (measuring && h.getTotalCount() > 0) {
+                if (!warm && h.getTotalCount() > 0) {
                     total.add(h);
                     totalFailed.add(failed);
                 }
                 long errs = errorTotal.sum();
                 double perSecond = h.getTotalCount() * 1e9 / Math.max(1, now - lastTickAt);
-                progress.line(String.format("%s %3d s %-8s %,10.0f calls/s   p99 %-10s %,d errors%s", label, tick,
-                        measuring ? "" : "warm-up", perSecond,
+                progress.line(progressLine(label, warm, tick, perSecond,
                         h.getTotalCount() == 0 ? "-" : Result.fmt(h.getValueAtPercentile(99) / 1e6), errs,
-                        sender == null ? "" : "   sender behind " + Result.fmt(sender.lastLag / 1e6)));
+                        sender == null ? null : Result.fmt(sender.lastLag / 1e6)));
                 lastTickAt = now;
             }
-            if (phase == Phase.WARMUP && now >= warmEnd) {
+            if (warm && now >= warmEnd) {
                 recorder.getIntervalHistogram(); // the warm-up's latencies are discarded
                 failedRecorder.getIntervalHistogram();
                 windowStart = now;
+                lastTickAt = now;
+                tick = 0;
                 phase = Phase.MEASURE;
             }
             if (now >= end) {
@@ -388,7 +401,7 @@ public final class Runner {
         total.add(recorder.getIntervalHistogram());
         totalFailed.add(failedRecorder.getIntervalHistogram());
         // drain: the workers end by themselves (their calls have deadlines); wait at most until hardStop
-        if (!early) {
+        if (!interrupted) {
             await(workers, hardStop);
         }
         for (long i = 0; outstanding.getAsLong() > 0 && System.nanoTime() < hardStop && i < 1_000_000; i++) {
@@ -403,6 +416,32 @@ public final class Runner {
         ok.subtract(totalFailed);
         return new Result(calls, windowEnd - windowStart, total, ok, Collections.unmodifiableMap(byType),
                 Math.max(0, outstanding.getAsLong()), sender == null ? null : sender.stats());
+    }
+
+    /**
+     * One progress line: {@code label warm-up 1 s ...} during the warm-up, {@code label 1 s ...}
+     * during the measurement window; {@code senderLag} is null except in the open loop.
+     */
+    static String progressLine(String label, boolean warmUp, int second, double perSecond, String p99, long errors,
+            String senderLag) {
+        return String.format("%s %12s %,10.0f calls/s   p99 %-10s %,d errors%s", label,
+                (warmUp ? "warm-up " : "") + second + " s", perSecond, p99, errors,
+                senderLag == null ? "" : "   sender behind " + senderLag);
+    }
+
+    /** Parks until {@code deadline} (bounded); false if the thread was interrupted. */
+    private static boolean pauseUntil(long deadline) {
+        for (int i = 0; i < 100_000; i++) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return true;
+            }
+            LockSupport.parkNanos(left);
+            if (Thread.currentThread().isInterrupted()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean await(CountDownLatch latch, long deadline) {

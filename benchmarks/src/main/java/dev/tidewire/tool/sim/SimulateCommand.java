@@ -1,6 +1,7 @@
 package dev.tidewire.tool.sim;
 
 import dev.tidewire.tool.Args;
+import dev.tidewire.tool.CommandHelp;
 import dev.tidewire.tool.UsageException;
 import dev.tidewire.tool.sim.FleetSimulation.Config;
 import java.io.IOException;
@@ -18,18 +19,26 @@ import java.util.Set;
  * {@code fleet-simulation.json} and SVG charts there.
  */
 public final class SimulateCommand {
-    public static final String USAGE = String.join(System.lineSeparator(),
-            "  simulate [--seed 1] [--seconds 60] [--out DIR] [--servers 100] [--clients 1000]",
-            "        [--timeout-sample none|elapsed] [--evaluate-seconds 1]",
-            "        deterministic simulation in virtual time of C clients calling N servers (one 10x slow,",
-            "        one a black hole) through the client's own balancer, health and outlier-detection",
-            "        classes: round-robin, P2C least-loaded, P2C + ejection, on the same calls; prints",
-            "        latency, errors, calls to the slow server and the black hole, connections per server;",
-            "        --out: fleet-simulation.json and fleet-*.svg charts in DIR (fleet-simulation-none.json",
-            "        and fleet-none-*.svg with --timeout-sample none); --timeout-sample: what a timed-out call",
-            "        feeds the balancer's latency average (elapsed, as the client does: the time waited;",
-            "        none: no sample, to show why the client samples timeouts);",
-            "        the same seed gives the same output, byte for byte (docs/fleet-simulation.md)");
+    /** What {@code simulate --help} prints. */
+    public static final CommandHelp HELP = CommandHelp.builder("simulate", "[options]",
+            "Simulate a fleet in virtual time: round-robin, P2C, P2C + ejection.")
+            .option("--seed N", "the random seed; the same seed gives the same output (default 1)")
+            .option("--seconds S", "simulated seconds (default 60)")
+            .option("--servers N", "servers, one 10x slow and one a black hole (default 100)")
+            .option("--clients N", "clients, each with a view of every server (default 1000)")
+            .option("--timeout-sample none|elapsed", "what a timed-out call feeds the balancer's latency",
+                    "average: elapsed, the time waited, as the client does; none, no",
+                    "sample (default elapsed)")
+            .option("--evaluate-seconds S", "the outlier detection interval (default 1)")
+            .option("--out DIR", "also write fleet-simulation.json and fleet-*.svg charts there",
+                    "(with --timeout-sample none: fleet-simulation-none.json and",
+                    "fleet-none-*.svg)")
+            .note("C clients call N servers through the client's own balancer, health and outlier-detection",
+                    "classes, each policy on the same calls; prints latency, errors, calls to the slow",
+                    "server and the black hole, and connections per server (docs/fleet-simulation.md).")
+            .example("simulate")
+            .example("simulate --seed 7 --seconds 30 --out sim")
+            .build();
 
     private final Config config;
     private final Path out;
@@ -45,7 +54,7 @@ public final class SimulateCommand {
         try {
             c = parse(args);
         } catch (UsageException e) {
-            return e.report(err, USAGE);
+            return e.report(err, HELP);
         }
         return c.run(out, err);
     }

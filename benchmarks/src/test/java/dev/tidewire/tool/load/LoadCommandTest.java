@@ -61,6 +61,31 @@ class LoadCommandTest {
     }
 
     @Test
+    void summaryHasMinMeanAndStddevAndProgressCountsFromTheStartOfMeasurement() throws IOException {
+        JsonNode report = run("spread.json", "--embedded", "--seconds", "2", "--warmup-seconds", "1", "--callers", "2");
+        JsonNode r = onlyRun(report);
+        assertSane(r);
+        JsonNode l = r.path("latencyMs");
+        for (String field : List.of("min", "p50", "mean", "stddev", "max", "count")) {
+            assertTrue(l.has(field), () -> field + " in " + l);
+        }
+        double min = l.path("min").asDouble();
+        double p50 = l.path("p50").asDouble();
+        double max = l.path("max").asDouble();
+        double mean = l.path("mean").asDouble();
+        assertTrue(0 <= min && min <= p50 && p50 <= max, l::toString);
+        assertTrue(min <= mean && mean <= max, l::toString);
+        assertTrue(l.path("stddev").asDouble() >= 0, l::toString);
+        String out = stdout.toString(StandardCharsets.UTF_8);
+        assertTrue(out.lines().anyMatch(line -> line.matches(" +min [\\d.]+ ms   mean [\\d.]+ ms   stddev [\\d.]+ ms"
+                + "   \\(all [\\d,]+ calls that ended in the window or the drain after it\\)")), out);
+        // 1 s of warm-up, then 2 s measured: "warm-up 1 s", "1 s", "2 s" (it used to say 1, 2, 3)
+        Pattern progress = Pattern.compile("^K=4 C=2 +((?:warm-up )?\\d+ s) .*calls/s.*");
+        List<String> seconds = out.lines().map(progress::matcher).filter(Matcher::matches).map(m -> m.group(1)).toList();
+        assertEquals(List.of("warm-up 1 s", "1 s", "2 s"), seconds, out);
+    }
+
+    @Test
     void openLoopAtASmallRateSendsEveryPlannedCall() throws IOException {
         JsonNode report = run("open.json", "--embedded", "--seconds", "1", "--warmup-seconds", "0", "--rate", "200");
         assertEquals("open", report.path("mode").asText());
@@ -70,7 +95,14 @@ class LoadCommandTest {
         JsonNode open = r.path("openLoop");
         assertEquals(200, open.path("planned").asLong());
         assertEquals(200, open.path("issued").asLong());
-        assertTrue(open.has("keptUp") && open.has("maxLagMs"), r.toString());
+        assertTrue(open.has("keptUp") && open.has("maxLagMs") && open.has("lagP99Ms"), r.toString());
+        assertEquals(5.0, open.path("lagBoundMs").asDouble(), r::toString); // max(1 ms, 1/200 s)
+        assertEquals(open.path("senderKeptUp").asBoolean() && open.path("serverKeptUp").asBoolean(),
+                open.path("keptUp").asBoolean(), r::toString);
+        String verdict = open.path("verdict").asText();
+        assertTrue(verdict.startsWith(open.path("keptUp").asBoolean() ? "kept up: " : "") && verdict.contains("fell behind")
+                != open.path("keptUp").asBoolean(), r::toString);
+        assertTrue(stdout.toString(StandardCharsets.UTF_8).contains("   schedule    "), stdout::toString);
         // 200 calls/s for 1 s; on a busy machine the first (connecting) calls may finish after the window
         assertTrue(r.path("calls").asLong() >= 100 && r.path("calls").asLong() <= 200, r.toString());
         assertEquals(200, r.path("latencyMs").path("count").asLong(), r.toString());

@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -74,5 +78,52 @@ class RunnerTest {
         assertEquals(1, r.errorCount());
         assertEquals(1L, r.errors().get("IOException"));
         assertTrue(r.calls() > 1000);
+    }
+
+    @Test
+    void progressCountsWarmUpAndMeasurementSecondsEachFromTheirOwnStart() {
+        // 1 s of warm-up, then 2 s measured: "warm-up 1 s", then "1 s" and "2 s", not "2 s" and "3 s"
+        Lines lines = new Lines();
+        Result r = Runner.closedBlocking("t", (caller, seq) -> LockSupport.parkNanos(1_000_000L), 1,
+                Duration.ofSeconds(1), Duration.ofSeconds(2), TIMEOUT, lines);
+        assertEquals(List.of("warm-up 1 s", "1 s", "2 s"), lines.seconds("t"), lines::toString);
+        assertTrue(r.calls() > 0, () -> "calls " + r.calls());
+    }
+
+    @Test
+    void openLoopProgressEndsAtTheRunLengthThoughTheSenderIsDoneBefore() {
+        // the sender's last call is due 10 ms before the window ends; the window still runs to its end
+        Lines lines = new Lines();
+        Result r = Runner.open("o", (slot, seq, done) -> done.complete(null), 100, Duration.ZERO,
+                Duration.ofSeconds(1), TIMEOUT, lines);
+        assertEquals(List.of("1 s"), lines.seconds("o"), lines::toString);
+        assertTrue(lines.all.get(0).contains("sender behind"), lines::toString);
+        assertEquals(100, r.open().issued());
+        assertTrue(r.windowNanos() >= TimeUnit.MILLISECONDS.toNanos(1000), () -> "window " + r.windowNanos());
+    }
+
+    /** A progress sink that keeps every line. */
+    private static final class Lines implements Progress {
+        final List<String> all = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void line(String text) {
+            all.add(text);
+        }
+
+        @Override
+        public void end() {
+        }
+
+        /** The time label of each line: {@code warm-up 1 s} or {@code 1 s}. */
+        List<String> seconds(String label) {
+            Pattern p = Pattern.compile("^" + Pattern.quote(label) + " +((?:warm-up )?\\d+ s) ");
+            return all.stream().map(p::matcher).map(m -> m.find() ? m.group(1) : "?").toList();
+        }
+
+        @Override
+        public String toString() {
+            return String.join("\n", all);
+        }
     }
 }
