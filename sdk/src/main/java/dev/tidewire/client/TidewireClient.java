@@ -34,6 +34,7 @@ import dev.tidewire.transport.TlsConfig;
 import dev.tidewire.transport.TransportResources;
 import dev.tidewire.transport.internal.Completions;
 import dev.tidewire.transport.internal.NettyRuntime;
+import dev.tidewire.transport.internal.RuntimeRequirements;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.observation.ObservationRegistry;
 import java.io.IOException;
@@ -166,8 +167,13 @@ public final class TidewireClient implements AutoCloseable {
     /**
      * A builder; {@link Builder#address(String)} (one server) or {@link Builder#target(String)}
      * (a fleet) is required, everything else has a default.
+     *
+     * @throws IllegalStateException if the Netty on the class path is older than 4.2, or Jackson
+     *                               older than 2.15 (the message names what was found; see
+     *                               {@code docs/configuration.md}, "Dependencies and compatibility")
      */
     public static Builder builder() {
+        RuntimeRequirements.check();
         return new Builder();
     }
 
