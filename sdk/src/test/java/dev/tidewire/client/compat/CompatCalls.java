@@ -8,6 +8,7 @@ import dev.tidewire.server.TidewireServer;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
 /**
@@ -23,6 +24,12 @@ final class CompatCalls {
 
     static void run(UnaryOperator<TidewireServer.Builder> server, UnaryOperator<TidewireClient.Builder> client)
             throws Exception {
+        run(server, client, c -> { });
+    }
+
+    /** As {@link #run(UnaryOperator, UnaryOperator)}, then {@code beforeClose} with the client still open. */
+    static void run(UnaryOperator<TidewireServer.Builder> server, UnaryOperator<TidewireClient.Builder> client,
+            Consumer<TidewireClient> beforeClose) throws Exception {
         try (TidewireServer s = server.apply(TidewireServer.builder()
                         .bindAddress(InetAddress.getByName("127.0.0.1")).port(0)).build().start();
                 TidewireClient c = client.apply(TidewireClient.builder()
@@ -44,6 +51,7 @@ final class CompatCalls {
                 check(e.code() == ErrorCode.UNKNOWN_OP, "unknown op ended with code " + e.code() + ": " + e);
                 System.out.println("unknown op: " + e.getClass().getSimpleName() + " code " + e.code());
             }
+            beforeClose.accept(c);
         }
     }
 
