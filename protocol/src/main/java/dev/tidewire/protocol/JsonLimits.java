@@ -2,6 +2,7 @@ package dev.tidewire.protocol;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.Version;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
@@ -12,6 +13,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * as it is; build it with {@link #newObjectMapper()} (then configure it) to keep these limits.
  *
  * <p>No default typing is enabled anywhere: JSON never names the classes it is decoded to.
+ *
+ * <p>Works with Jackson 2.15 and newer; {@link #MAX_NAME_LENGTH} is applied from 2.16 on (2.15 has
+ * no limit on property names; the frame size still bounds them).
  */
 public final class JsonLimits {
     /** Deepest nesting of arrays and objects: 64 levels. */
@@ -20,20 +24,28 @@ public final class JsonLimits {
     public static final int MAX_NUMBER_LENGTH = 100;
     /** Longest string value: 16 MiB, the default {@code maxFrameSize}. */
     public static final int MAX_STRING_LENGTH = Protocol.DEFAULT_MAX_FRAME_SIZE;
-    /** Longest property name: 50,000 characters (Jackson's default). */
+    /** Longest property name: 50,000 characters (Jackson's default); applied with Jackson 2.16 and newer. */
     public static final int MAX_NAME_LENGTH = 50_000;
+    /** Whether this Jackson can limit property names ({@code StreamReadConstraints.Builder.maxNameLength}, 2.16). */
+    private static final boolean NAME_LENGTH_LIMIT = atLeast(com.fasterxml.jackson.core.json.PackageVersion.VERSION, 2, 16);
 
     private JsonLimits() {
     }
 
     /** The read constraints above. */
     public static StreamReadConstraints streamReadConstraints() {
-        return StreamReadConstraints.builder()
+        StreamReadConstraints.Builder b = StreamReadConstraints.builder()
                 .maxNestingDepth(MAX_NESTING_DEPTH)
                 .maxNumberLength(MAX_NUMBER_LENGTH)
-                .maxStringLength(MAX_STRING_LENGTH)
-                .maxNameLength(MAX_NAME_LENGTH)
-                .build();
+                .maxStringLength(MAX_STRING_LENGTH);
+        if (NAME_LENGTH_LIMIT) {
+            b.maxNameLength(MAX_NAME_LENGTH); // resolved only when run: absent from 2.15
+        }
+        return b.build();
+    }
+
+    private static boolean atLeast(Version v, int major, int minor) {
+        return v.getMajorVersion() > major || v.getMajorVersion() == major && v.getMinorVersion() >= minor;
     }
 
     /** A new {@link ObjectMapper} whose parser applies {@link #streamReadConstraints()}. */

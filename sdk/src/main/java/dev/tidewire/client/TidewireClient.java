@@ -34,8 +34,8 @@ import dev.tidewire.transport.TlsConfig;
 import dev.tidewire.transport.TransportResources;
 import dev.tidewire.transport.internal.Completions;
 import dev.tidewire.transport.internal.NettyRuntime;
+import dev.tidewire.transport.internal.RuntimeRequirements;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -57,6 +57,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The Tidewire client: calls a Tidewire server over a pool of multiplexed TCP connections,
@@ -117,7 +118,9 @@ public final class TidewireClient implements AutoCloseable {
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
-    private final ObservationRegistry observationRegistry; // null: no observations
+    // null: no observations. Micrometer types stay inside ObservedCalls and ClientMetrics, which
+    // are loaded only when a registry is given: Micrometer is an optional dependency
+    private final ObservedCalls observed;
     private final ClientInterceptor[] interceptors;        // null: none (calls go straight to the pool)
     private final InterceptedCall.Sender sender;
 
@@ -150,10 +153,11 @@ public final class TidewireClient implements AutoCloseable {
         if (metrics != null) {
             metrics.bind(pool, inFlight);
         }
-        this.observationRegistry = options.observationRegistry();
+        this.observed = options.observationRegistry() == null ? null
+                : new ObservedCalls(options.observationRegistry(), address);
         List<ClientInterceptor> chain = new ArrayList<>();
-        if (observationRegistry != null) {
-            chain.add(new ObservedCalls(observationRegistry, address));
+        if (observed != null) {
+            chain.add(observed);
         }
         chain.addAll(options.interceptors());
         this.interceptors = chain.isEmpty() ? null : chain.toArray(new ClientInterceptor[0]);
@@ -163,8 +167,13 @@ public final class TidewireClient implements AutoCloseable {
     /**
      * A builder; {@link Builder#address(String)} (one server) or {@link Builder#target(String)}
      * (a fleet) is required, everything else has a default.
+     *
+     * @throws IllegalStateException if the Netty on the class path is older than 4.2, or Jackson
+     *                               older than 2.15 (the message names what was found; see
+     *                               {@code docs/configuration.md}, "Dependencies and compatibility")
      */
     public static Builder builder() {
+        RuntimeRequirements.check();
         return new Builder();
     }
 
@@ -297,7 +306,7 @@ public final class TidewireClient implements AutoCloseable {
         }
         ClientCall<T> result = new ClientCall<>(raw);
         // the caller's observation, restored around the callbacks that completing `result` runs
-        Observation caller = observationRegistry == null ? null : observationRegistry.getCurrentObservation();
+        UnaryOperator<Runnable> inCallerScope = observed == null ? null : observed.callerScope();
         // raw completes on a transport thread; one hop to the callback executor, where decoding runs
         raw.whenComplete((reply, error) -> {
             Runnable completion = () -> {
@@ -317,11 +326,7 @@ public final class TidewireClient implements AutoCloseable {
                     result.completeExceptionally(failure);
                 }
             };
-            Runnable finish = caller == null ? completion : () -> {
-                try (Observation.Scope scope = caller.openScope()) {
-                    completion.run();
-                }
-            };
+            Runnable finish = inCallerScope == null ? completion : inCallerScope.apply(completion);
             try {
                 callbackExecutor.execute(finish);
             } catch (RejectedExecutionException e) {
@@ -908,7 +913,11 @@ public final class TidewireClient implements AutoCloseable {
             return this;
         }
 
-        /** Where to publish metrics ({@code docs/metrics.md}); default none, and then metrics cost nothing. */
+        /**
+         * Where to publish metrics ({@code docs/metrics.md}); default none, and then metrics cost
+         * nothing. Needs {@code io.micrometer:micrometer-core} on the class path, an optional
+         * dependency of tidewire-sdk: a client without a registry runs without Micrometer.
+         */
         public Builder meterRegistry(MeterRegistry meterRegistry) {
             this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
             return this;
@@ -941,7 +950,8 @@ public final class TidewireClient implements AutoCloseable {
          * CLIENT span per call, a child of the caller's current span, whose context (W3C
          * {@code traceparent}) travels to the server in the call's metadata. {@code callAsync}
          * callbacks run with the caller's observation in scope. Default none, and then tracing
-         * costs nothing. See {@code docs/tracing.md}.
+         * costs nothing. See {@code docs/tracing.md}. Needs {@code io.micrometer:micrometer-observation}
+         * on the class path (an optional dependency of tidewire-sdk; micrometer-core brings it).
          */
         public Builder observationRegistry(ObservationRegistry registry) {
             this.observationRegistry = Objects.requireNonNull(registry, "registry");

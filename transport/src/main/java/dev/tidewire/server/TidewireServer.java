@@ -7,6 +7,7 @@ import dev.tidewire.protocol.Protocol;
 import dev.tidewire.transport.ChecksumMode;
 import dev.tidewire.transport.TlsConfig;
 import dev.tidewire.transport.internal.NettyRuntime;
+import dev.tidewire.transport.internal.RuntimeRequirements;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -126,8 +127,14 @@ public final class TidewireServer implements AutoCloseable {
         this.onWorker = b.onWorker;
     }
 
-    /** A builder with every default: 127.0.0.1, a free port, the built-in handlers. */
+    /**
+     * A builder with every default: 127.0.0.1, a free port, the built-in handlers.
+     *
+     * @throws IllegalStateException if the Netty on the class path is older than 4.2, or Jackson
+     *                               older than 2.15 (the message names what was found)
+     */
     public static Builder builder() {
+        RuntimeRequirements.check();
         return new Builder();
     }
 

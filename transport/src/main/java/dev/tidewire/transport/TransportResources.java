@@ -1,6 +1,7 @@
 package dev.tidewire.transport;
 
 import dev.tidewire.transport.internal.NettyRuntime;
+import dev.tidewire.transport.internal.RuntimeRequirements;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.EventExecutor;
@@ -84,8 +85,14 @@ public final class TransportResources implements AutoCloseable {
         return builder().timerTick(timerTick).callbackThreads(callbackThreads).build();
     }
 
-    /** A builder with every default. */
+    /**
+     * A builder with every default.
+     *
+     * @throws IllegalStateException if the Netty on the class path is older than 4.2, or Jackson
+     *                               older than 2.15 (the message names what was found)
+     */
     public static Builder builder() {
+        RuntimeRequirements.check();
         return new Builder();
     }
 

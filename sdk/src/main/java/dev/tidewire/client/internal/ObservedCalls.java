@@ -9,6 +9,7 @@ import io.micrometer.observation.transport.SenderContext;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.UnaryOperator;
 
 /**
  * The client's Micrometer Observation per call: the outermost interceptor when an
@@ -19,6 +20,9 @@ import java.util.concurrent.CompletionException;
  * <p>Tags: low cardinality {@code op}, {@code outcome} (the request timer's outcome tags); high
  * cardinality {@code peer} (the server's host:port). The observation stops when the reply or
  * failure arrives, on the event loop that delivers it.
+ *
+ * <p>Every use of Micrometer's Observation API by the client is in this class, which is loaded
+ * only when a registry is given, so a client without one runs with no Micrometer jar at all.
  */
 public final class ObservedCalls implements ClientInterceptor {
     /** The observation's name. */
@@ -27,6 +31,11 @@ public final class ObservedCalls implements ClientInterceptor {
     private final ObservationRegistry registry;
     private final String peer;
 
+    /**
+     * Observes calls in {@code registry}.
+     *
+     * @param peer the server's {@code host:port} (or the client's target), the {@code peer} tag
+     */
     public ObservedCalls(ObservationRegistry registry, String peer) {
         this.registry = registry;
         this.peer = peer;
@@ -46,6 +55,22 @@ public final class ObservedCalls implements ClientInterceptor {
                 metadata = metadata.without(k).with(k, value);
             }
         }
+    }
+
+    /**
+     * The calling thread's current observation, captured now, as a wrapper that runs a task with
+     * that observation in scope (for the callbacks of an async call); null when none is current.
+     */
+    public UnaryOperator<Runnable> callerScope() {
+        Observation caller = registry.getCurrentObservation();
+        if (caller == null) {
+            return null;
+        }
+        return task -> () -> {
+            try (Observation.Scope scope = caller.openScope()) {
+                task.run();
+            }
+        };
     }
 
     @Override
