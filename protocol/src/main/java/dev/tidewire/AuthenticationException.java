@@ -8,6 +8,10 @@ package dev.tidewire;
  * reconnect storm. The message never contains the credentials.
  */
 public class AuthenticationException extends TidewireException {
+    /**
+     * @param message what was refused, without the credentials
+     * @param cause   the underlying failure, or null
+     */
     public AuthenticationException(String message, Throwable cause) {
         super(message, false, cause);
     }

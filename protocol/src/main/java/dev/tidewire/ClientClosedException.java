@@ -6,6 +6,7 @@ package dev.tidewire;
  * same client.
  */
 public class ClientClosedException extends TidewireException {
+    /** @param message what was closed, and the call it refused or ended */
     public ClientClosedException(String message) {
         super(message, false, null);
     }

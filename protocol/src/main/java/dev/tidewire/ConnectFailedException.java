@@ -5,6 +5,10 @@ package dev.tidewire;
  * (HELLO) did not complete. Nothing was sent, so the call is {@link #retryable()}.
  */
 public class ConnectFailedException extends TidewireException {
+    /**
+     * @param message what could not be reached, and why
+     * @param cause   the underlying failure, or null
+     */
     public ConnectFailedException(String message, Throwable cause) {
         super(message, true, cause);
     }

@@ -7,6 +7,10 @@ package dev.tidewire;
  * call is not {@link #retryable()}; retry only idempotent operations.
  */
 public class ConnectionLostException extends TidewireException {
+    /**
+     * @param message why the connection was lost
+     * @param cause   the underlying failure, or null
+     */
     public ConnectionLostException(String message, Throwable cause) {
         super(message, false, cause);
     }

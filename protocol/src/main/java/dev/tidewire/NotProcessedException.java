@@ -5,6 +5,10 @@ package dev.tidewire;
  * connection went away before the request was written). Always {@link #retryable()}.
  */
 public class NotProcessedException extends TidewireException {
+    /**
+     * @param message why the request was not processed
+     * @param cause   the underlying failure, or null
+     */
     public NotProcessedException(String message, Throwable cause) {
         super(message, true, cause);
     }

@@ -5,10 +5,19 @@ package dev.tidewire;
  * {@link #retryable()}. The message and accessors carry the pool's counts at the moment of failure.
  */
 public class PoolExhaustedException extends TidewireException {
+    /** @serial connections lent out */
     private final int active;
+    /** @serial connections idle in the pool */
     private final int idle;
+    /** @serial callers waiting, this one included */
     private final int waiting;
 
+    /**
+     * @param message what timed out waiting; the counts are appended to it
+     * @param active  connections lent out
+     * @param idle    connections idle in the pool
+     * @param waiting callers waiting for a connection, this one included
+     */
     public PoolExhaustedException(String message, int active, int idle, int waiting) {
         super(message + " (pool: active=" + active + ", idle=" + idle + ", waiting=" + waiting + ")", true, null);
         this.active = active;

@@ -10,10 +10,15 @@ package dev.tidewire;
  * Subclasses in {@code dev.tidewire.protocol} name each kind of violation the decoder detects.
  */
 public class ProtocolException extends TidewireException {
+    /** @param message the violation, as the decoder or connection saw it */
     public ProtocolException(String message) {
         super(message, false, null);
     }
 
+    /**
+     * @param message what failed
+     * @param cause   the violation or failure underneath, or null
+     */
     public ProtocolException(String message, Throwable cause) {
         super(message, false, cause);
     }

@@ -9,11 +9,21 @@ import dev.tidewire.protocol.ErrorCode;
  * Retryable only for {@link ErrorCode#OVERLOADED}, which servers send without processing.
  */
 public class RemoteException extends TidewireException {
+    /** @serial the error code the server sent */
     private final int code;
+    /** @serial the server's message, verbatim */
     private final String remoteMessage;
+    /** @serial the failed call's op */
     private final String op;
+    /** @serial the failed call's request id */
     private final long requestId;
 
+    /**
+     * @param op            the operation the failed call named
+     * @param requestId     the call's request id on its connection
+     * @param code          the error code from the ERROR frame
+     * @param remoteMessage the message from the ERROR frame, verbatim
+     */
     public RemoteException(String op, long requestId, int code, String remoteMessage) {
         super("server answered op '" + op + "' (request " + requestId + ") with error "
                 + ErrorCode.describe(code) + ": " + remoteMessage, code == ErrorCode.OVERLOADED, null);

@@ -8,12 +8,25 @@ import java.time.Duration;
  * is not {@link #retryable()}; if it was still waiting for a free slot and never written, it is.
  */
 public class RequestTimeoutException extends TidewireException {
+    /** @serial the call's op */
     private final String op;
+    /** @serial the request id, or 0 */
     private final long requestId;
+    /** @serial time from the start of the call to its failure */
     private final Duration elapsed;
+    /** @serial the call's timeout */
     private final Duration limit;
+    /** @serial whether the request had been handed to the socket */
     private final boolean sent;
 
+    /**
+     * @param op        the operation of the call
+     * @param requestId the request id, or 0 if none had been assigned yet
+     * @param elapsed   time from the start of the call to its failure
+     * @param limit     the call's timeout
+     * @param sent      whether the request had been handed to the socket
+     * @param detail    for a request never sent, what it was waiting for (used only then)
+     */
     public RequestTimeoutException(String op, long requestId, Duration elapsed, Duration limit,
             boolean sent, String detail) {
         super("op '" + op + "' (request " + requestId + ") timed out after " + Durations.format(elapsed)

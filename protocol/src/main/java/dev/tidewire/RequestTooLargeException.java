@@ -6,7 +6,9 @@ package dev.tidewire;
  * {@link #retryable()}.
  */
 public class RequestTooLargeException extends TidewireException {
+    /** @serial the encoded size in bytes */
     private final long size;
+    /** @serial the peer's limit in bytes */
     private final long limit;
 
     /**
@@ -30,6 +32,13 @@ public class RequestTooLargeException extends TidewireException {
     /**
      * A request whose metadata is over the limits the server announced in its HELLO; {@link #size()}
      * and {@link #limit()} are then the metadata's encoded bytes and the server's byte limit.
+     *
+     * @param op         the call's op
+     * @param entries    the metadata's entries
+     * @param bytes      the metadata's encoded bytes
+     * @param maxEntries the most entries the server accepts
+     * @param maxBytes   the most metadata bytes the server accepts
+     * @return the exception, with a message naming both limits
      */
     public static RequestTooLargeException metadata(String op, int entries, int bytes, int maxEntries, int maxBytes) {
         return new RequestTooLargeException(bytes, maxBytes, "metadata of the request for op '" + op + "' has " + entries + " entries, "

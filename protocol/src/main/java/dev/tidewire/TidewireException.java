@@ -19,8 +19,14 @@ package dev.tidewire;
  * the operation is idempotent.
  */
 public abstract class TidewireException extends RuntimeException {
+    /** @serial whether the request is known not to have been processed */
     private final boolean retryable;
 
+    /**
+     * @param message   what happened, for people: stable wording is not promised
+     * @param retryable whether the request is known not to have been processed
+     * @param cause     the underlying failure, or null
+     */
     protected TidewireException(String message, boolean retryable, Throwable cause) {
         super(message, cause);
         this.retryable = retryable;

@@ -8,6 +8,10 @@ package dev.tidewire;
  * connect backoff still applies, so attempts stay bounded.
  */
 public class TlsException extends TidewireException {
+    /**
+     * @param message what the handshake rejected
+     * @param cause   the {@code SSLException} underneath, or null
+     */
     public TlsException(String message, Throwable cause) {
         super(message, false, cause);
     }

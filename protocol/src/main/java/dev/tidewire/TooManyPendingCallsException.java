@@ -8,8 +8,13 @@ package dev.tidewire;
  * deadlines expire.
  */
 public class TooManyPendingCallsException extends TidewireException {
+    /** @serial the client's {@code maxPendingCalls} */
     private final int limit;
 
+    /**
+     * @param message the refused call and the limit
+     * @param limit   the client's {@code maxPendingCalls}
+     */
     public TooManyPendingCallsException(String message, int limit) {
         super(message, true, null);
         this.limit = limit;

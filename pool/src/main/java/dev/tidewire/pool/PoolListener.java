@@ -22,6 +22,7 @@ public interface PoolListener {
         CLOSED
     }
 
+    /** A listener that ignores every event: the default. */
     PoolListener NONE = new PoolListener() {
     };
 

@@ -56,14 +56,17 @@ public final class PoolOptions {
         retryBudgetMinPerSecond = b.retryBudgetMinPerSecond;
     }
 
+    /** A builder with every default. */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** The defaults. */
     public static PoolOptions defaults() {
         return builder().build();
     }
 
+    /** A builder holding these settings. */
     public Builder toBuilder() {
         return new Builder().maxConnections(maxConnections).minIdle(minIdle).idleTimeout(idleTimeout)
                 .evictionInterval(evictionInterval).maxLifetime(maxLifetime, lifetimeJitter)
@@ -218,6 +221,12 @@ public final class PoolOptions {
             return this;
         }
 
+        /**
+         * The options; the builder can go on being used.
+         *
+         * @throws IllegalArgumentException if {@code minIdle} exceeds {@code maxConnections}, or the
+         *                                  initial connect backoff exceeds its maximum
+         */
         public PoolOptions build() {
             if (minIdle > maxConnections) {
                 throw new IllegalArgumentException("minIdle (" + minIdle + ") must not exceed maxConnections ("

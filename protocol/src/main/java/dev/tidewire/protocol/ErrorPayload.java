@@ -11,10 +11,12 @@ import dev.tidewire.ProtocolException;
  * @param message human-readable text, may be empty
  */
 public record ErrorPayload(int code, String message) {
+    /** Normalises a null message to {@code ""}. */
     public ErrorPayload {
         message = message == null ? "" : message;
     }
 
+    /** Encodes this ERROR as its JSON payload, a new array. */
     public byte[] encode() {
         ObjectNode o = ProtocolJson.object();
         o.put("code", code);
@@ -22,7 +24,11 @@ public record ErrorPayload(int code, String message) {
         return ProtocolJson.write(o);
     }
 
-    /** @throws ProtocolException if the payload is not an object with an integer {@code code} */
+    /**
+     * Decodes an ERROR payload; unknown fields are ignored and a missing message reads as {@code ""}.
+     *
+     * @throws ProtocolException if the payload is not an object with an integer {@code code}
+     */
     public static ErrorPayload decode(byte[] payload) {
         JsonNode o = ProtocolJson.readObject(payload, "ERROR");
         JsonNode code = o.get("code");

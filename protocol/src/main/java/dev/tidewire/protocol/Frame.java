@@ -15,6 +15,11 @@ import java.util.Objects;
 public record Frame(FrameType type, long requestId, byte[] payload) {
     private static final byte[] EMPTY = new byte[0];
 
+    /**
+     * Takes {@code payload} over without copying; a null payload becomes an empty one.
+     *
+     * @throws NullPointerException if {@code type} is null
+     */
     public Frame {
         Objects.requireNonNull(type, "type");
         payload = payload == null ? EMPTY : payload;

@@ -9,10 +9,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param reason why the server is going away, for logs
  */
 public record GoAwayPayload(String reason) {
+    /** Normalises a null reason to {@code ""}. */
     public GoAwayPayload {
         reason = reason == null ? "" : reason;
     }
 
+    /** Encodes this GOAWAY as its JSON payload, a new array. */
     public byte[] encode() {
         ObjectNode o = ProtocolJson.object();
         o.put("reason", reason);

@@ -3,13 +3,13 @@ package dev.tidewire.protocol;
 /**
  * Constants of the wire format, version 1.
  *
- * <pre>
+ * <pre>{@code
  *  0       1       2       3       4                               12              16
  *  +-------+-------+-------+-------+-------------------------------+---------------+---------------
  *  |  'T'  |  'W'  |version| type  |      request id (u64, BE)     | length (u32)  | payload ...
  *  +-------+-------+-------+-------+-------------------------------+---------------+---------------
  *  |<------------------------------ header: 16 bytes ----------------------------->|<- length -->|
- * </pre>
+ * }</pre>
  *
  * <p>When both HELLOs announce {@code "checksum":"crc32c"}, every later frame in both directions
  * is followed by a 4-byte trailer: the CRC32C (Castagnoli) of its header and payload, big-endian.

@@ -11,5 +11,13 @@ import java.util.concurrent.CompletionStage;
  */
 @FunctionalInterface
 public interface Handler {
+    /**
+     * Starts answering one request, on the connection's event loop.
+     *
+     * @param request the request
+     * @return a stage completing with the reply body (null answers with an empty body); a null
+     *         stage answers {@code INTERNAL}
+     * @throws Exception thrown here answers the same as a stage completed with it
+     */
     CompletionStage<byte[]> handle(ServerRequest request) throws Exception;
 }

@@ -2,6 +2,7 @@ package dev.tidewire.server;
 
 /** Thrown (or used to complete a stage) by a handler to answer the call with an ERROR frame. */
 public class HandlerException extends RuntimeException {
+    /** @serial the error code sent to the client */
     private final int code;
 
     /**
@@ -9,6 +10,7 @@ public class HandlerException extends RuntimeException {
      *                  (a handler may send 13 OVERLOADED or 14 NOT_PROCESSED only for work it did not do:
      *                  clients treat those as safe to retry)
      * @param message the text sent to the client
+     * @throws IllegalArgumentException if {@code code} is 0
      */
     public HandlerException(int code, String message) {
         super(message);

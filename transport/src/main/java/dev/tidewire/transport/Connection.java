@@ -36,7 +36,17 @@ import java.util.concurrent.Executor;
 public interface Connection extends AutoCloseable {
 
     /** Lifecycle. OPEN accepts calls; DRAINING finishes the calls it has; CLOSED is final. */
-    enum State { OPEN, DRAINING, CLOSED }
+    enum State {
+        /** Accepts new calls. */
+        OPEN,
+        /**
+         * After {@link #shutdown()} or a GOAWAY from the server: calls already written are answered,
+         * new ones fail with {@link dev.tidewire.NotProcessedException}.
+         */
+        DRAINING,
+        /** Final: the socket is closed (or closing) and every call has ended or is failing. */
+        CLOSED
+    }
 
     /**
      * Connects, applies the socket options and completes the HELLO exchange within

@@ -26,6 +26,11 @@ public record Deadline(long startNanos, long timeoutNanos) {
     /** The longest timeout kept as given: {@code Long.MAX_VALUE / 4} ns, about 73 years. */
     public static final long MAX_TIMEOUT_NANOS = Long.MAX_VALUE / 4;
 
+    /**
+     * Shortens a timeout over {@link #MAX_TIMEOUT_NANOS} to it.
+     *
+     * @throws IllegalArgumentException if {@code timeoutNanos} is not positive
+     */
     public Deadline {
         if (timeoutNanos <= 0) {
             throw new IllegalArgumentException("timeout must be > 0, got " + timeoutNanos + " ns");
