@@ -179,9 +179,14 @@ public final class TidewireClient implements AutoCloseable {
      * ({@link #call(String, Object, TypeReference)}, {@link #call(String, Object, JavaType)}); all
      * of them decode the same way.
      *
+     * @param <T>     the reply type
+     * @param op      the op name (1..255 UTF-8 bytes)
      * @param request any value Jackson can encode; {@code null} sends JSON null
      * @param type    the reply type; {@code Void.class} ignores the reply, {@code JsonNode.class} keeps it raw
-     * @throws TidewireException  how the call failed (see the subclasses)
+     * @return the decoded reply; {@code null} for an empty reply or {@code Void}
+     * @throws NullPointerException if {@code type} is null
+     * @throws TidewireException  how the call failed (see the subclasses; {@link ResponseDecodingException}
+     *                            if the reply does not decode as {@code type})
      * @throws IllegalArgumentException if the op name is invalid or the request cannot be encoded
      * @throws CancellationException    if the calling thread was interrupted (the call is cancelled
      *                                  and the interrupt flag stays set)
@@ -192,7 +197,16 @@ public final class TidewireClient implements AutoCloseable {
         return call(op, request, type, CallOptions.DEFAULT);
     }
 
-    /** {@link #call(String, Object, Class)} with per-call options (e.g. a different timeout). */
+    /**
+     * {@link #call(String, Object, Class)} with per-call options (e.g. a different timeout).
+     *
+     * @param <T>         the reply type
+     * @param op          the op name
+     * @param request     any value Jackson can encode; {@code null} sends JSON null
+     * @param type        the reply type
+     * @param callOptions the call's options (timeout, metadata, idempotence)
+     * @return the decoded reply
+     */
     public <T> T call(String op, Object request, Class<T> type, CallOptions callOptions) {
         return call(op, request, javaType(type), callOptions);
     }
@@ -317,12 +331,28 @@ public final class TidewireClient implements AutoCloseable {
      * Like {@link #call(String, Object, Class)} without blocking for the reply: the future
      * completes on the callback executor with the decoded reply or a {@link TidewireException}.
      * Cancelling the future cancels the call and sends CANCEL to the server.
+     *
+     * @param <T>     the reply type
+     * @param op      the op name
+     * @param request any value Jackson can encode; {@code null} sends JSON null
+     * @param type    the reply type
+     * @return the decoded reply, later
+     * @throws NullPointerException if {@code type} is null
      */
     public <T> CompletableFuture<T> callAsync(String op, Object request, Class<T> type) {
         return callAsync(op, request, type, CallOptions.DEFAULT);
     }
 
-    /** {@link #callAsync(String, Object, Class)} with per-call options. */
+    /**
+     * {@link #callAsync(String, Object, Class)} with per-call options.
+     *
+     * @param <T>         the reply type
+     * @param op          the op name
+     * @param request     any value Jackson can encode; {@code null} sends JSON null
+     * @param type        the reply type
+     * @param callOptions the call's options (timeout, metadata, idempotence)
+     * @return the decoded reply, later
+     */
     public <T> CompletableFuture<T> callAsync(String op, Object request, Class<T> type, CallOptions callOptions) {
         return callAsync(op, request, javaType(type), callOptions);
     }

@@ -197,13 +197,22 @@ public final class RateLimitedLog {
         return true;
     }
 
-    /** Failures of kind {@code key} in its current run (0 if it is not failing); for tests and stats. */
+    /**
+     * Failures of kind {@code key} in its current run; for tests and stats.
+     *
+     * @param key the kind
+     * @return failures since the kind began failing, 0 if it is not failing
+     */
     public synchronized long failures(String key) {
         Kind k = kinds.get(key);
         return k == null || !k.failing ? 0 : k.runFailures;
     }
 
-    /** Kinds tracked now; for tests. */
+    /**
+     * Kinds tracked now; for tests.
+     *
+     * @return the size of the table of kinds
+     */
     public synchronized int kinds() {
         return kinds.size();
     }
