@@ -778,7 +778,8 @@ public final class TidewireClient implements AutoCloseable {
         } catch (IOException e) {
             String head = new String(reply, 0, Math.min(reply.length, 120), StandardCharsets.UTF_8);
             throw new ResponseDecodingException("reply to op '" + op + "' (" + reply.length + " bytes) does not decode as "
-                    + describe(type) + ": " + e.getMessage().lines().findFirst().orElse("") + "; reply starts: " + head, e);
+                    + describe(type) + ": " + e.getMessage().lines().findFirst().orElse("") + "; reply starts: " + head,
+                    e);
         }
     }
 

@@ -70,7 +70,8 @@ class GenericRepliesTest {
         List<Message> list = client.call("echo", messages, MESSAGES);
         assertEquals(messages, list);
         assertInstanceOf(Message.class, list.get(0), "elements decoded as Message, not as maps");
-        Map<String, List<Integer>> map = client.call("echo", numbers, NUMBERS, CallOptions.timeout(Duration.ofSeconds(2)));
+        Map<String, List<Integer>> map = client.call("echo", numbers, NUMBERS,
+                CallOptions.timeout(Duration.ofSeconds(2)));
         assertEquals(numbers, map);
         assertInstanceOf(Integer.class, map.get("primes").get(0));
 

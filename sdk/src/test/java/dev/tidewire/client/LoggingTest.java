@@ -120,7 +120,8 @@ class LoggingTest {
             TidewireClient client = client("127.0.0.1:" + server.port()).build();
             someCalls(client, 10);
             await().atMost(Duration.ofSeconds(10))
-                    .until(() -> logged("idle; closing") && logged("closed: closed by the server with no call in flight"));
+                    .until(() -> logged("idle; closing")
+                            && logged("closed: closed by the server with no call in flight"));
             someCalls(client, 10); // on the connection the pool opened again
             client.close();
             assertTrue(client.awaitTermination(Duration.ofSeconds(10)));
@@ -199,7 +200,8 @@ class LoggingTest {
         assertTrue(warnings.size() >= 1 && warnings.size() <= 2, calls + " calls: " + warnings);
         List<String> debug = messages(connectFailure.and(r -> r.getLevel() == Level.FINE));
         assertTrue(debug.size() >= 5, "DEBUG sees each attempt: " + debug);
-        assertTrue(debug.get(0).contains("(a repeat: WARNING lines for this are limited to one per 30 s)"), debug.get(0));
+        assertTrue(debug.get(0).contains("(a repeat: WARNING lines for this are limited to one per 30 s)"),
+                debug.get(0));
         assertEquals(0, messages(r -> r.getLevel().intValue() > Level.WARNING.intValue()).size());
     }
 
@@ -222,7 +224,8 @@ class LoggingTest {
                 return "flaky-dns";
             }
         };
-        try (TidewireClient client = TidewireClient.builder().target(resolver).requestTimeout(REQUEST_TIMEOUT).build()) {
+        try (TidewireClient client = TidewireClient.builder().target(resolver).requestTimeout(REQUEST_TIMEOUT)
+                .build()) {
             for (int i = 0; i < 50; i++) {
                 listener.get().onError(new UnknownHostException("flaky-dns: SERVFAIL #" + i));
             }
@@ -231,7 +234,8 @@ class LoggingTest {
         } finally {
             server.close();
         }
-        Predicate<LogRecord> resolving = r -> r.getLoggerName().endsWith(".Fleet") && r.getMessage().contains("flaky-dns");
+        Predicate<LogRecord> resolving = r -> r.getLoggerName().endsWith(".Fleet")
+                && r.getMessage().contains("flaky-dns");
         List<String> warnings = messages(resolving.and(r -> r.getLevel() == Level.WARNING));
         assertEquals(1, warnings.size(), warnings.toString());
         assertTrue(warnings.get(0).contains("resolving flaky-dns failed (keeping 0 endpoints): flaky-dns: SERVFAIL #0"),
@@ -259,7 +263,8 @@ class LoggingTest {
                 && r.getMessage().startsWith("handler for op 'boom' threw");
         List<String> errors = messages(handlerThrew.and(r -> r.getLevel() == Level.SEVERE));
         assertEquals(1, errors.size(), errors.toString());
-        assertTrue(errors.get(0).contains("IllegalStateException: a bug in the handler; answered INTERNAL"), errors.get(0));
+        assertTrue(errors.get(0).contains("IllegalStateException: a bug in the handler; answered INTERNAL"),
+                errors.get(0));
         assertEquals(49, messages(handlerThrew.and(r -> r.getLevel() == Level.FINE)).size());
     }
 

@@ -45,9 +45,9 @@ public final class Completions {
             RejectedExecutionException delivered = new RejectedExecutionException("the callback executor rejected"
                     + " the completion of " + what + (error == null ? " (it had succeeded)" : ""), error);
             delivered.addSuppressed(rejected);
-            REJECTIONS.failure(Level.WARNING, "completion on the callback executor", () -> "callback executor rejected"
-                    + " the completion of " + what + "; failing it with RejectedExecutionException on a Tidewire thread",
-                    null);
+            REJECTIONS.failure(Level.WARNING, "completion on the callback executor",
+                    () -> "callback executor rejected the completion of " + what
+                            + "; failing it with RejectedExecutionException on a Tidewire thread", null);
             Runnable fail = () -> future.completeExceptionally(delivered);
             try {
                 if (fallback == null || fallback == executor) {

@@ -308,7 +308,8 @@ public final class MultiplexedConnection implements Connection {
         if (e instanceof TidewireException t) {
             failConnection(t);
         } else {
-            READ_ERRORS.failure(Level.ERROR, "reading from " + address, () -> "reading from " + address + " failed", e);
+            READ_ERRORS.failure(Level.ERROR, "reading from " + address,
+                    () -> "reading from " + address + " failed: " + e, e);
             failConnection(new ConnectionLostException("reading from " + address + " failed: " + e, e));
         }
     }
@@ -347,7 +348,8 @@ public final class MultiplexedConnection implements Connection {
 
     @Override
     public void close() {
-        closeCleanly(new ClientClosedException("connection to " + address + " closed by the client"), "closed by the client");
+        closeCleanly(new ClientClosedException("connection to " + address + " closed by the client"),
+                "closed by the client");
         if (!NettyRuntime.onEventLoop()) {
             try {
                 closeFuture.get(5, TimeUnit.SECONDS);
@@ -420,7 +422,8 @@ public final class MultiplexedConnection implements Connection {
         if (drained() && inFlight() == 0) {
             // a GOAWAY (or our shutdown) drained it and the server then closed it: nothing was lost
             closeCleanly(new NotProcessedException("connection to " + address + " drained and closed by the server",
-                    null), "drained" + (goAwayReceived ? " after the server's GOAWAY" : "") + ", then closed by the server");
+                    null), "drained" + (goAwayReceived ? " after the server's GOAWAY" : "")
+                    + ", then closed by the server");
         } else if (inFlight() == 0 && !reader.midFrame()) {
             // e.g. the server's idle timeout: no call was lost (the pool still reconnects as after a loss)
             closeCleanly(new ConnectionLostException("server " + address + " closed the connection", null),

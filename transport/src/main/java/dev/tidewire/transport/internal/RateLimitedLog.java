@@ -137,10 +137,9 @@ public final class RateLimitedLog {
                         + " one per " + duration(windowNanos) + ")", thrown);
             }
         } else if (log.isLoggable(level)) {
-            log.log(level, repeats == 0 ? message.get()
-                    : summaryKey + " failed " + (repeats + 1) + " more times in the last "
-                            + TimeUnit.NANOSECONDS.toSeconds(sinceNanos + 500_000_000L) + " s (last: " + message.get() + ")",
-                    thrown);
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(sinceNanos + 500_000_000L); // rounded
+            log.log(level, repeats == 0 ? message.get() : summaryKey + " failed " + (repeats + 1)
+                    + " more times in the last " + seconds + " s (last: " + message.get() + ")", thrown);
         }
     }
 

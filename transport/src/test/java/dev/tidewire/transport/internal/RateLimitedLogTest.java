@@ -22,7 +22,8 @@ class RateLimitedLogTest {
 
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
     private final Captured lines = new Captured(Level.DEBUG);
-    private final RateLimitedLog log = new RateLimitedLog(lines, now::get, RateLimitedLog.WINDOW, RateLimitedLog.MAX_KINDS);
+    private final RateLimitedLog log = new RateLimitedLog(lines, now::get, RateLimitedLog.WINDOW,
+            RateLimitedLog.MAX_KINDS);
 
     private record Line(Level level, String message, Throwable thrown) {
     }
