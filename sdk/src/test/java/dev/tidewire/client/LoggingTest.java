@@ -116,17 +116,18 @@ class LoggingTest {
     void theServerClosingIdleConnectionsAndTheClientClosingAreNotFailures() throws Exception {
         // the server closes a connection idle for 1.2 s, before the client's first heartbeat (2 s)
         TidewireServer server = TidewireServer.builder().idleTimeout(Duration.ofMillis(1200)).build().start();
+        TidewireClient client = client("127.0.0.1:" + server.port()).build();
         try {
-            TidewireClient client = client("127.0.0.1:" + server.port()).build();
             someCalls(client, 10);
             await().atMost(Duration.ofSeconds(10))
                     .until(() -> logged("idle; closing")
                             && logged("closed: closed by the server with no call in flight"));
             someCalls(client, 10); // on the connection the pool opened again
-            client.close();
+            client.close(); // graceful
             assertTrue(client.awaitTermination(Duration.ofSeconds(10)));
             await().atMost(Duration.ofSeconds(5)).until(() -> server.stats().connectionsOpen() == 0);
         } finally {
+            client.close();
             server.close();
         }
         assertTrue(logged("closed by the client"), messages(r -> true).toString());
@@ -139,15 +140,15 @@ class LoggingTest {
         // its connection and opens the next one, through the balancer, to the new server
         TidewireServer old = TidewireServer.builder().build().start();
         TidewireServer next = TidewireServer.builder().build().start();
-        try (FaultProxy balancer = new FaultProxy(old.address())) {
-            TidewireClient client = client("127.0.0.1:" + balancer.address().getPort()).build();
+        try (FaultProxy balancer = new FaultProxy(old.address());
+                TidewireClient client = client("127.0.0.1:" + balancer.address().getPort()).build()) {
             someCalls(client, 10);
             balancer.retarget(next.address());
             old.shutdown(Duration.ofSeconds(5));
             await().atMost(Duration.ofSeconds(5)).until(() -> logged("sent GOAWAY"));
             someCalls(client, 10);
             assertTrue(next.stats().requests() >= 20, "the new server answered");
-            client.close();
+            client.close(); // graceful, before the balancer closes
             assertTrue(client.awaitTermination(Duration.ofSeconds(10)));
         } finally {
             old.close();
@@ -160,9 +161,8 @@ class LoggingTest {
     @Test
     void thePoolEvictingIdleConnectionsIsNotAFailure() throws Exception {
         TidewireServer server = TidewireServer.builder().build().start();
-        try {
-            TidewireClient client = client("127.0.0.1:" + server.port()).idleTimeout(Duration.ofMillis(200))
-                    .evictionInterval(Duration.ofMillis(100)).build();
+        try (TidewireClient client = client("127.0.0.1:" + server.port()).idleTimeout(Duration.ofMillis(200))
+                .evictionInterval(Duration.ofMillis(100)).build()) {
             someCalls(client, 10);
             await().atMost(Duration.ofSeconds(10)).until(() -> client.poolStats().open() == 0);
             await().atMost(Duration.ofSeconds(5)).until(() -> logged("closed: drained (shutdown requested)"));
