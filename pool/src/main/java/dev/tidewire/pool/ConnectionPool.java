@@ -614,6 +614,8 @@ public final class ConnectionPool implements AutoCloseable {
         RuntimeException reason = p.connection().closeReason();
         if (!(reason instanceof NotProcessedException) && !(reason instanceof ClientClosedException)) {
             events.connectionLost(); // not a drain after GOAWAY, nor our own close
+        } else if (reason instanceof NotProcessedException) {
+            connector.serverWentAway(); // a restart: failing to reconnect for a while is no news
         }
         long now = System.nanoTime();
         lastLostNanos = now;

@@ -1,5 +1,6 @@
 package dev.tidewire.pool;
 
+import dev.tidewire.transport.internal.RateLimitedLog;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.AddressedEnvelope;
 import io.netty.channel.EventLoop;
@@ -116,6 +117,8 @@ public final class DnsEndpointResolver implements EndpointResolver {
             .thenComparingInt(e -> e.address().getPort())
             .thenComparingInt(Endpoint::weight);
 
+    // a listener that throws on every lookup: one ERROR line per window
+    private final RateLimitedLog listenerFailures = new RateLimitedLog(LOG);
     private final boolean srv;
     private final String name;
     private final int port;
@@ -519,7 +522,8 @@ public final class DnsEndpointResolver implements EndpointResolver {
                 listener.onError(error);
             }
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "the listener of " + this + " threw", e);
+            listenerFailures.failure(System.Logger.Level.ERROR, "listener", () -> "the listener of " + this + " threw "
+                    + e, e);
         }
     }
 

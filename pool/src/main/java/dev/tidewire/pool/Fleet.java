@@ -12,6 +12,7 @@ import dev.tidewire.pool.internal.fleet.OutlierDetector;
 import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.Deadline;
 import dev.tidewire.transport.TransportResources;
+import dev.tidewire.transport.internal.RateLimitedLog;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -86,6 +87,8 @@ public final class Fleet implements AutoCloseable {
     private volatile ScheduledFuture<?> evaluator;
     private volatile FleetMember[] members = NONE;
     private volatile Throwable lastResolveError;
+    // resolver failures: the first a WARNING, repeats at DEBUG and summarized once per window
+    private final RateLimitedLog resolveFailures = new RateLimitedLog(LOG);
     private volatile boolean closed;
 
     private Fleet(EndpointResolver resolver, FleetOptions fleetOptions, PoolOptions poolOptions,
@@ -208,14 +211,15 @@ public final class Fleet implements AutoCloseable {
                         + members.length + " the client has"));
                 return;
             }
+            resolveFailures.recovered("resolve " + resolver, "resolved " + resolver);
             update(endpoints);
         }
 
         @Override
         public void onError(Throwable error) {
             lastResolveError = error;
-            LOG.log(System.Logger.Level.WARNING, () -> "resolving " + resolver + " failed (keeping " + members.length
-                    + " endpoints): " + error.getMessage());
+            resolveFailures.failure(System.Logger.Level.WARNING, "resolve " + resolver, () -> "resolving " + resolver
+                    + " failed (keeping " + members.length + " endpoints): " + error.getMessage(), null);
         }
     }
 

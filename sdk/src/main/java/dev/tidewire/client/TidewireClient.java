@@ -1,6 +1,8 @@
 package dev.tidewire.client;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidewire.ClientClosedException;
@@ -181,11 +183,19 @@ public final class TidewireClient implements AutoCloseable {
 
     /**
      * Calls {@code op} with {@code request} encoded as JSON and decodes the reply as {@code type},
-     * waiting at most {@link ClientOptions#requestTimeout()}.
+     * waiting at most {@link ClientOptions#requestTimeout()}. For a generic reply type
+     * ({@code List<Item>}) give a {@link TypeReference} or a {@link JavaType} instead
+     * ({@link #call(String, Object, TypeReference)}, {@link #call(String, Object, JavaType)}); all
+     * of them decode the same way.
      *
+     * @param <T>     the reply type
+     * @param op      the op name (1..255 UTF-8 bytes)
      * @param request any value Jackson can encode; {@code null} sends JSON null
      * @param type    the reply type; {@code Void.class} ignores the reply, {@code JsonNode.class} keeps it raw
-     * @throws TidewireException  how the call failed (see the subclasses)
+     * @return the decoded reply; {@code null} for an empty reply or {@code Void}
+     * @throws NullPointerException if {@code type} is null
+     * @throws TidewireException  how the call failed (see the subclasses; {@link ResponseDecodingException}
+     *                            if the reply does not decode as {@code type})
      * @throws IllegalArgumentException if the op name is invalid or the request cannot be encoded
      * @throws CancellationException    if the calling thread was interrupted (the call is cancelled
      *                                  and the interrupt flag stays set)
@@ -196,8 +206,79 @@ public final class TidewireClient implements AutoCloseable {
         return call(op, request, type, CallOptions.DEFAULT);
     }
 
-    /** {@link #call(String, Object, Class)} with per-call options (e.g. a different timeout). */
+    /**
+     * {@link #call(String, Object, Class)} with per-call options (e.g. a different timeout).
+     *
+     * @param <T>         the reply type
+     * @param op          the op name
+     * @param request     any value Jackson can encode; {@code null} sends JSON null
+     * @param type        the reply type
+     * @param callOptions the call's options (timeout, metadata, idempotence)
+     * @return the decoded reply
+     */
     public <T> T call(String op, Object request, Class<T> type, CallOptions callOptions) {
+        return call(op, request, javaType(type), callOptions);
+    }
+
+    /**
+     * {@link #call(String, Object, Class)} for a generic reply type, which a {@code Class} cannot
+     * name: {@code client.call("list", query, new TypeReference<List<Item>>() {})}.
+     *
+     * @param <T>     the reply type
+     * @param op      the op name
+     * @param request any value Jackson can encode; {@code null} sends JSON null
+     * @param type    the reply type, with its type arguments
+     * @return the decoded reply
+     * @throws NullPointerException      if {@code type} is null
+     * @throws ResponseDecodingException if the reply does not decode as {@code type}
+     */
+    public <T> T call(String op, Object request, TypeReference<T> type) {
+        return call(op, request, type, CallOptions.DEFAULT);
+    }
+
+    /**
+     * {@link #call(String, Object, TypeReference)} with per-call options.
+     *
+     * @param <T>         the reply type
+     * @param op          the op name
+     * @param request     any value Jackson can encode; {@code null} sends JSON null
+     * @param type        the reply type, with its type arguments
+     * @param callOptions the call's options (timeout, metadata, idempotence)
+     * @return the decoded reply
+     */
+    public <T> T call(String op, Object request, TypeReference<T> type, CallOptions callOptions) {
+        return call(op, request, javaType(type), callOptions);
+    }
+
+    /**
+     * {@link #call(String, Object, Class)} for a reply type built with Jackson's
+     * {@link com.fasterxml.jackson.databind.type.TypeFactory} (for example from a type known only
+     * at run time): {@code mapper.getTypeFactory().constructCollectionType(List.class, Item.class)}.
+     * The type is used as it is; the caller chooses {@code T} to match it.
+     *
+     * @param <T>     the reply type
+     * @param op      the op name
+     * @param request any value Jackson can encode; {@code null} sends JSON null
+     * @param type    the reply type
+     * @return the decoded reply
+     * @throws NullPointerException      if {@code type} is null
+     * @throws ResponseDecodingException if the reply does not decode as {@code type}
+     */
+    public <T> T call(String op, Object request, JavaType type) {
+        return call(op, request, type, CallOptions.DEFAULT);
+    }
+
+    /**
+     * {@link #call(String, Object, JavaType)} with per-call options.
+     *
+     * @param <T>         the reply type
+     * @param op          the op name
+     * @param request     any value Jackson can encode; {@code null} sends JSON null
+     * @param type        the reply type
+     * @param callOptions the call's options (timeout, metadata, idempotence)
+     * @return the decoded reply
+     */
+    public <T> T call(String op, Object request, JavaType type, CallOptions callOptions) {
         Objects.requireNonNull(type, "type");
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
@@ -259,13 +340,90 @@ public final class TidewireClient implements AutoCloseable {
      * Like {@link #call(String, Object, Class)} without blocking for the reply: the future
      * completes on the callback executor with the decoded reply or a {@link TidewireException}.
      * Cancelling the future cancels the call and sends CANCEL to the server.
+     *
+     * @param <T>     the reply type
+     * @param op      the op name
+     * @param request any value Jackson can encode; {@code null} sends JSON null
+     * @param type    the reply type
+     * @return the decoded reply, later
+     * @throws NullPointerException if {@code type} is null
      */
     public <T> CompletableFuture<T> callAsync(String op, Object request, Class<T> type) {
         return callAsync(op, request, type, CallOptions.DEFAULT);
     }
 
-    /** {@link #callAsync(String, Object, Class)} with per-call options. */
+    /**
+     * {@link #callAsync(String, Object, Class)} with per-call options.
+     *
+     * @param <T>         the reply type
+     * @param op          the op name
+     * @param request     any value Jackson can encode; {@code null} sends JSON null
+     * @param type        the reply type
+     * @param callOptions the call's options (timeout, metadata, idempotence)
+     * @return the decoded reply, later
+     */
     public <T> CompletableFuture<T> callAsync(String op, Object request, Class<T> type, CallOptions callOptions) {
+        return callAsync(op, request, javaType(type), callOptions);
+    }
+
+    /**
+     * The async form of {@link #call(String, Object, TypeReference)}: the future completes on the
+     * callback executor with the decoded reply or a {@link TidewireException}
+     * ({@link ResponseDecodingException} if the reply does not decode as {@code type}).
+     *
+     * @param <T>     the reply type
+     * @param op      the op name
+     * @param request any value Jackson can encode; {@code null} sends JSON null
+     * @param type    the reply type, with its type arguments
+     * @return the decoded reply, later
+     * @throws NullPointerException if {@code type} is null
+     */
+    public <T> CompletableFuture<T> callAsync(String op, Object request, TypeReference<T> type) {
+        return callAsync(op, request, type, CallOptions.DEFAULT);
+    }
+
+    /**
+     * {@link #callAsync(String, Object, TypeReference)} with per-call options.
+     *
+     * @param <T>         the reply type
+     * @param op          the op name
+     * @param request     any value Jackson can encode; {@code null} sends JSON null
+     * @param type        the reply type, with its type arguments
+     * @param callOptions the call's options (timeout, metadata, idempotence)
+     * @return the decoded reply, later
+     */
+    public <T> CompletableFuture<T> callAsync(String op, Object request, TypeReference<T> type,
+            CallOptions callOptions) {
+        return callAsync(op, request, javaType(type), callOptions);
+    }
+
+    /**
+     * The async form of {@link #call(String, Object, JavaType)}: the future completes on the
+     * callback executor with the decoded reply or a {@link TidewireException}
+     * ({@link ResponseDecodingException} if the reply does not decode as {@code type}).
+     *
+     * @param <T>     the reply type
+     * @param op      the op name
+     * @param request any value Jackson can encode; {@code null} sends JSON null
+     * @param type    the reply type
+     * @return the decoded reply, later
+     * @throws NullPointerException if {@code type} is null
+     */
+    public <T> CompletableFuture<T> callAsync(String op, Object request, JavaType type) {
+        return callAsync(op, request, type, CallOptions.DEFAULT);
+    }
+
+    /**
+     * {@link #callAsync(String, Object, JavaType)} with per-call options.
+     *
+     * @param <T>         the reply type
+     * @param op          the op name
+     * @param request     any value Jackson can encode; {@code null} sends JSON null
+     * @param type        the reply type
+     * @param callOptions the call's options (timeout, metadata, idempotence)
+     * @return the decoded reply, later
+     */
+    public <T> CompletableFuture<T> callAsync(String op, Object request, JavaType type, CallOptions callOptions) {
         Objects.requireNonNull(type, "type");
         long start = System.nanoTime();
         Deadline deadline = deadline(start, callOptions);
@@ -595,20 +753,45 @@ public final class TidewireClient implements AutoCloseable {
         }
     }
 
-    private <T> T decode(String op, byte[] reply, Class<T> type) {
-        if (type == Void.class) {
+    /** A reply type given as a class, as Jackson sees it (the same lookup {@code readValue(bytes, Class)} makes). */
+    private JavaType javaType(Class<?> type) {
+        return mapper.constructType(Objects.requireNonNull(type, "type"));
+    }
+
+    /** A reply type given with its type arguments, as Jackson sees it. */
+    private JavaType javaType(TypeReference<?> type) {
+        return mapper.constructType(Objects.requireNonNull(type, "type"));
+    }
+
+    /**
+     * The one decoding of every typed reply (every {@code call} and {@code callAsync}, whichever
+     * way its type was given): {@code Void} ignores the reply, an empty reply is {@code null} (a
+     * {@code NullNode} for {@code JsonNode}), anything Jackson cannot map to {@code type} is a
+     * {@link ResponseDecodingException}.
+     */
+    @SuppressWarnings("unchecked")
+    private <T> T decode(String op, byte[] reply, JavaType type) {
+        Class<?> raw = type.getRawClass();
+        if (raw == Void.class) {
             return null;
         }
         try {
             if (reply.length == 0) {
-                return type == JsonNode.class ? type.cast(mapper.nullNode()) : null;
+                return raw == JsonNode.class ? (T) mapper.nullNode() : null;
             }
             return mapper.readValue(reply, type);
         } catch (IOException e) {
             String head = new String(reply, 0, Math.min(reply.length, 120), StandardCharsets.UTF_8);
             throw new ResponseDecodingException("reply to op '" + op + "' (" + reply.length + " bytes) does not decode as "
-                    + type.getSimpleName() + ": " + e.getMessage().lines().findFirst().orElse("") + "; reply starts: " + head, e);
+                    + describe(type) + ": " + e.getMessage().lines().findFirst().orElse("") + "; reply starts: " + head,
+                    e);
         }
+    }
+
+    /** {@code Message} for a plain class, {@code java.util.List<dev.example.Message>} for a generic type. */
+    private static String describe(JavaType type) {
+        return type.isArrayType() || type.containedTypeCount() == 0 ? type.getRawClass().getSimpleName()
+                : type.toCanonical();
     }
 
     /**

@@ -180,7 +180,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             decode(buf);
         } catch (RuntimeException e) {
             server.internalError();
-            LOG.log(Level.ERROR, "server connection failed while reading", e);
+            server.connectionFailures().failure(Level.ERROR, "server connection reading",
+                    () -> "server connection from " + remoteAddress + " failed while reading: " + e, e);
             closeNow();
         } finally {
             buf.release();
@@ -311,12 +312,17 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             return; // the failed handshake's exception: the lingering close is under way
         }
         // I/O errors (reset), TLS record errors: nothing to answer
-        LOG.log(Level.DEBUG, () -> "connection from " + remoteAddress + " failed: " + cause);
+        LOG.log(Level.DEBUG, () -> "closing " + remoteAddress + ": " + cause);
         closeNow();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (!closedByServer && phase != Phase.CLOSED) {
+            int open = unanswered;
+            LOG.log(Level.DEBUG, () -> "connection from " + remoteAddress + " closed by the client"
+                    + (drainFinished ? " after the drain" : open > 0 ? " with " + open + " requests unanswered" : ""));
+        }
         closed();
         ctx.fireChannelInactive();
     }
@@ -402,7 +408,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             flushIfPending();
         } catch (RuntimeException e) {
             server.internalError();
-            LOG.log(Level.ERROR, "server connection failed after authentication", e);
+            server.connectionFailures().failure(Level.ERROR, "server connection after authentication",
+                    () -> "server connection from " + remoteAddress + " failed after authentication: " + e, e);
             closeNow();
         } finally {
             if (rest != null) {
@@ -434,7 +441,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
             return server.authenticator().authenticate(hello.credentials(), remoteAddress);
         } catch (RuntimeException e) {
             // the exception's text might quote the credentials: log only its type
-            LOG.log(Level.WARNING, "authenticator threw " + e.getClass().getName() + "; refusing the client");
+            String type = e.getClass().getName();
+            server.connectionFailures().failure(Level.ERROR, "authenticator",
+                    () -> "authenticator threw " + type + "; refusing the client", null);
             return false;
         }
     }
@@ -659,7 +668,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
                 code = ErrorCode.INTERNAL;
                 message = "handler cancelled the request";
             } else {
-                LOG.log(Level.DEBUG, () -> "handler for op '" + call.request.op() + "' failed", cause);
+                String op = call.request.op();
+                server.connectionFailures().failure(Level.ERROR, "handler for op '" + op + "'",
+                        () -> "handler for op '" + op + "' threw " + cause + "; answered INTERNAL", cause);
                 code = ErrorCode.INTERNAL;
                 message = "handler for op '" + call.request.op() + "' failed: " + cause.getClass().getSimpleName();
             }

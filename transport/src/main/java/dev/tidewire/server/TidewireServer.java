@@ -7,6 +7,7 @@ import dev.tidewire.protocol.Protocol;
 import dev.tidewire.transport.ChecksumMode;
 import dev.tidewire.transport.TlsConfig;
 import dev.tidewire.transport.internal.NettyRuntime;
+import dev.tidewire.transport.internal.RateLimitedLog;
 import dev.tidewire.transport.internal.RuntimeRequirements;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -100,6 +101,9 @@ public final class TidewireServer implements AutoCloseable {
     private final AtomicLong authenticationFailures = new AtomicLong();
     private final AtomicLong tlsHandshakeFailures = new AtomicLong();
     private final AtomicLong internalErrors = new AtomicLong();
+    // one line per kind and window, whatever the peers do: a client must not be able to flood the log
+    private final RateLimitedLog connectionFailures = new RateLimitedLog(
+            System.getLogger(ServerConnection.class.getName()));
     private final AtomicInteger maxObservedInFlight = new AtomicInteger();
     private final AtomicLong inFlightRequestBytes = new AtomicLong();
     private final AtomicLong maxQueuedReplyBytes = new AtomicLong();
@@ -533,6 +537,11 @@ public final class TidewireServer implements AutoCloseable {
 
     void internalError() {
         internalErrors.incrementAndGet();
+    }
+
+    /** Where connections log failures a peer could repeat: rate-limited per kind, not per peer. */
+    RateLimitedLog connectionFailures() {
+        return connectionFailures;
     }
 
     void authenticationFailed() {

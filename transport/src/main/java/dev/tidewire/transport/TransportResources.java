@@ -1,6 +1,7 @@
 package dev.tidewire.transport;
 
 import dev.tidewire.transport.internal.NettyRuntime;
+import dev.tidewire.transport.internal.RateLimitedLog;
 import dev.tidewire.transport.internal.RuntimeRequirements;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -58,6 +59,8 @@ public final class TransportResources implements AutoCloseable {
     private final EventLoopGroup loops;
     private final ThreadPoolExecutor callbacks;
     private final Map<EventExecutor, LoopTicker> tickers = new ConcurrentHashMap<>();
+    // a task that throws every tick is one ERROR line per window, not one per tick
+    private final RateLimitedLog timerFailures = new RateLimitedLog(LOG);
     private volatile boolean closed;
 
     private TransportResources(Duration timerTick, int callbackThreads, int ioThreads) {
@@ -236,7 +239,8 @@ public final class TransportResources implements AutoCloseable {
                 try {
                     t.accept(now);
                 } catch (Throwable e) {
-                    LOG.log(Level.ERROR, "timer task failed; it keeps running on the next tick", e);
+                    timerFailures.failure(Level.ERROR, "timer task",
+                            () -> "timer task failed (" + e + "); it keeps running on the next tick", e);
                 }
             }
         }

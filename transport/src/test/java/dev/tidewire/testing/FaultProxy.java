@@ -54,7 +54,7 @@ public final class FaultProxy implements AutoCloseable {
     private enum Mode { PASS, BLACKHOLE, CORRUPT, CORRUPT_PAYLOAD, ONE_BYTE }
 
     private final ServerSocket listener;
-    private final InetSocketAddress target;
+    private volatile InetSocketAddress target;
     private final List<Pair> pairs = new CopyOnWriteArrayList<>();
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
     private final AtomicInteger accepted = new AtomicInteger();
@@ -83,6 +83,15 @@ public final class FaultProxy implements AutoCloseable {
 
     public InetSocketAddress address() {
         return new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+    }
+
+    /**
+     * Connects the connections accepted from now on to {@code target} (a server that moved, as in
+     * a rolling restart behind a TCP balancer); open connections keep their server.
+     */
+    public FaultProxy retarget(InetSocketAddress target) {
+        this.target = java.util.Objects.requireNonNull(target, "target");
+        return this;
     }
 
     /** Connections accepted so far. */

@@ -9,6 +9,7 @@ import dev.tidewire.pool.PoolListener;
 import dev.tidewire.transport.Connection;
 import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.TransportResources;
+import dev.tidewire.transport.internal.RateLimitedLog;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -53,6 +54,9 @@ public final class Connector {
     private final Consumer<Connection> adopt;
     private final BooleanSupplier wanted;
     private final AtomicLong attempts = new AtomicLong();
+    // connect failures: the first a WARNING, repeats at DEBUG and summarized once per window
+    private final RateLimitedLog failures = new RateLimitedLog(LOG);
+    private final String failureKind;
     private final long maxBackoffMillis;
     private final Object lock = new Object();
     private Attempt current;              // guarded by lock: in progress, or null
@@ -130,6 +134,7 @@ public final class Connector {
         this.wanted = wanted;
         this.maxBackoffMillis = backoffMax.toMillis();
         this.events = events;
+        this.failureKind = "connect to " + address;
     }
 
     /**
@@ -210,6 +215,15 @@ public final class Connector {
             }
         }
         backoff.onFailure(System.nanoTime(), why);
+    }
+
+    /**
+     * The endpoint drained a connection after its GOAWAY: it is probably restarting, so connect
+     * failures in the next {@link RateLimitedLog#WINDOW} are expected and logged at DEBUG; if
+     * they go on past it, their summary is a WARNING.
+     */
+    public void serverWentAway() {
+        failures.expect(failureKind);
     }
 
     /** Nanoseconds until an attempt may start (0 when not backing off). */
@@ -297,11 +311,9 @@ public final class Connector {
         }
         if (error == null) {
             lastPermanentFailure = null;
-            int failedBefore = backoff.failures();
             backoff.onSuccess();
-            if (failedBefore > 0 && !closedNow) {
-                LOG.log(System.Logger.Level.INFO, "connected to " + address + " again after " + failedBefore
-                        + " failed attempts");
+            if (!closedNow) {
+                failures.recovered(failureKind, "connected to " + address);
             }
             if (closedNow) {
                 c.close();
@@ -331,13 +343,10 @@ public final class Connector {
             backoff.onFailure(System.nanoTime(), String.valueOf(cause.getMessage()));
             listener.connectFailed();
             events.connectAttemptFailed();
-            if (backoff.failures() == 1) { // once per outage, not once per attempt
-                String message = String.valueOf(cause.getMessage());
-                LOG.log(System.Logger.Level.WARNING, (message.contains(address.toString()) ? message
-                        : "cannot connect to " + address + ": " + message)
-                        + "; retrying in the background with backoff (up to every "
-                        + maxBackoffMillis + " ms)");
-            }
+            String message = String.valueOf(cause.getMessage());
+            failures.failure(System.Logger.Level.WARNING, failureKind, () -> (message.contains(address.toString())
+                    ? message : "cannot connect to " + address + ": " + message)
+                    + "; retrying in the background with backoff (up to every " + maxBackoffMillis + " ms)", null);
         }
         a.settled.complete(null);
         request(); // reconnect in the background when the backoff allows, if still wanted

@@ -100,6 +100,10 @@ final class CallReader extends ChannelInboundHandlerAdapter {
         if (root instanceof SSLException) {
             c.failConnection(new TlsException("TLS on the connection to " + c.address + " failed: "
                     + root.getMessage(), root));
+        } else if (c.drained() && c.inFlight() == 0) {
+            // reset after its drain (a balancer closing both sides at the server's FIN): nothing was lost
+            c.closeCleanly(new NotProcessedException("connection to " + c.address + " drained, then reset: "
+                    + cause.getMessage(), null), "drained, then reset by the peer");
         } else {
             c.failConnection(new ConnectionLostException("connection to " + c.address + " failed: "
                     + cause.getMessage(), cause));

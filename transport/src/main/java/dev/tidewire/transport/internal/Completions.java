@@ -15,10 +15,13 @@ import java.util.concurrent.RejectedExecutionException;
  * replaced by a {@link RejectedExecutionException} that names the call and carries the original
  * outcome as its cause (a success as a message), delivered on Tidewire's own callback pool, or,
  * if that is closed too, on a new short-lived thread named {@code tidewire-rejected-completion}.
- * Every such delivery is logged at WARNING: it is visible, and the call still ends exactly once.
+ * Such a delivery is logged at WARNING (the first, then one summary per {@link RateLimitedLog#WINDOW},
+ * each at DEBUG): it is visible, and the call still ends exactly once.
  */
 public final class Completions {
     private static final System.Logger LOG = System.getLogger(Completions.class.getName());
+    // a full or shut-down executor rejects every completion: one WARNING line per window, not per call
+    private static final RateLimitedLog REJECTIONS = new RateLimitedLog(LOG);
 
     private Completions() {
     }
@@ -42,8 +45,9 @@ public final class Completions {
             RejectedExecutionException delivered = new RejectedExecutionException("the callback executor rejected"
                     + " the completion of " + what + (error == null ? " (it had succeeded)" : ""), error);
             delivered.addSuppressed(rejected);
-            LOG.log(Level.WARNING, () -> "callback executor rejected the completion of " + what
-                    + "; failing it with RejectedExecutionException on a Tidewire thread");
+            REJECTIONS.failure(Level.WARNING, "completion on the callback executor",
+                    () -> "callback executor rejected the completion of " + what
+                            + "; failing it with RejectedExecutionException on a Tidewire thread", null);
             Runnable fail = () -> future.completeExceptionally(delivered);
             try {
                 if (fallback == null || fallback == executor) {

@@ -70,7 +70,8 @@ final class ConnectionTimer {
             }
         }
         if (c.drained()) {
-            c.failConnection(new NotProcessedException("connection to " + c.address + " drained and closed", null));
+            c.closeCleanly(new NotProcessedException("connection to " + c.address + " drained and closed", null),
+                    c.goAwayReceived ? "drained after the server's GOAWAY" : "drained (shutdown requested)");
             return;
         }
         c.writer.flushIfDirty();

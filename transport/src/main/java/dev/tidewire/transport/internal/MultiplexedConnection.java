@@ -56,6 +56,8 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class MultiplexedConnection implements Connection {
     private static final System.Logger LOG = System.getLogger(MultiplexedConnection.class.getName());
+    // Read errors that are not the peer's protocol violations (bugs): one line per address and window.
+    private static final RateLimitedLog READ_ERRORS = new RateLimitedLog(LOG);
     private static final AtomicInteger IDS = new AtomicInteger();
 
     final int number = IDS.incrementAndGet();
@@ -306,7 +308,8 @@ public final class MultiplexedConnection implements Connection {
         if (e instanceof TidewireException t) {
             failConnection(t);
         } else {
-            LOG.log(Level.ERROR, "reading from " + address + " failed", e);
+            READ_ERRORS.failure(Level.ERROR, "reading from " + address,
+                    () -> "reading from " + address + " failed: " + e, e);
             failConnection(new ConnectionLostException("reading from " + address + " failed: " + e, e));
         }
     }
@@ -345,7 +348,8 @@ public final class MultiplexedConnection implements Connection {
 
     @Override
     public void close() {
-        failConnection(new ClientClosedException("connection to " + address + " closed by the client"));
+        closeCleanly(new ClientClosedException("connection to " + address + " closed by the client"),
+                "closed by the client");
         if (!NettyRuntime.onEventLoop()) {
             try {
                 closeFuture.get(5, TimeUnit.SECONDS);
@@ -362,12 +366,27 @@ public final class MultiplexedConnection implements Connection {
      * loop, every call in every place and the channel. Safe from any thread, any number of times.
      */
     void failConnection(TidewireException reason) {
+        end(reason, null);
+    }
+
+    /**
+     * Ends the connection as {@link #failConnection} does, but as what it is: no failure (the
+     * client closed it, a drain finished, the server closed it with no call in flight).
+     * {@code how} says which, in the DEBUG line.
+     */
+    void closeCleanly(TidewireException reason, String how) {
+        end(reason, how);
+    }
+
+    private void end(TidewireException reason, String cleanly) {
         State previous = state.getAndSet(State.CLOSED);
         if (previous == State.CLOSED) {
             return;
         }
         closeReason = reason;
-        if (!(reason instanceof ClientClosedException)) {
+        if (cleanly != null) {
+            LOG.log(Level.DEBUG, () -> "connection to " + address + " closed: " + cleanly);
+        } else {
             LOG.log(Level.DEBUG, () -> "connection to " + address + " failed: " + reason.getMessage());
         }
         if (loop.inEventLoop()) {
@@ -402,8 +421,13 @@ public final class MultiplexedConnection implements Connection {
         // (close-future listeners run on the channel's loop)
         if (drained() && inFlight() == 0) {
             // a GOAWAY (or our shutdown) drained it and the server then closed it: nothing was lost
-            failConnection(new NotProcessedException("connection to " + address + " drained and closed by the server",
-                    null));
+            closeCleanly(new NotProcessedException("connection to " + address + " drained and closed by the server",
+                    null), "drained" + (goAwayReceived ? " after the server's GOAWAY" : "")
+                    + ", then closed by the server");
+        } else if (inFlight() == 0 && !reader.midFrame()) {
+            // e.g. the server's idle timeout: no call was lost (the pool still reconnects as after a loss)
+            closeCleanly(new ConnectionLostException("server " + address + " closed the connection", null),
+                    "closed by the server with no call in flight");
         } else {
             failConnection(new ConnectionLostException("server " + address + " closed the connection"
                     + (reader.midFrame() ? " in the middle of a frame" : ""), null));

@@ -41,6 +41,8 @@ public final class NettyRuntime {
             && Epoll.isAvailable();
     private static final boolean OPENSSL = !"jdk".equalsIgnoreCase(System.getProperty("tidewire.tls"))
             && OpenSsl.isAvailable();
+    private static final java.util.concurrent.atomic.AtomicBoolean KEEPALIVE_UNTUNED_LOGGED =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     private NettyRuntime() {
     }
@@ -118,7 +120,7 @@ public final class NettyRuntime {
      * TCP keepalive on one socket channel, client or server side: SO_KEEPALIVE with the idle time,
      * probe interval and probe count (whole seconds, TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT);
      * an idle time of zero turns keepalive off. Where the platform lacks the tuning options the OS
-     * defaults apply (logged at DEBUG).
+     * defaults apply (logged once, at DEBUG).
      */
     public static void keepAlive(SocketChannel ch, Duration idle, Duration interval, int count) {
         if (idle.isZero()) {
@@ -139,8 +141,10 @@ public final class NettyRuntime {
                 ch.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), count);
             }
         } catch (RuntimeException | LinkageError e) {
-            System.getLogger(NettyRuntime.class.getName()).log(System.Logger.Level.DEBUG,
-                    "TCP keepalive tuning not supported here; the OS defaults apply", e);
+            if (KEEPALIVE_UNTUNED_LOGGED.compareAndSet(false, true)) { // the same for every socket: once
+                System.getLogger(NettyRuntime.class.getName()).log(System.Logger.Level.DEBUG,
+                        "TCP keepalive tuning not supported here; the OS defaults apply", e);
+            }
         }
     }
 
