@@ -28,6 +28,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadFactory;
 import java.util.function.Function;
@@ -83,6 +84,11 @@ public final class CompareCommand {
         BlockingTarget blocking(int callers);
 
         AsyncTarget async(int callers);
+
+        /** The server's own process (for its CPU time per call); empty when it runs in this JVM. */
+        default Optional<ProcessHandle> serverProcess() {
+            return Optional.empty();
+        }
 
         @Override
         void close();
@@ -269,6 +275,11 @@ public final class CompareCommand {
         }
         return new Started() {
             @Override
+            public Optional<ProcessHandle> serverProcess() {
+                return server.serverProcess();
+            }
+
+            @Override
             public BlockingTarget blocking(int c) {
                 return raw ? TidewireTargets.blockingRaw(client, "echo", payloadBytes, c)
                         : TidewireTargets.blocking(client, "echo", payloadBytes, c);
@@ -303,6 +314,11 @@ public final class CompareCommand {
         }
         return new Started() {
             @Override
+            public Optional<ProcessHandle> serverProcess() {
+                return server.serverProcess();
+            }
+
+            @Override
             public BlockingTarget blocking(int c) {
                 return g.blocking(c, payloadBytes);
             }
@@ -327,6 +343,11 @@ public final class CompareCommand {
         EchoServers.Running server = server(TIDEWIRE, spec(EchoServers.Kind.TIDEWIRE, false, false));
         ExclusivePool pool = new ExclusivePool(new InetSocketAddress("127.0.0.1", server.port()), poolSize, timeout);
         return new Started() {
+            @Override
+            public Optional<ProcessHandle> serverProcess() {
+                return server.serverProcess();
+            }
+
             @Override
             public BlockingTarget blocking(int c) {
                 return pool.target("echo", c, payloadBytes);

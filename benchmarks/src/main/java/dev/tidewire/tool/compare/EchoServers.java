@@ -71,6 +71,11 @@ public final class EchoServers {
         /** The port on 127.0.0.1. */
         int port();
 
+        /** The server's own process, when it runs in one (its CPU time is measured); empty in this JVM. */
+        default java.util.Optional<ProcessHandle> serverProcess() {
+            return java.util.Optional.empty();
+        }
+
         @Override
         void close();
     }

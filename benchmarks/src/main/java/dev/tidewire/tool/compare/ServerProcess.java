@@ -159,6 +159,11 @@ final class ServerProcess implements EchoServers.Running {
     }
 
     /** The child's process id. */
+    @Override
+    public java.util.Optional<ProcessHandle> serverProcess() {
+        return java.util.Optional.of(process.toHandle());
+    }
+
     long pid() {
         return process.pid();
     }
