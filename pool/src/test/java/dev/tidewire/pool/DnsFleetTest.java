@@ -176,7 +176,10 @@ class DnsFleetTest {
             }
             long toHeavy = heavy.stats().requests() - heavyBefore;
             double heavyShare = (double) toHeavy / (toHeavy + light.stats().requests() - lightBefore);
-            assertTrue(heavyShare > 0.6 && heavyShare < 0.9, "weight 3 of 4 took " + heavyShare + "; " + fleet.endpoints());
+            // 0.75 expected; without weights it would be 0.50 (± 0.013 over 1,500 calls), so 0.55
+            // still tells them apart, with room for a loaded machine's latency noise (once, with
+            // the 3 ms calls measured at 40 and 94 ms, the heavy endpoint took 0.58)
+            assertTrue(heavyShare > 0.55 && heavyShare < 0.9, "weight 3 of 4 took " + heavyShare + "; " + fleet.endpoints());
             // records change while calls flow: the light one leaves, its calls drain, nothing fails
             Load load = new Load(fleet, 8);
             try (load) {
