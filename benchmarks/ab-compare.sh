@@ -7,7 +7,7 @@
 # usage: benchmarks/ab-compare.sh [-n ROUNDS] A.jar B.jar [compare arguments...]
 #   -n ROUNDS   pairs of runs (default 2: A B A B)
 #   JAVA=...    the java executable (default: java on the PATH), e.g. a JDK 25 for the
-#               tidewire-blocking-vthreads row
+#               tidewire-blocking-vt row
 # example:
 #   benchmarks/ab-compare.sh baseline/tidewire-tool.jar benchmarks/target/tidewire-tool.jar \
 #       --callers 64,256 --seconds 5 --systems tidewire-async,tidewire-async-tls,grpc-async-direct-1ch-tls

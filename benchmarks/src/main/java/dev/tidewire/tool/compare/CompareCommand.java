@@ -12,6 +12,7 @@ import dev.tidewire.tool.load.BlockingTarget;
 import dev.tidewire.tool.Args;
 import dev.tidewire.tool.CommandHelp;
 import dev.tidewire.tool.load.Machine;
+import dev.tidewire.tool.load.Payloads;
 import dev.tidewire.tool.load.Progress;
 import dev.tidewire.tool.load.Result;
 import dev.tidewire.tool.load.Runner;
@@ -39,9 +40,11 @@ import java.util.function.Function;
  * own loopback server: Tidewire's blocking and async APIs (plaintext and TLS; blocking also from
  * virtual threads on JDK 21+); gRPC-java unary over Netty (blocking stub, async stub on the
  * default executor, async stub on a direct executor; 1 and 4 channels; the direct one also over
- * TLS with its bundled BoringSSL); and an exclusive-lease commons-pool2 pool of blocking sockets.
- * Each server runs in its own child JVM ({@link ServerProcess}, as in production) unless
- * {@code --in-process}. Each system is started, measured for every C (each cell after its own
+ * TLS with its bundled BoringSSL); an exclusive-lease commons-pool2 pool of blocking sockets; and,
+ * where {@code redis-server} is on the PATH, Lettuce and Jedis reading a value of the same size from
+ * a Redis server ({@link RedisServer}, {@link RedisPeers}). Each server runs in its own child JVM
+ * ({@link ServerProcess}, as in production) unless {@code --in-process}; Redis runs as its own
+ * process either way. Each system is started, measured for every C (each cell after its own
  * warm-up), and shut down completely (its threads and its server JVM gone) before the next starts.
  * TLS certificates are made with {@code keytool} by the first TLS system of a run and deleted at its end.
  */
@@ -63,10 +66,14 @@ public final class CompareCommand {
             .option("--server-jvm-args 'ARGS'", "JVM options of the server JVMs (default: this JVM's heap and",
                     "GC options)")
             .note("Systems: Tidewire blocking and async (JSON trees, or raw bytes like the peers; plaintext",
-                    "and TLS; blocking from virtual threads on JDK 21+), gRPC-java (blocking, async on the",
-                    "default executor, async on a direct executor, direct also over TLS) and an",
-                    "exclusive-lease socket pool. Each runs alone against its own loopback server, in a child",
-                    "JVM (same java, same class path); prints a table and ratios (docs/benchmarks.md).")
+                    "and TLS; blocking from virtual threads on JDK 21+), gRPC-java (blocking, also from",
+                    "virtual threads; async on the default executor, async on a direct executor, direct also",
+                    "over TLS) and an exclusive-lease socket pool. Each runs alone against its own loopback",
+                    "server, in a child JVM (same java, same class path); prints a table and ratios",
+                    "(docs/benchmarks.md).",
+                    "Redis rows (a GET of a value as long as the echo body, from a redis-server the tool",
+                    "starts from the PATH, not Tidewire's echo server; skipped with a note without one):",
+                    "lettuce-async, lettuce-sync, lettuce-sync-vt (JDK 21+) and jedis-pool.")
             .example("compare --callers 16,64 --seconds 5 --json compare.json")
             .example("compare --systems tidewire-async,grpc-async-direct-1ch --callers 64")
             .build();
@@ -77,7 +84,7 @@ public final class CompareCommand {
     private static final int PRIME_CALLERS = 8;
     /** How long a server JVM may take to report its port. */
     static final Duration SERVER_START_TIMEOUT = Duration.ofSeconds(60);
-    static final String VTHREADS = "tidewire-blocking-vthreads";
+    static final String VTHREADS = "tidewire-blocking-vt";
 
     /** A started system: hands out a target per cell and shuts everything down on close. */
     interface Started extends AutoCloseable {
@@ -95,7 +102,7 @@ public final class CompareCommand {
     }
 
     /**
-     * A system under test: its name, family (tidewire, grpc, pool), API style, whether it runs over
+     * A system under test: its name, family (tidewire, grpc, pool, redis), API style, whether it runs over
      * TLS, whether its callers are virtual threads, and how to start it.
      */
     record SystemUnderTest(String name, String family, boolean async, boolean tls, boolean virtualThreads,
@@ -119,6 +126,9 @@ public final class CompareCommand {
     private final boolean inProcess;
     private final List<String> serverJvmArgs;
     private final ThreadFactory virtualThreads; // null before JDK 21
+    private String searchPath = System.getenv("PATH"); // where redis-server is looked up; tests replace it
+    private Optional<Path> redisExecutable;             // looked up on first use
+    private String redisVersion;                        // asked on first use
     private CompareCertificates certificates;   // made by the first TLS system, deleted by run()
     private ArrayNode issue10;                  // set by printReport
     private PrintStream out = System.out;
@@ -187,10 +197,14 @@ public final class CompareCommand {
         return allSystems().stream()
                 .filter(x -> only.isEmpty() || only.contains(x.name()))
                 .filter(x -> !x.virtualThreads() || virtualThreads != null)
+                .filter(x -> !x.family().equals(RedisPeers.FAMILY) || redisExecutable().isPresent())
                 .toList();
     }
 
-    /** Every system, in the order they run (the virtual-thread one even where it cannot run). */
+    /**
+     * Every system, in the order they run (the virtual-thread ones and the Redis ones even where
+     * they cannot run).
+     */
     List<SystemUnderTest> allSystems() {
         List<SystemUnderTest> s = new ArrayList<>();
         String k = "maxConnections " + tidewireConnections;
@@ -218,6 +232,11 @@ public final class CompareCommand {
                     "gRPC blockingUnaryCall, C caller threads, " + n + " channel(s), default executors",
                     c -> c.grpc(n, false, false)));
         }
+        // from virtual threads: over the most channels asked for (4 by default, gRPC blocking's best so far)
+        int vtChannels = grpcChannels.stream().mapToInt(Integer::intValue).max().orElse(1);
+        s.add(new SystemUnderTest("grpc-blocking-vt", "grpc", false, false, true,
+                "gRPC blockingUnaryCall from C virtual threads (JDK 21+), " + vtChannels
+                        + " channel(s), default executors", c -> c.grpc(vtChannels, false, false)));
         for (int n : grpcChannels) {
             s.add(new SystemUnderTest("grpc-async-default-" + n + "ch", "grpc", true, false,
                     "gRPC asyncUnaryCall, C outstanding, " + n + " channel(s), default executors",
@@ -236,6 +255,23 @@ public final class CompareCommand {
         s.add(new SystemUnderTest("exclusive-pool", "pool", false, false,
                 "commons-pool2 GenericObjectPool of " + poolSize + " blocking sockets, one round trip per lease,"
                         + " C caller threads", CompareCommand::exclusivePool));
+        String redis = "; server: Redis (redis-server from the PATH, single-threaded, no persistence), not"
+                + " Tidewire's echo server";
+        String value = "GET of a " + Payloads.bytes(0, payloadBytes).length + "-byte value (the echo body's size)";
+        String lettuce = "Lettuce " + RedisPeers.lettuceVersion();
+        s.add(new SystemUnderTest("lettuce-async", RedisPeers.FAMILY, true, false,
+                lettuce + " async " + value + ", C outstanding on one multiplexed connection, completions on"
+                        + " Lettuce's I/O thread (no executor hop)" + redis, c -> c.lettuce()));
+        s.add(new SystemUnderTest("lettuce-sync", RedisPeers.FAMILY, false, false,
+                lettuce + " sync " + value + " from C caller threads sharing one multiplexed connection" + redis,
+                c -> c.lettuce()));
+        s.add(new SystemUnderTest("lettuce-sync-vt", RedisPeers.FAMILY, false, false, true,
+                lettuce + " sync " + value + " from C virtual threads (JDK 21+) sharing one multiplexed"
+                        + " connection" + redis, c -> c.lettuce()));
+        s.add(new SystemUnderTest("jedis-pool", RedisPeers.FAMILY, false, false,
+                "Jedis " + RedisPeers.jedisVersion() + " " + value + " from C caller threads, a JedisPool of"
+                        + " maxTotal = maxIdle = C (minIdle 0; one per cell, connected before it), one lease per"
+                        + " call" + redis, c -> c.jedisPool()));
         return s;
     }
 
@@ -369,6 +405,142 @@ public final class CompareCommand {
         };
     }
 
+    /** The value the Redis rows read: the echo systems' request body, so each carries the same bytes. */
+    private byte[] redisValue() {
+        return Payloads.bytes(0, payloadBytes);
+    }
+
+    /** Looks redis-server up on the search path ({@code PATH}) once. */
+    private Optional<Path> redisExecutable() {
+        if (redisExecutable == null) {
+            redisExecutable = RedisServer.find(searchPath);
+        }
+        return redisExecutable;
+    }
+
+    /** Replaces the {@code PATH} value redis-server is looked up in (tests). */
+    void redisSearchPath(String path) {
+        this.searchPath = path;
+        this.redisExecutable = null;
+        this.redisVersion = null;
+    }
+
+    /** What the JSON names as a system's server. */
+    private String serverOf(SystemUnderTest s) {
+        if (s.family().equals(RedisPeers.FAMILY)) {
+            if (redisVersion == null) {
+                try {
+                    redisVersion = redisExecutable().map(RedisServer::version).orElse("(not found)");
+                } catch (RuntimeException e) {
+                    redisVersion = "(version unknown: " + e.getMessage() + ")";
+                }
+            }
+            return "Redis: redis-server " + redisVersion + ", a child process";
+        }
+        return inProcess ? "in-process" : "child JVM";
+    }
+
+    /** One note for each reason a selected system cannot run here: no virtual threads, no redis-server. */
+    private void printSkipped() {
+        List<String> selected = allSystems().stream().map(SystemUnderTest::name)
+                .filter(n -> only.isEmpty() || only.contains(n)).toList();
+        List<String> vt = virtualThreads != null ? List.of() : allSystems().stream()
+                .filter(x -> x.virtualThreads() && selected.contains(x.name())).map(SystemUnderTest::name).toList();
+        if (!vt.isEmpty()) {
+            out.println("note: " + String.join(", ", vt) + " skipped: " + VirtualThreads.unavailableReason());
+        }
+        List<String> redis = redisExecutable().isPresent() ? List.of() : allSystems().stream()
+                .filter(x -> x.family().equals(RedisPeers.FAMILY) && selected.contains(x.name()))
+                .map(SystemUnderTest::name).toList();
+        if (!redis.isEmpty()) {
+            out.println("note: the Redis rows (" + String.join(", ", redis) + ") skipped: no executable "
+                    + RedisServer.EXECUTABLE + " on the PATH (install Redis, e.g. Debian's redis-server package);"
+                    + " the other systems run");
+        }
+    }
+
+    /** Starts redis-server from the PATH with the benchmark key set; prints what it started. */
+    private RedisServer redisServer() {
+        Path exe = redisExecutable().orElseThrow(() -> new IllegalStateException(RedisServer.EXECUTABLE
+                + " is not on the PATH"));
+        // its start-up log (version banner, a warning about overcommit for background saves, which
+        // are off) is not printed; an error message carries its last lines
+        RedisServer server = RedisServer.start(exe, redisValue(), RedisServer.START_TIMEOUT, line -> { });
+        out.printf("   server: Redis %s (%s) in a child process, pid %d, port %d, key set to %d bytes%n",
+                server.version(), exe, server.pid(), server.port(), redisValue().length);
+        return server;
+    }
+
+    private Started lettuce() {
+        RedisServer server = redisServer();
+        RedisPeers.Lettuce lettuce;
+        try {
+            lettuce = RedisPeers.Lettuce.connect(server.port(), timeout);
+            out.println("   client: " + lettuce.describe());
+        } catch (RuntimeException e) {
+            server.close();
+            throw e;
+        }
+        byte[] value = redisValue();
+        return new Started() {
+            @Override
+            public Optional<ProcessHandle> serverProcess() {
+                return Optional.of(server.process());
+            }
+
+            @Override
+            public BlockingTarget blocking(int c) {
+                return lettuce.sync(value);
+            }
+
+            @Override
+            public AsyncTarget async(int c) {
+                return lettuce.async(value);
+            }
+
+            @Override
+            public void close() {
+                try {
+                    lettuce.close();
+                } finally {
+                    server.close();
+                }
+            }
+        };
+    }
+
+    private Started jedisPool() {
+        RedisServer server = redisServer();
+        RedisPeers.JedisPools pools = new RedisPeers.JedisPools(server.port(), timeout);
+        out.println("   client: " + RedisPeers.JedisPools.describe());
+        byte[] value = redisValue();
+        return new Started() {
+            @Override
+            public Optional<ProcessHandle> serverProcess() {
+                return Optional.of(server.process());
+            }
+
+            @Override
+            public BlockingTarget blocking(int c) {
+                return pools.target(c, value); // a new pool of C for this cell; the previous one is closed
+            }
+
+            @Override
+            public AsyncTarget async(int c) {
+                throw new UnsupportedOperationException("the Jedis pool is blocking only");
+            }
+
+            @Override
+            public void close() {
+                try {
+                    pools.close();
+                } finally {
+                    server.close();
+                }
+            }
+        };
+    }
+
     int run(PrintStream out, PrintStream err, boolean live) {
         this.out = out;
         this.err = err;
@@ -407,10 +579,7 @@ public final class CompareCommand {
         out.println(inProcess ? "servers: in this JVM (--in-process)"
                 : "servers: one child JVM per system (" + ServerProcess.javaExecutable() + ", JVM options "
                         + (serverJvmArgs.isEmpty() ? "none" : String.join(" ", serverJvmArgs)) + ")");
-        if (virtualThreads == null && allSystems().stream().anyMatch(x -> x.virtualThreads()
-                && (only.isEmpty() || only.contains(x.name())))) {
-            out.println("note: " + VTHREADS + " skipped: " + VirtualThreads.unavailableReason());
-        }
+        printSkipped();
         List<String> before = Machine.threads(Machine::benchmarkThread);
         if (!before.isEmpty()) {
             out.println("note: benchmark-like threads were already running: " + before);
@@ -425,7 +594,7 @@ public final class CompareCommand {
             so.put("api", s.async() ? "async" : "blocking");
             so.put("tls", s.tls());
             so.put("virtualThreads", s.virtualThreads());
-            so.put("server", inProcess ? "in-process" : "child JVM");
+            so.put("server", serverOf(s));
             so.put("description", s.description());
             out.printf("%n%s: %s%n", s.name(), s.description());
             Map<Integer, Result> row = new LinkedHashMap<>();

@@ -54,13 +54,24 @@ class CompareCommandTest {
                 "grpc-async-default-1ch", "grpc-async-default-4ch", "grpc-async-direct-1ch", "grpc-async-direct-4ch",
                 "grpc-async-direct-1ch-tls", "grpc-async-direct-4ch-tls", "exclusive-pool"));
         boolean virtualThreads = Runtime.version().feature() >= 21;
-        if (virtualThreads) {
-            expected.add(CompareCommand.VTHREADS);
+        boolean redis = RedisServer.find(System.getenv("PATH")).isPresent();
+        if (redis) {
+            expected.addAll(Set.of("lettuce-async", "lettuce-sync", "jedis-pool"));
         } else {
-            assertTrue(out.contains("note: " + CompareCommand.VTHREADS + " skipped"), out);
+            assertTrue(out.contains("note: the Redis rows ("), out);
+        }
+        if (virtualThreads) {
+            expected.addAll(Set.of(CompareCommand.VTHREADS, "grpc-blocking-vt"));
+            if (redis) {
+                expected.add("lettuce-sync-vt");
+            }
+        } else {
+            assertTrue(out.contains("note: " + CompareCommand.VTHREADS + ", grpc-blocking-vt, lettuce-sync-vt skipped:"
+                    + " virtual threads need JDK 21"), out);
         }
         assertEquals(expected, systems);
-        report.path("systems").forEach(s -> assertEquals("child JVM", s.path("server").asText(), s::toString));
+        report.path("systems").forEach(s -> assertEquals(s.path("family").asText().equals("redis")
+                ? "Redis: redis-server" : "child JVM", s.path("server").asText().replaceAll(" [0-9].*", ""), s::toString));
         assertEquals(systems.size(), report.path("results").size(), report::toString);
         for (JsonNode r : report.path("results")) {
             assertEquals(2, r.path("callers").asInt(), r::toString);
@@ -71,8 +82,10 @@ class CompareCommandTest {
             assertTrue(l.path("p50").asDouble() <= l.path("p99").asDouble()
                     && l.path("p99").asDouble() <= l.path("max").asDouble(), r::toString);
         }
-        // ratios: plaintext Tidewire systems against the 7 plaintext peers, TLS ones against the 2 TLS peers
-        assertEquals((virtualThreads ? 5 : 4) * 7 + 2 * 2, report.path("ratios").size(), report::toString);
+        // ratios: plaintext Tidewire systems against the plaintext peers (7, gRPC's from virtual threads,
+        // the Redis rows), TLS ones against the 2 TLS peers
+        int plainPeers = 7 + (virtualThreads ? 1 : 0) + (redis ? 3 + (virtualThreads ? 1 : 0) : 0);
+        assertEquals((virtualThreads ? 5 : 4) * plainPeers + 2 * 2, report.path("ratios").size(), report::toString);
         assertEquals(0, report.path("leftoverThreads").size(), report::toString);
         assertTrue(out.contains("Tidewire / peer, TLS"), out);
         assertTrue(out.contains("TLS async / gRPC best TLS"), out);
@@ -85,7 +98,7 @@ class CompareCommandTest {
         assertEquals(tlsDirsBefore, tlsDirs());
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(List.of(),
                 Machine.threads(n -> n.startsWith("tidewire-") || n.startsWith("bench-") || n.contains("grpc-")
-                        || n.startsWith("compare-server-"))));
+                        || n.startsWith("compare-server-") || n.startsWith("compare-redis-") || n.startsWith("lettuce-"))));
     }
 
     @Test
