@@ -102,6 +102,39 @@ class RunnerTest {
         assertTrue(r.windowNanos() >= TimeUnit.MILLISECONDS.toNanos(1000), () -> "window " + r.windowNanos());
     }
 
+    @Test
+    void theWindowHookBracketsTheMeasurementWindowOnceWithAndWithoutWarmUp() {
+        for (Duration warmup : List.of(Duration.ZERO, Duration.ofMillis(100))) {
+            List<String> events = new CopyOnWriteArrayList<>();
+            long[] at = new long[2];
+            Runner.WindowHook hook = new Runner.WindowHook() {
+                @Override
+                public void windowStarted() {
+                    events.add("started");
+                    at[0] = System.nanoTime();
+                }
+
+                @Override
+                public void windowEnded() {
+                    events.add("ended");
+                    at[1] = System.nanoTime();
+                }
+            };
+            Result async = Runner.closedAsync("hooked", (slot, seq, done) -> done.complete(null), 2, warmup, WINDOW,
+                    TIMEOUT, Progress.NONE, hook);
+            assertEquals(List.of("started", "ended"), events, () -> "warm-up " + warmup);
+            assertTrue(async.calls() > 0);
+            if (!warmup.isZero()) { // the window's clock is read before the start hook and after the end hook
+                assertTrue(at[1] - at[0] <= async.windowNanos(), () -> (at[1] - at[0]) + " > " + async.windowNanos());
+            }
+            events.clear();
+            Result blocking = Runner.closedBlocking("hooked", (caller, seq) -> { }, 2, warmup, WINDOW, TIMEOUT,
+                    Progress.NONE, Thread::new, hook);
+            assertEquals(List.of("started", "ended"), events, () -> "warm-up " + warmup);
+            assertTrue(blocking.calls() > 0);
+        }
+    }
+
     /** A progress sink that keeps every line. */
     private static final class Lines implements Progress {
         final List<String> all = new CopyOnWriteArrayList<>();
