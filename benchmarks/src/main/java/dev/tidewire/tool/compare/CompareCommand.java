@@ -473,7 +473,7 @@ public final class CompareCommand {
         report.set("ratios", ratios(table, systems));
         report.set("targets", printReport(table, systems, out));
         report.set("issue10Ratios", issue10);
-        report.set("issue15Targets", Issue15Targets.check(table, systems, callers, out));
+        report.set("issue15Targets", Issue15Targets.check(table, systems, callers, rounds, out));
         if (json != null) {
             try {
                 Path parent = json.toAbsolutePath().getParent();
@@ -633,8 +633,8 @@ public final class CompareCommand {
                 many ? "; +-: relative spread (max-min)/median" : "");
         String spr = many ? " %6s" : "%s";
         out.printf("%-5s %-26s %-7s %12s" + spr + " %9s %9s %9s %9s %8s %10s" + spr + " %10s" + spr + "%n", "C", "system",
-                "server", "calls/s", many ? "+-" : "", "p50", "p99", "p99.9", "max", "errors", "client", many ? "+-" : "",
-                "server", many ? "+-" : "");
+                "server", "calls/s", many ? "+-" : "", "p50", "p99", "p99.9", "max", "errors", "client us", many ? "+-" : "",
+                "server us", many ? "+-" : "");
         for (int c : callers) {
             for (SystemUnderTest s : systems) {
                 Cell r = table.get(s.name()).get(c);

@@ -70,7 +70,8 @@ final class Issue15Targets {
     }
 
     /**
-     * Prints the targets (a header, then one line per target and C, or one "not measured" line)
+     * Prints the targets (a header, then one line per target and C, or one "not measured" line;
+     * {@code rounds} only for the header)
      * and returns them as JSON: per line {@code callers} (null when not measured), {@code check},
      * {@code tidewire}, {@code peer}, {@code figure}, {@code goal}, {@code value} (Tidewire's figure
      * / the peer's), {@code tidewireValue}, {@code peerValue}, {@code met} (null when not measured)
@@ -78,9 +79,10 @@ final class Issue15Targets {
      * {@code reason}).
      */
     static ArrayNode check(Map<String, Map<Integer, Cell>> table, List<SystemUnderTest> systems, List<Integer> callers,
-            PrintStream out) {
+            int rounds, PrintStream out) {
         ArrayNode a = JsonNodeFactory.instance.arrayNode();
-        out.printf("%nissue 15 targets (medians; client CPU per call includes the tool's load generator)%n");
+        out.printf("%nissue 15 targets (%sclient CPU per call includes the tool's load generator)%n",
+                rounds > 1 ? "medians of " + rounds + " rounds; " : "");
         for (Target t : TARGETS) {
             int lines = 0;
             Map<Integer, Cell> tw = table.getOrDefault(t.tidewire(), Map.of());

@@ -39,7 +39,7 @@ class Issue15TargetsTest {
         ran("grpc-async-direct-1ch-tls", "grpc", true, true, 10_000, 10);       // 1 us, but TLS: not a like peer
         ran("lettuce-async", "redis", true, false, 5000, 50);                   // 10 us
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ArrayNode a = Issue15Targets.check(table, systems, List.of(16), new PrintStream(bytes, true,
+        ArrayNode a = Issue15Targets.check(table, systems, List.of(16), 1, new PrintStream(bytes, true,
                 StandardCharsets.UTF_8));
         String out = bytes.toString(StandardCharsets.UTF_8);
 
@@ -70,7 +70,7 @@ class Issue15TargetsTest {
     void withoutAnyPeerEveryTargetIsNotMeasured() {
         ran("tidewire-async", "tidewire", true, false, 10_000, 20);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ArrayNode a = Issue15Targets.check(table, systems, List.of(16), new PrintStream(bytes, true,
+        ArrayNode a = Issue15Targets.check(table, systems, List.of(16), 1, new PrintStream(bytes, true,
                 StandardCharsets.UTF_8));
         a.forEach(t -> assertEquals("not measured", t.path("status").asText(), t::toString));
         assertEquals("a plaintext grpc-* system did not run", a.get(1).path("reason").asText());
