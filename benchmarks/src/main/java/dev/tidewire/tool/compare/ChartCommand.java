@@ -171,8 +171,8 @@ public final class ChartCommand {
         out.put("p99", Svg.lineChart("p99 latency against callers", note, "callers (C)", "p99 latency, ms",
                 series(p99, legend, dashed), true, true));
         if (!cpu.isEmpty()) {
-            out.put("client-cpu", Svg.lineChart("Client CPU per call against callers", note, "callers (C)",
-                    "client CPU per call, us (incl. the load generator)", series(cpu, legend, dashed), true, false));
+            out.put("client-cpu", Svg.lineChart("Client CPU per call against callers (incl. the load generator)",
+                    note, "callers (C)", "client CPU per call, us", series(cpu, legend, dashed), true, false));
         }
     }
 
