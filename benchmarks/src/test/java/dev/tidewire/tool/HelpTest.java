@@ -34,7 +34,7 @@ class HelpTest {
                 "--no-metadata-server", "--tls-client-auth"), TLS, METRICS));
         OPTIONS.put("compare", List.of("--callers", "--seconds", "--warmup-seconds", "--json", "--tidewire-connections",
                 "--grpc-channels", "--pool-size", "--payload-bytes", "--systems", "--timeout-ms", "--in-process",
-                "--server-jvm-args"));
+                "--server-jvm-args", "--rounds"));
         OPTIONS.put("chart", List.of("--out-dir"));
         OPTIONS.put("simulate", List.of("--seed", "--seconds", "--out", "--servers", "--clients", "--timeout-sample",
                 "--evaluate-seconds"));

@@ -22,7 +22,9 @@ import java.util.Set;
  *   <li>{@code load --matrix}: throughput against maxConnections, one line per caller count;</li>
  *   <li>{@code load --rates}: p50/p99/p99.9 latency against offered load (hollow markers where the
  *       open loop did not keep up);</li>
- *   <li>{@code compare}: throughput and p99 against callers, one line per system.</li>
+ *   <li>{@code compare}: throughput, p99 and client CPU per call against callers, one line per
+ *       system (the medians over the rounds, with min-max whiskers; each legend names the
+ *       system's server, dashed for another server such as Redis).</li>
  * </ul>
  */
 public final class ChartCommand {
@@ -33,8 +35,9 @@ public final class ChartCommand {
             .option("FILE.json...", "the JSON reports of load and compare")
             .note("load --matrix: throughput against maxConnections, a line per caller count; load --rates:",
                     "p50/p99/p99.9 against offered load (hollow markers where the open loop did not keep up);",
-                    "compare: throughput and p99 against callers, a line per system. Each chart is",
-                    "DIR/<file name>-<chart>.svg.")
+                    "compare: throughput, p99 and client CPU per call against callers, a line per system",
+                    "(medians; min-max whiskers with --rounds; the legend names each system's server, dashed",
+                    "for another server such as Redis). Each chart is DIR/<file name>-<chart>.svg.")
             .example("chart --out-dir charts open.json compare.json")
             .build();
 
@@ -123,29 +126,69 @@ public final class ChartCommand {
                         hi / lo >= 4, true));
             }
         } else if (command.equals("compare")) {
-            Map<String, List<Svg.Point>> thr = new LinkedHashMap<>();
-            Map<String, List<Svg.Point>> p99 = new LinkedHashMap<>();
-            for (JsonNode r : report.path("results")) {
-                String s = r.path("system").asText();
-                double c = r.path("callers").asDouble();
-                boolean flagged = r.path("errorCount").asLong() > 0;
-                thr.computeIfAbsent(s, k -> new ArrayList<>()).add(new Svg.Point(c, r.path("throughput").asDouble(), flagged));
-                p99.computeIfAbsent(s, k -> new ArrayList<>())
-                        .add(new Svg.Point(c, r.path("latencyMs").path("p99").asDouble(), flagged));
-            }
-            if (!thr.isEmpty()) {
-                List<Svg.Series> t = new ArrayList<>();
-                thr.forEach((s, pts) -> t.add(new Svg.Series(s, pts)));
-                List<Svg.Series> p = new ArrayList<>();
-                p99.forEach((s, pts) -> p.add(new Svg.Series(s, pts)));
-                String note = "echo ~" + report.path("config").path("payloadBytes").asInt() + " B, closed loop, "
-                        + report.path("config").path("seconds").asInt() + " s per cell; " + machine;
-                out.put("throughput", Svg.lineChart("Throughput against callers", note, "callers (C)",
-                        "calls per second", t, true, false));
-                out.put("p99", Svg.lineChart("p99 latency against callers", note, "callers (C)", "p99 latency, ms", p,
-                        true, true));
+            compareCharts(report, machine, out);
+        }
+        return out;
+    }
+
+    /**
+     * {@code compare}: throughput, p99 and client CPU per call against C, a line per system: the
+     * medians over the rounds, with min-max whiskers when there was more than one round. Each
+     * legend names the system's server; systems against another server (Redis) are dashed.
+     */
+    private static void compareCharts(JsonNode report, String machine, Map<String, String> out) {
+        Map<String, List<Svg.Point>> thr = new LinkedHashMap<>();
+        Map<String, List<Svg.Point>> p99 = new LinkedHashMap<>();
+        Map<String, List<Svg.Point>> cpu = new LinkedHashMap<>();
+        Map<String, String> legend = new LinkedHashMap<>();
+        Map<String, Boolean> dashed = new LinkedHashMap<>();
+        int rounds = report.path("config").path("rounds").asInt(1);
+        for (JsonNode r : report.path("results")) {
+            String s = r.path("system").asText();
+            ServerKind kind = r.has("server") ? ServerKind.ofLabel(r.path("server").asText())
+                    : ServerKind.of(r.path("family").asText());
+            legend.putIfAbsent(s, s + (r.has("server") || r.has("family") ? " [" + kind.legend() + "]" : ""));
+            dashed.putIfAbsent(s, kind.otherServer());
+            double c = r.path("callers").asDouble();
+            boolean flagged = r.path("errorCount").asLong() > 0;
+            thr.computeIfAbsent(s, k -> new ArrayList<>()).add(point(r, c, r.path("throughput"), "throughput", flagged));
+            p99.computeIfAbsent(s, k -> new ArrayList<>()).add(point(r, c, r.path("latencyMs").path("p99"), "p99Ms",
+                    flagged));
+            if (r.path("clientCpuUsPerCall").isNumber()) {
+                cpu.computeIfAbsent(s, k -> new ArrayList<>()).add(point(r, c, r.path("clientCpuUsPerCall"),
+                        "clientCpuUsPerCall", flagged));
             }
         }
+        if (thr.isEmpty()) {
+            return;
+        }
+        JsonNode cfg = report.path("config");
+        String note = "echo ~" + cfg.path("payloadBytes").asInt() + " B, closed loop, " + cfg.path("seconds").asInt()
+                + " s per cell" + (rounds > 1 ? ", median of " + rounds + " rounds, whiskers min-max" : "") + "; "
+                + machine;
+        out.put("throughput", Svg.lineChart("Throughput against callers", note, "callers (C)", "calls per second",
+                series(thr, legend, dashed), true, false));
+        out.put("p99", Svg.lineChart("p99 latency against callers", note, "callers (C)", "p99 latency, ms",
+                series(p99, legend, dashed), true, true));
+        if (!cpu.isEmpty()) {
+            out.put("client-cpu", Svg.lineChart("Client CPU per call against callers (incl. the load generator)",
+                    note, "callers (C)", "client CPU per call, us", series(cpu, legend, dashed), true, false));
+        }
+    }
+
+    /** A point at the cell's median, with a whisker from its {@code min} to its {@code max} of {@code figure} if any. */
+    private static Svg.Point point(JsonNode cell, double c, JsonNode median, String figure, boolean flagged) {
+        JsonNode lo = cell.path("min").path(figure);
+        JsonNode hi = cell.path("max").path(figure);
+        boolean whisker = cell.path("rounds").size() > 1 && lo.isNumber() && hi.isNumber();
+        return new Svg.Point(c, median.asDouble(), flagged, whisker ? lo.asDouble() : Double.NaN,
+                whisker ? hi.asDouble() : Double.NaN);
+    }
+
+    private static List<Svg.Series> series(Map<String, List<Svg.Point>> points, Map<String, String> legend,
+            Map<String, Boolean> dashed) {
+        List<Svg.Series> out = new ArrayList<>();
+        points.forEach((s, pts) -> out.add(new Svg.Series(legend.get(s), pts, dashed.get(s))));
         return out;
     }
 

@@ -47,6 +47,12 @@ import java.util.function.Function;
  * process either way. Each system is started, measured for every C (each cell after its own
  * warm-up), and shut down completely (its threads and its server JVM gone) before the next starts.
  * TLS certificates are made with {@code keytool} by the first TLS system of a run and deleted at its end.
+ *
+ * <p>Each cell also reports CPU time per call over exactly its measurement window ({@link CpuMeter}):
+ * of this JVM (the client, which also runs the load generator) and of the server's process. With
+ * {@code --rounds N} the whole sequence runs N times, round by round (each system started afresh,
+ * its server too), and every figure the report prints or checks is the median over the rounds
+ * ({@link Cell}), shown with its spread.
  */
 public final class CompareCommand {
     /** What {@code compare --help} prints. */
@@ -61,6 +67,8 @@ public final class CompareCommand {
             .option("--payload-bytes B", "about B bytes of JSON per request (default 100)")
             .option("--systems NAME,..", "only these systems (default: all; a wrong name lists them)")
             .option("--timeout-ms T", "each call's deadline (default 5000)")
+            .option("--rounds N", "run all systems N times, round after round (each started afresh),",
+                    "and report each figure's median and spread (default 1)")
             .option("--json FILE", "also write the configuration, the machine and every cell as JSON")
             .option("--in-process", "run the servers in this JVM instead of a child JVM each")
             .option("--server-jvm-args 'ARGS'", "JVM options of the server JVMs (default: this JVM's heap and",
@@ -73,9 +81,13 @@ public final class CompareCommand {
                     "(docs/benchmarks.md).",
                     "Redis rows (a GET of a value as long as the echo body, from a redis-server the tool",
                     "starts from the PATH, not Tidewire's echo server; skipped with a note without one):",
-                    "lettuce-async, lettuce-sync, lettuce-sync-vt (JDK 21+) and jedis-pool.")
+                    "lettuce-async, lettuce-sync, lettuce-sync-vt (JDK 21+) and jedis-pool.",
+                    "Beside throughput and latency: CPU per call over the measurement window, of this JVM",
+                    "(client; it also runs the load generator) and of the server's process (n/a in-process).",
+                    "Each row names its server; with --rounds N, every figure is the median of N rounds.")
             .example("compare --callers 16,64 --seconds 5 --json compare.json")
             .example("compare --systems tidewire-async,grpc-async-direct-1ch --callers 64")
+            .example("compare --callers 16,64 --seconds 5 --rounds 3 --json compare.json")
             .build();
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -125,6 +137,7 @@ public final class CompareCommand {
     private final Path json;
     private final boolean inProcess;
     private final List<String> serverJvmArgs;
+    private int rounds = 1;                     // --rounds: each system started afresh per round
     private final ThreadFactory virtualThreads; // null before JDK 21
     private String searchPath = System.getenv("PATH"); // where redis-server is looked up; tests replace it
     private Optional<Path> redisExecutable;             // looked up on first use
@@ -166,7 +179,7 @@ public final class CompareCommand {
     static CompareCommand parse(List<String> args) {
         Args f = Args.parse("compare", args, Set.of("callers", "seconds", "warmup-seconds", "json",
                 "tidewire-connections", "grpc-channels", "pool-size", "payload-bytes", "systems", "timeout-ms",
-                "server-jvm-args"), Set.of("in-process"));
+                "server-jvm-args", "rounds"), Set.of("in-process"));
         f.noPositional();
         String jsonPath = f.string("json", null);
         List<String> only = f.has("systems") ? List.of(f.string("systems", "").split(",")) : List.of();
@@ -183,6 +196,7 @@ public final class CompareCommand {
                 f.integer("pool-size", 8, 1, 4096), f.integer("payload-bytes", 100, 0, 1 << 20),
                 Duration.ofMillis(f.integer("timeout-ms", 5000, 1, 600_000)), only,
                 jsonPath == null ? null : Path.of(jsonPath), inProcess, jvmArgs);
+        c.rounds = f.integer("rounds", 1, 1, 1000);
         List<String> known = c.allSystems().stream().map(SystemUnderTest::name).toList();
         for (String s : only) {
             if (!known.contains(s)) {
@@ -426,19 +440,18 @@ public final class CompareCommand {
     }
 
     /** What the JSON names as a system's server. */
-    private String serverOf(SystemUnderTest s) {
-        if (s.family().equals(RedisPeers.FAMILY)) {
-            if (redisVersion == null) {
-                try {
-                    redisVersion = redisExecutable().map(RedisServer::version).orElse("(not found)");
-                } catch (RuntimeException e) {
-                    redisVersion = "(version unknown: " + e.getMessage() + ")";
-                }
+    /** The version of the redis-server on the PATH, looked up once. */
+    private String redisVersion() {
+        if (redisVersion == null) {
+            try {
+                redisVersion = redisExecutable().map(RedisServer::version).orElse("(not found)");
+            } catch (RuntimeException e) {
+                redisVersion = "(version unknown: " + e.getMessage() + ")";
             }
-            return "Redis: redis-server " + redisVersion + ", a child process";
         }
-        return inProcess ? "in-process" : "child JVM";
+        return redisVersion;
     }
+
 
     /** One note for each reason a selected system cannot run here: no virtual threads, no redis-server. */
     private void printSkipped() {
@@ -573,20 +586,21 @@ public final class CompareCommand {
         ArrayNode sys = report.putArray("systems");
         ArrayNode results = report.putArray("results");
         ArrayNode leftovers = report.putArray("leftoverThreads");
-        out.printf("tidewire compare: echo, ~%d-byte bodies, callers %s, %d s warm-up + %d s per cell, %d systems%n",
-                payloadBytes, callers, warmupSeconds, seconds, systems.size());
+        out.printf("tidewire compare: echo, ~%d-byte bodies, callers %s, %d s warm-up + %d s per cell, %d systems%s%n",
+                payloadBytes, callers, warmupSeconds, seconds, systems.size(),
+                rounds > 1 ? ", " + rounds + " rounds (each system started afresh per round)" : "");
         out.println("machine: " + Machine.describe());
         out.println(inProcess ? "servers: in this JVM (--in-process)"
                 : "servers: one child JVM per system (" + ServerProcess.javaExecutable() + ", JVM options "
                         + (serverJvmArgs.isEmpty() ? "none" : String.join(" ", serverJvmArgs)) + ")");
+        out.println("cpu: " + cpuNote());
         printSkipped();
         List<String> before = Machine.threads(Machine::benchmarkThread);
         if (!before.isEmpty()) {
             out.println("note: benchmark-like threads were already running: " + before);
         }
         Progress progress = live ? Progress.to(out, true) : Progress.NONE;
-        Map<String, Map<Integer, Result>> table = new LinkedHashMap<>();
-        boolean ok = true;
+        Map<String, Map<Integer, Cell>> table = new LinkedHashMap<>();
         for (SystemUnderTest s : systems) {
             ObjectNode so = sys.addObject();
             so.put("name", s.name());
@@ -594,50 +608,32 @@ public final class CompareCommand {
             so.put("api", s.async() ? "async" : "blocking");
             so.put("tls", s.tls());
             so.put("virtualThreads", s.virtualThreads());
-            so.put("server", serverOf(s));
+            so.put("server", server(s));
             so.put("description", s.description());
-            out.printf("%n%s: %s%n", s.name(), s.description());
-            Map<Integer, Result> row = new LinkedHashMap<>();
-            table.put(s.name(), row);
-            try (Started started = s.starter().apply(this)) {
-                prime(s, started);
-                for (int c : callers) {
-                    String label = String.format("%s C=%d", s.name(), c);
-                    Duration warm = Duration.ofSeconds(warmupSeconds);
-                    Duration measure = Duration.ofSeconds(seconds);
-                    Result r = s.async()
-                            ? Runner.closedAsync(label, started.async(c), c, warm, measure, timeout, progress)
-                            : s.virtualThreads()
-                            ? Runner.closedBlocking(label, started.blocking(c), c, warm, measure, timeout, progress,
-                                    virtualThreads)
-                            : Runner.closedBlocking(label, started.blocking(c), c, warm, measure, timeout, progress);
-                    row.put(c, r);
-                    out.printf("   C=%-4d %,10.0f calls/s   %s   errors %s%n", c, r.throughput(), r.latencyLine(),
-                            r.errorLine());
-                    ObjectNode o = results.addObject();
-                    o.put("system", s.name());
-                    o.put("family", s.family());
-                    o.put("api", s.async() ? "async" : "blocking");
-                    o.put("callers", c);
-                    o.setAll(r.toJson());
-                    // a peer's errors are a finding, reported in the table; Tidewire's fail the run
-                    ok &= (r.errorCount() == 0 || !s.family().equals(TIDEWIRE)) && r.unfinished() == 0 && r.calls() > 0;
-                    List<String> callersLeft = Machine.awaitThreadsGone(n -> n.startsWith("bench-"), Duration.ofSeconds(5));
-                    if (!callersLeft.isEmpty()) {
-                        out.println("   WARNING: driver threads still running after the cell: " + callersLeft);
-                        callersLeft.forEach(leftovers::add);
-                        ok = false;
-                    }
-                }
-            } catch (RuntimeException e) {
-                err.printf("error: %s failed: %s: %s%n", s.name(), e.getClass().getSimpleName(), e.getMessage());
-                ok = false;
+            table.put(s.name(), new LinkedHashMap<>());
+        }
+        boolean ok = true;
+        for (int round = 1; round <= rounds; round++) {
+            if (rounds > 1) {
+                out.printf("%n=== round %d of %d ===%n", round, rounds);
             }
-            List<String> left = Machine.awaitThreadsGone(Machine::benchmarkThread, Duration.ofSeconds(10));
-            if (!left.isEmpty()) {
-                out.println("   WARNING: threads still running 10 s after shutting " + s.name() + " down: " + left);
-                left.forEach(leftovers::add);
-                ok = false;
+            for (SystemUnderTest s : systems) {
+                ok &= measure(s, round, table.get(s.name()), progress, leftovers);
+            }
+        }
+        for (SystemUnderTest s : systems) {
+            for (int c : callers) {
+                Cell cell = table.get(s.name()).get(c);
+                if (cell == null) {
+                    continue;
+                }
+                ObjectNode o = results.addObject();
+                o.put("system", s.name());
+                o.put("family", s.family());
+                o.put("api", s.async() ? "async" : "blocking");
+                o.put("server", server(s));
+                o.put("callers", c);
+                o.setAll(cell.toJson());
             }
         }
         ((ObjectNode) report.get("machine")).put("loadAverage1mAtEnd",
@@ -645,6 +641,7 @@ public final class CompareCommand {
         report.set("ratios", ratios(table, systems));
         report.set("targets", printReport(table, systems, out));
         report.set("issue10Ratios", issue10);
+        report.set("issue15Targets", Issue15Targets.check(table, systems, callers, rounds, out));
         if (json != null) {
             try {
                 Path parent = json.toAbsolutePath().getParent();
@@ -659,6 +656,75 @@ public final class CompareCommand {
             }
         }
         return ok ? 0 : 1;
+    }
+
+    /**
+     * One round of one system: starts it (and its server), primes it, measures every C (the CPU
+     * time of this JVM and of the server's process sampled at the window's start and end), and
+     * shuts it down. Adds each cell's round to {@code row}; false if anything failed.
+     */
+    private boolean measure(SystemUnderTest s, int round, Map<Integer, Cell> row, Progress progress,
+            ArrayNode leftovers) {
+        boolean ok = true;
+        out.printf("%n%s%s: %s%n", rounds > 1 ? "[round " + round + "/" + rounds + "] " : "", s.name(), s.description());
+        try (Started started = s.starter().apply(this)) {
+            prime(s, started);
+            for (int c : callers) {
+                String label = String.format("%s C=%d", s.name(), c) + (rounds > 1 ? " round " + round : "");
+                Duration warm = Duration.ofSeconds(warmupSeconds);
+                Duration measure = Duration.ofSeconds(seconds);
+                CpuMeter cpu = new CpuMeter(started.serverProcess());
+                Result r = s.async()
+                        ? Runner.closedAsync(label, started.async(c), c, warm, measure, timeout, progress, cpu)
+                        : s.virtualThreads()
+                        ? Runner.closedBlocking(label, started.blocking(c), c, warm, measure, timeout, progress,
+                                virtualThreads, cpu)
+                        : Runner.closedBlocking(label, started.blocking(c), c, warm, measure, timeout, progress, cpu);
+                Cell.Round cr = new Cell.Round(round, r, cpu.clientNanos(), cpu.serverNanos());
+                row.computeIfAbsent(c, k -> new Cell()).add(cr);
+                out.printf("   C=%-4d %,10.0f calls/s   %s   errors %s   cpu/call: client %s, server %s%n", c,
+                        r.throughput(), r.latencyLine(), r.errorLine(), us(cr.clientUsPerCall()),
+                        us(cr.serverUsPerCall()));
+                // a peer's errors are a finding, reported in the table; Tidewire's fail the run
+                ok &= (r.errorCount() == 0 || !s.family().equals(TIDEWIRE)) && r.unfinished() == 0 && r.calls() > 0;
+                List<String> callersLeft = Machine.awaitThreadsGone(n -> n.startsWith("bench-"), Duration.ofSeconds(5));
+                if (!callersLeft.isEmpty()) {
+                    out.println("   WARNING: driver threads still running after the cell: " + callersLeft);
+                    callersLeft.forEach(leftovers::add);
+                    ok = false;
+                }
+            }
+        } catch (RuntimeException e) {
+            err.printf("error: %s failed: %s: %s%n", s.name(), e.getClass().getSimpleName(), e.getMessage());
+            ok = false;
+        }
+        List<String> left = Machine.awaitThreadsGone(Machine::benchmarkThread, Duration.ofSeconds(10));
+        if (!left.isEmpty()) {
+            out.println("   WARNING: threads still running 10 s after shutting " + s.name() + " down: " + left);
+            left.forEach(leftovers::add);
+            ok = false;
+        }
+        return ok;
+    }
+
+    /** The server a system runs against, as the report names it ({@link ServerKind}). */
+    String server(SystemUnderTest s) {
+        String label = ServerKind.of(s.family()).label(inProcess);
+        return s.family().equals(RedisPeers.FAMILY) ? label + " " + redisVersion() + " (a child process)" : label;
+    }
+
+    /** What the CPU figures are, printed once at the start of a run and written to the JSON's config. */
+    private String cpuNote() {
+        return "per call completed in the measurement window (warm-up excluded), microseconds of CPU time (user +"
+                + " system). client = this JVM, which also runs the tool's own load generator (callers,"
+                + " histograms) for every system alike" + (inProcess ? ", and here the servers too" : "")
+                + "; server = the server's process" + (inProcess ? " (n/a: the servers run in this JVM)" : "")
+                + ". Read with " + CpuMeter.CLIENT_SOURCE + " and " + CpuMeter.SERVER_SOURCE + ".";
+    }
+
+    /** {@code 12.3 us}, or {@code n/a} for NaN. */
+    static String us(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format("%.1f us", v);
     }
 
     /**
@@ -677,7 +743,7 @@ public final class CompareCommand {
 
     // ------------------------------------------------------------------ report
 
-    private ArrayNode ratios(Map<String, Map<Integer, Result>> table, List<SystemUnderTest> systems) {
+    private ArrayNode ratios(Map<String, Map<Integer, Cell>> table, List<SystemUnderTest> systems) {
         ArrayNode a = JsonNodeFactory.instance.arrayNode();
         for (SystemUnderTest tw : systems) {
             if (!tw.family().equals(TIDEWIRE)) {
@@ -688,8 +754,8 @@ public final class CompareCommand {
                     continue; // TLS rows against TLS peers, plaintext against plaintext
                 }
                 for (int c : callers) {
-                    Result t = table.get(tw.name()).get(c);
-                    Result p = table.get(peer.name()).get(c);
+                    Cell t = table.get(tw.name()).get(c);
+                    Cell p = table.get(peer.name()).get(c);
                     if (t == null || p == null) {
                         continue;
                     }
@@ -699,6 +765,8 @@ public final class CompareCommand {
                     o.put("peer", peer.name());
                     o.put("throughputRatio", round2(ratio(t.throughput(), p.throughput())));
                     o.put("p99Ratio", round2(ratio(t.ms(99), p.ms(99))));
+                    Spread.put(o, "clientCpuRatio", ratio(t.clientUsPerCall(), p.clientUsPerCall()), 2);
+                    Spread.put(o, "serverCpuRatio", ratio(t.serverUsPerCall(), p.serverUsPerCall()), 2);
                 }
             }
         }
@@ -706,20 +774,9 @@ public final class CompareCommand {
     }
 
     /** Prints the results table, the ratio table and the targets check; returns the targets as JSON. */
-    private ArrayNode printReport(Map<String, Map<Integer, Result>> table, List<SystemUnderTest> systems,
+    private ArrayNode printReport(Map<String, Map<Integer, Cell>> table, List<SystemUnderTest> systems,
             PrintStream out) {
-        out.printf("%nresults (throughput in calls/s, latency in ms)%n");
-        out.printf("%-5s %-26s %12s %9s %9s %9s %9s %8s%n", "C", "system", "calls/s", "p50", "p99", "p99.9", "max",
-                "errors");
-        for (int c : callers) {
-            for (SystemUnderTest s : systems) {
-                Result r = table.get(s.name()).get(c);
-                if (r != null) {
-                    out.printf("%-5d %-26s %,12.0f %9.3f %9.3f %9.3f %9.3f %8d%n", c, s.name(), r.throughput(),
-                            r.ms(50), r.ms(99), r.ms(99.9), r.maxMs(), r.errorCount());
-                }
-            }
-        }
+        printResults(table, systems, out);
         for (boolean tls : new boolean[] {false, true}) {
             List<SystemUnderTest> tws = systems.stream().filter(s -> s.family().equals(TIDEWIRE) && s.tls() == tls).toList();
             List<SystemUnderTest> peers = systems.stream().filter(s -> !s.family().equals(TIDEWIRE) && s.tls() == tls).toList();
@@ -732,10 +789,83 @@ public final class CompareCommand {
         return targets;
     }
 
-    private void printRatios(Map<String, Map<Integer, Result>> table, List<SystemUnderTest> tws,
+    /**
+     * The results table: per cell the server, throughput, latency, errors and CPU per call (with
+     * more than one round: medians, and the relative spread of throughput and client CPU beside
+     * them; then a table of each figure's min-max); then footnotes naming the servers and the CPU
+     * figures.
+     */
+    private void printResults(Map<String, Map<Integer, Cell>> table, List<SystemUnderTest> systems, PrintStream out) {
+        boolean many = rounds > 1;
+        out.printf("%nresults%s (throughput in calls/s, latency in ms, CPU in us per call%s)%n",
+                many ? ": medians of " + rounds + " rounds" : "",
+                many ? "; +-: relative spread (max-min)/median" : "");
+        String spr = many ? " %6s" : "%s";
+        out.printf("%-5s %-26s %-7s %12s" + spr + " %9s %9s %9s %9s %8s %10s" + spr + " %10s" + spr + "%n", "C", "system",
+                "server", "calls/s", many ? "+-" : "", "p50", "p99", "p99.9", "max", "errors", "client us", many ? "+-" : "",
+                "server us", many ? "+-" : "");
+        for (int c : callers) {
+            for (SystemUnderTest s : systems) {
+                Cell r = table.get(s.name()).get(c);
+                if (r != null) {
+                    out.printf("%-5d %-26s %-7s %,12.0f" + spr + " %9.3f %9.3f %9.3f %9.3f %8d %10s" + spr + " %10s" + spr
+                            + "%n", c, s.name(), ServerKind.of(s.family()).shortLabel(inProcess), r.throughput(),
+                            many ? pct(r.throughputSpread().relative()) : "", r.ms(50), r.ms(99), r.ms(99.9), r.maxMs(),
+                            r.errorCount(), num(r.clientUsPerCall()), many ? pct(r.clientCpuSpread().relative()) : "",
+                            num(r.serverUsPerCall()), many ? pct(r.serverCpuSpread().relative()) : "");
+                }
+            }
+        }
+        List<ServerKind> kinds = systems.stream().map(s -> ServerKind.of(s.family())).distinct().sorted().toList();
+        StringBuilder legend = new StringBuilder("server:");
+        for (ServerKind k : kinds) {
+            legend.append(String.format(" %s = %s;", k.shortLabel(inProcess), k.label(inProcess)));
+        }
+        out.println(legend.substring(0, legend.length() - 1));
+        if (kinds.stream().anyMatch(ServerKind::otherServer)) {
+            out.println("   * another server than the echo servers: its throughput is bounded by that server (Redis: one"
+                    + " thread), so client CPU per call is the fair cross-system figure for those rows");
+        }
+        out.println("cpu: client = this JVM's CPU time (it also runs the load generator, alike for every system),"
+                + " server = the server process's" + (inProcess ? " (n/a: in this JVM; the client's figure includes it)"
+                : "") + "; both over the window, per call");
+        if (many) {
+            out.printf("%nspread over %d rounds (min-max of each cell's rounds)%n", rounds);
+            out.printf("%-5s %-26s %23s %19s %19s %17s %17s%n", "C", "system", "calls/s", "p50 ms", "p99 ms",
+                    "client us/call", "server us/call");
+            for (int c : callers) {
+                for (SystemUnderTest s : systems) {
+                    Cell r = table.get(s.name()).get(c);
+                    if (r != null) {
+                        out.printf("%-5d %-26s %23s %19s %19s %17s %17s%n", c, s.name(),
+                                range(r.throughputSpread(), "%,.0f"), range(r.msSpread(50), "%.3f"),
+                                range(r.msSpread(99), "%.3f"), range(r.clientCpuSpread(), "%.1f"),
+                                range(r.serverCpuSpread(), "%.1f"));
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code 12.3}, or {@code n/a} for NaN. */
+    static String num(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format("%.1f", v);
+    }
+
+    /** {@code 4.2%}, or {@code n/a} for NaN. */
+    static String pct(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format("%.1f%%", v * 100);
+    }
+
+    /** {@code min-max} in {@code format}, or {@code n/a} if no round measured it. */
+    static String range(Spread s, String format) {
+        return s.measured() ? String.format(format, s.min()) + "-" + String.format(format, s.max()) : "n/a";
+    }
+
+    private void printRatios(Map<String, Map<Integer, Cell>> table, List<SystemUnderTest> tws,
             List<SystemUnderTest> peers, boolean tls, PrintStream out) {
         out.printf("%nTidewire / peer%s: throughput ratio (above 1: Tidewire faster) and p99 ratio (below 1:"
-                + " Tidewire's p99 lower)%n", tls ? ", TLS" : "");
+                + " Tidewire's p99 lower)%s%n", tls ? ", TLS" : "", rounds > 1 ? ", of the medians" : "");
         StringBuilder head = new StringBuilder(String.format("%-5s %-26s", "C", "peer"));
         for (SystemUnderTest t : tws) {
             head.append(String.format(" %26s", t.name() + " thr"));
@@ -746,17 +876,17 @@ public final class CompareCommand {
         out.println(head);
         for (int c : callers) {
             for (SystemUnderTest p : peers) {
-                Result pr = table.get(p.name()).get(c);
+                Cell pr = table.get(p.name()).get(c);
                 if (pr == null) {
                     continue;
                 }
                 StringBuilder row = new StringBuilder(String.format("%-5d %-26s", c, p.name()));
                 for (SystemUnderTest t : tws) {
-                    Result tr = table.get(t.name()).get(c);
+                    Cell tr = table.get(t.name()).get(c);
                     row.append(String.format(" %25.2fx", tr == null ? Double.NaN : ratio(tr.throughput(), pr.throughput())));
                 }
                 for (SystemUnderTest t : tws) {
-                    Result tr = table.get(t.name()).get(c);
+                    Cell tr = table.get(t.name()).get(c);
                     row.append(String.format(" %25.2fx", tr == null ? Double.NaN : ratio(tr.ms(99), pr.ms(99))));
                 }
                 out.println(row);
@@ -769,7 +899,7 @@ public final class CompareCommand {
      * gRPC's best TLS configuration, blocking TLS / plaintext blocking, blocking from virtual
      * threads / async (all throughput).
      */
-    private ArrayNode issue10Ratios(Map<String, Map<Integer, Result>> table, List<SystemUnderTest> systems,
+    private ArrayNode issue10Ratios(Map<String, Map<Integer, Cell>> table, List<SystemUnderTest> systems,
             PrintStream out) {
         ArrayNode a = JsonNodeFactory.instance.arrayNode();
         List<SystemUnderTest> grpcTls = systems.stream().filter(s -> s.family().equals("grpc") && s.tls()).toList();
@@ -782,13 +912,13 @@ public final class CompareCommand {
                 {"vthreads blocking / async", VTHREADS, "tidewire-async"},
             };
             for (String[] p : pairs) {
-                Result x = p[2] == null ? null : table.getOrDefault(p[1], Map.of()).get(c);
-                Result y = p[2] == null ? null : table.getOrDefault(p[2], Map.of()).get(c);
+                Cell x = p[2] == null ? null : table.getOrDefault(p[1], Map.of()).get(c);
+                Cell y = p[2] == null ? null : table.getOrDefault(p[2], Map.of()).get(c);
                 if (x == null || y == null) {
                     continue;
                 }
                 if (!header) {
-                    out.printf("%nissue 10 ratios (throughput)%n");
+                    out.printf("%nissue 10 ratios (throughput%s)%n", rounds > 1 ? ", medians of " + rounds + " rounds" : "");
                     header = true;
                 }
                 double r = ratio(x.throughput(), y.throughput());
@@ -809,7 +939,7 @@ public final class CompareCommand {
      * one with the highest throughput at that C), gRPC's default (async stub, default executors,
      * one channel), and the exclusive pool; and no second-long stall in Tidewire's p99.9 or max.
      */
-    private ArrayNode targets(Map<String, Map<Integer, Result>> table, List<SystemUnderTest> systems, PrintStream out) {
+    private ArrayNode targets(Map<String, Map<Integer, Cell>> table, List<SystemUnderTest> systems, PrintStream out) {
         ArrayNode a = JsonNodeFactory.instance.arrayNode();
         boolean header = false;
         for (int c : callers) {
@@ -826,27 +956,27 @@ public final class CompareCommand {
                 String grpcBest = best(table, s.tls() ? tls : plain, "grpc", c);
                 String grpcDefaultHere = s.tls() ? null : grpcDefault;
                 String poolHere = s.tls() ? null : pool;
-                Result t = s.family().equals(TIDEWIRE) ? table.get(s.name()).get(c) : null;
+                Cell t = s.family().equals(TIDEWIRE) ? table.get(s.name()).get(c) : null;
                 if (t == null) {
                     continue;
                 }
                 String tw = s.name();
                 if (!header) {
-                    out.printf("%ntargets at C = 64 and 256%n");
+                    out.printf("%ntargets at C = 64 and 256%s%n", rounds > 1 ? " (medians of " + rounds + " rounds)" : "");
                     header = true;
                 }
                 if (grpcBest != null) {
-                    Result g = table.get(grpcBest).get(c);
+                    Cell g = table.get(grpcBest).get(c);
                     check(a, out, c, "throughput >= 2x gRPC best", tw, grpcBest, ratio(t.throughput(), g.throughput()), 2, true);
                     check(a, out, c, "p99 <= 0.5x gRPC best", tw, grpcBest, ratio(t.ms(99), g.ms(99)), 0.5, false);
                 }
                 if (grpcDefaultHere != null && table.get(grpcDefaultHere).get(c) != null) {
-                    Result g = table.get(grpcDefaultHere).get(c);
+                    Cell g = table.get(grpcDefaultHere).get(c);
                     check(a, out, c, "throughput >= 4x gRPC default", tw, grpcDefaultHere,
                             ratio(t.throughput(), g.throughput()), 4, true);
                 }
                 if (poolHere != null) {
-                    Result p = table.get(poolHere).get(c);
+                    Cell p = table.get(poolHere).get(c);
                     check(a, out, c, "throughput >= 2x exclusive pool", tw, poolHere, ratio(t.throughput(), p.throughput()), 2, true);
                 }
                 double worstMs = Math.max(t.ms(99.9), t.maxMs());
@@ -877,12 +1007,12 @@ public final class CompareCommand {
         out.printf("   C=%-4d %-33s %-26s vs %-26s %6.2fx  %s%n", c, what, tw, peer, value, met ? "met" : "NOT met");
     }
 
-    private static String best(Map<String, Map<Integer, Result>> table, List<SystemUnderTest> systems, String family,
+    private static String best(Map<String, Map<Integer, Cell>> table, List<SystemUnderTest> systems, String family,
             int c) {
         String best = null;
         double thr = -1;
         for (SystemUnderTest s : systems) {
-            Result r = table.getOrDefault(s.name(), Map.of()).get(c);
+            Cell r = table.getOrDefault(s.name(), Map.of()).get(c);
             if (s.family().equals(family) && r != null && r.throughput() > thr) {
                 thr = r.throughput();
                 best = s.name();
@@ -910,6 +1040,8 @@ public final class CompareCommand {
         c.put("poolSize", poolSize);
         c.put("timeoutMs", timeout.toMillis());
         c.put("servers", inProcess ? "in-process" : "child JVM");
+        c.put("rounds", rounds);
+        c.put("cpu", cpuNote());
         serverJvmArgs.forEach(c.putArray("serverJvmArgs")::add);
         return c;
     }

@@ -8,16 +8,46 @@ import java.util.function.DoubleFunction;
 
 /**
  * Hand-written SVG line charts: numeric x (linear or log2), y linear from zero or log10, one
- * polyline with markers per series, a legend, and hollow markers for points flagged as suspect
- * (an open loop that did not keep up). Public for the fleet simulation's charts
+ * polyline with markers per series (dashed for series marked so), a legend, hollow markers for
+ * points flagged as suspect (an open loop that did not keep up), and optional whiskers (a range
+ * such as the min-max over rounds) at each point. Public for the fleet simulation's charts
  * ({@code dev.tidewire.tool.sim}).
  */
 public final class Svg {
-    /** One point; {@code flagged} draws it hollow. */
-    public record Point(double x, double y, boolean flagged) {
+    /**
+     * One point; {@code flagged} draws it hollow; {@code lo} and {@code hi}, unless NaN, draw a
+     * whisker from {@code lo} to {@code hi} through it.
+     *
+     * @param x       the x value
+     * @param y       the y value
+     * @param flagged draw the marker hollow
+     * @param lo      bottom of the whisker, or NaN for none
+     * @param hi      top of the whisker, or NaN for none
+     */
+    public record Point(double x, double y, boolean flagged, double lo, double hi) {
+        /** A point without a whisker. */
+        public Point(double x, double y, boolean flagged) {
+            this(x, y, flagged, Double.NaN, Double.NaN);
+        }
+
+        /** Whether this point has a whisker. */
+        public boolean whisker() {
+            return !Double.isNaN(lo) && !Double.isNaN(hi);
+        }
     }
 
-    public record Series(String name, List<Point> points) {
+    /**
+     * One line of the chart.
+     *
+     * @param name   its legend text
+     * @param points its points
+     * @param dashed draw the line (and its legend sample) dashed
+     */
+    public record Series(String name, List<Point> points, boolean dashed) {
+        /** A solid line. */
+        public Series(String name, List<Point> points) {
+            this(name, points, false);
+        }
     }
 
     /**
@@ -34,6 +64,8 @@ public final class Svg {
         "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
     private static final int WIDTH = 760;
     private static final int HEIGHT = 460;
+    /** Approximate width of one legend character at font size 12, for widening the legend column. */
+    private static final int CHAR_WIDTH = 7;
     private static final int LEFT = 80;
     private static final int RIGHT = 230;
     private static final int TOP = 56;
@@ -63,10 +95,12 @@ public final class Svg {
         for (Series s : series) {
             for (Point p : s.points()) {
                 xs.add(p.x());
-                if (p.y() > 0) {
-                    yMin = Math.min(yMin, p.y());
+                for (double y : p.whisker() ? new double[] {p.y(), p.lo(), p.hi()} : new double[] {p.y()}) {
+                    if (y > 0) {
+                        yMin = Math.min(yMin, y);
+                    }
+                    yMax = Math.max(yMax, y);
                 }
-                yMax = Math.max(yMax, p.y());
             }
         }
         if (xs.isEmpty()) {
@@ -107,13 +141,18 @@ public final class Svg {
             }
         }
         int plotW = WIDTH - LEFT - RIGHT;
-        int plotH = HEIGHT - TOP - BOTTOM;
+        // a legend of long names widens the chart, and one of many lines makes it taller
+        int longest = series.stream().mapToInt(s -> s.name().length()).max().orElse(0);
+        int right = Math.max(RIGHT, 44 + longest * CHAR_WIDTH + 10);
+        int width = LEFT + plotW + right;
+        int height = Math.max(HEIGHT, TOP + 10 + (series.size() + 1) * 20 + 10);
+        int plotH = height - TOP - BOTTOM;
         StringBuilder b = new StringBuilder();
         b.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         b.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\""
-                + " viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">%n", WIDTH, HEIGHT, WIDTH, HEIGHT));
+                + " viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">%n", width, height, width, height));
         b.append(String.format(Locale.ROOT, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>%n",
-                WIDTH, HEIGHT));
+                width, height));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"24\" font-size=\"16\" font-weight=\"bold\">%s</text>%n",
                 LEFT, esc(title)));
         if (!note.isEmpty()) {
@@ -139,7 +178,7 @@ public final class Svg {
         b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\""
                 + " stroke=\"#333\"/>%n", LEFT, TOP, plotW, plotH));
         b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>%n",
-                LEFT + plotW / 2.0, HEIGHT - 20, esc(xLabel + (logX ? " (log scale)" : ""))));
+                LEFT + plotW / 2.0, height - 20, esc(xLabel + (logX ? " (log scale)" : ""))));
         b.append(String.format(Locale.ROOT, "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\""
                 + " transform=\"rotate(-90 18 %.1f)\">%s</text>%n", TOP + plotH / 2.0, TOP + plotH / 2.0,
                 esc(yLabel + (logY ? " (log scale)" : ""))));
@@ -148,6 +187,7 @@ public final class Svg {
         boolean anyFlagged = false;
         for (Series s : series) {
             String color = COLORS[i % COLORS.length];
+            String dash = s.dashed() ? " stroke-dasharray=\"6 4\"" : "";
             StringBuilder pts = new StringBuilder();
             StringBuilder marks = new StringBuilder();
             for (Point p : s.points()) {
@@ -161,17 +201,24 @@ public final class Svg {
                     continue;
                 }
                 anyFlagged |= p.flagged();
+                if (p.whisker() && (!logY || p.lo() > 0)) {
+                    double lo = TOP + plotH - frac(p.lo(), yRange[0], yRange[1], logY) * plotH;
+                    double hi = TOP + plotH - frac(p.hi(), yRange[0], yRange[1], logY) * plotH;
+                    marks.append(String.format(Locale.ROOT, "<path d=\"M%.1f,%.1f V%.1f M%.1f,%.1f H%.1f M%.1f,%.1f H%.1f\""
+                            + " stroke=\"%s\" stroke-width=\"1\" fill=\"none\"/>%n", x, lo, hi, x - 3, lo, x + 3,
+                            x - 3, hi, x + 3, color));
+                }
                 marks.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\""
                         + " stroke=\"%s\" stroke-width=\"1.5\"><title>%s: %s, %s</title></circle>%n", x, y,
                         p.flagged() ? "white" : color, color, esc(s.name()),
                         esc(axis.label() == null ? label(p.x()) : axis.label().apply(p.x())), esc(label(p.y()))));
             }
-            b.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>%n",
-                    color, pts.toString().trim()));
+            b.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"%s\"/>%n",
+                    color, dash, pts.toString().trim()));
             b.append(marks);
             int ly = TOP + 10 + i * 20;
             b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\""
-                    + " stroke-width=\"2\"/>%n", LEFT + plotW + 14, ly, LEFT + plotW + 38, ly, color));
+                    + " stroke-width=\"2\"%s/>%n", LEFT + plotW + 14, ly, LEFT + plotW + 38, ly, color, dash));
             b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>%n", LEFT + plotW + 44, ly + 4,
                     esc(s.name())));
             i++;

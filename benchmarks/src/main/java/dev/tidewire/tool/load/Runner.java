@@ -48,6 +48,32 @@ public final class Runner {
 
     private enum Phase { WARMUP, MEASURE, DRAIN }
 
+    /**
+     * Told when the measurement window starts and ends, on the supervising thread, at the moment
+     * calls start (and stop) counting towards {@link Result#calls()}: for figures taken over
+     * exactly the window, such as the CPU time {@code compare} divides by the window's calls.
+     * Each run calls {@link #windowStarted()} once, then {@link #windowEnded()} once. A hook
+     * should be quick (its time falls inside the window).
+     */
+    public interface WindowHook {
+        /** A hook that does nothing: the drivers without a hook use it. */
+        WindowHook NONE = new WindowHook() {
+            @Override
+            public void windowStarted() {
+            }
+
+            @Override
+            public void windowEnded() {
+            }
+        };
+
+        /** The warm-up is over: calls finishing from now on count. */
+        void windowStarted();
+
+        /** The window is over: calls finishing from now on do not count. */
+        void windowEnded();
+    }
+
     /** Longest latency the histograms hold (longer ones are recorded as this): one hour. */
     static final long MAX_LATENCY_NANOS = TimeUnit.HOURS.toNanos(1);
 
@@ -65,15 +91,21 @@ public final class Runner {
     private final long hardStop;
     private final String label;
     private final Progress progress;
+    private final WindowHook hook;
     private volatile Phase phase;
     private volatile boolean stop;
 
-    private Runner(String label, Duration warmup, Duration measure, Duration callTimeout, Progress progress) {
+    private Runner(String label, Duration warmup, Duration measure, Duration callTimeout, Progress progress,
+            WindowHook hook) {
         if (measure.isZero() || measure.isNegative() || warmup.isNegative()) {
             throw new IllegalArgumentException("measure must be > 0 and warmup >= 0");
         }
         this.label = label;
         this.progress = progress;
+        this.hook = hook;
+        if (warmup.isZero()) {
+            hook.windowStarted(); // no warm-up: the window starts with the run, before any call
+        }
         this.start = System.nanoTime();
         this.warmEnd = start + warmup.toNanos();
         this.end = warmEnd + measure.toNanos();
@@ -86,12 +118,21 @@ public final class Runner {
     /** {@code callers} threads, each calling {@code target} back to back until the window ends. */
     public static Result closedBlocking(String label, BlockingTarget target, int callers, Duration warmup,
             Duration measure, Duration callTimeout, Progress progress) {
+        return closedBlocking(label, target, callers, warmup, measure, callTimeout, progress, WindowHook.NONE);
+    }
+
+    /**
+     * {@link #closedBlocking(String, BlockingTarget, int, Duration, Duration, Duration, Progress)}
+     * telling {@code hook} when the measurement window starts and ends.
+     */
+    public static Result closedBlocking(String label, BlockingTarget target, int callers, Duration warmup,
+            Duration measure, Duration callTimeout, Progress progress, WindowHook hook) {
         AtomicInteger n = new AtomicInteger();
         return closedBlocking(label, target, callers, warmup, measure, callTimeout, progress, task -> {
             Thread t = new Thread(task, "bench-caller-" + n.getAndIncrement());
             t.setDaemon(true);
             return t;
-        });
+        }, hook);
     }
 
     /**
@@ -101,7 +142,16 @@ public final class Runner {
      */
     public static Result closedBlocking(String label, BlockingTarget target, int callers, Duration warmup,
             Duration measure, Duration callTimeout, Progress progress, ThreadFactory threads) {
-        Runner r = new Runner(label, warmup, measure, callTimeout, progress);
+        return closedBlocking(label, target, callers, warmup, measure, callTimeout, progress, threads, WindowHook.NONE);
+    }
+
+    /**
+     * {@link #closedBlocking(String, BlockingTarget, int, Duration, Duration, Duration, Progress, ThreadFactory)}
+     * telling {@code hook} when the measurement window starts and ends.
+     */
+    public static Result closedBlocking(String label, BlockingTarget target, int callers, Duration warmup,
+            Duration measure, Duration callTimeout, Progress progress, ThreadFactory threads, WindowHook hook) {
+        Runner r = new Runner(label, warmup, measure, callTimeout, progress, hook);
         CountDownLatch finished = new CountDownLatch(callers);
         List<Thread> callerThreads = new ArrayList<>(callers);
         for (int i = 0; i < callers; i++) {
@@ -128,7 +178,16 @@ public final class Runner {
     /** {@code outstanding} calls in flight at all times; each completion sends the next until the window ends. */
     public static Result closedAsync(String label, AsyncTarget target, int outstanding, Duration warmup,
             Duration measure, Duration callTimeout, Progress progress) {
-        Runner r = new Runner(label, warmup, measure, callTimeout, progress);
+        return closedAsync(label, target, outstanding, warmup, measure, callTimeout, progress, WindowHook.NONE);
+    }
+
+    /**
+     * {@link #closedAsync(String, AsyncTarget, int, Duration, Duration, Duration, Progress)} telling
+     * {@code hook} when the measurement window starts and ends.
+     */
+    public static Result closedAsync(String label, AsyncTarget target, int outstanding, Duration warmup,
+            Duration measure, Duration callTimeout, Progress progress, WindowHook hook) {
+        Runner r = new Runner(label, warmup, measure, callTimeout, progress, hook);
         CountDownLatch finished = new CountDownLatch(outstanding);
         AtomicLong inFlight = new AtomicLong();
         for (int i = 0; i < outstanding; i++) {
@@ -150,7 +209,7 @@ public final class Runner {
         if (!(rate > 0)) {
             throw new IllegalArgumentException("rate must be > 0");
         }
-        Runner r = new Runner(label, warmup, measure, callTimeout, progress);
+        Runner r = new Runner(label, warmup, measure, callTimeout, progress, WindowHook.NONE);
         CountDownLatch senderDone = new CountDownLatch(1);
         AtomicLong inFlight = new AtomicLong();
         OpenSender sender = new OpenSender(r, target, rate, inFlight, senderDone);
@@ -383,6 +442,7 @@ public final class Runner {
                 windowStart = now;
                 lastTickAt = now;
                 tick = 0;
+                hook.windowStarted();
                 phase = Phase.MEASURE;
             }
             if (now >= end) {
@@ -390,10 +450,12 @@ public final class Runner {
             }
         }
         if (windowStart < 0) {
+            hook.windowStarted();
             windowStart = System.nanoTime(); // the workers ended during the warm-up
             recorder.getIntervalHistogram();
             failedRecorder.getIntervalHistogram();
         }
+        hook.windowEnded();
         long windowEnd = System.nanoTime();
         phase = Phase.DRAIN;
         stop = true;

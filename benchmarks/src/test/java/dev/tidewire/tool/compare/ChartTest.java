@@ -44,8 +44,52 @@ class ChartTest {
               {"system":"a <b> & \\"c\\"","callers":16,"throughput":3,"latencyMs":{"p99":0},"errorCount":0}]}
             """;
 
+    private static final String COMPARE_ROUNDS = """
+            {"command":"compare","config":{"payloadBytes":100,"seconds":5,"rounds":2},
+             "results":[
+              {"system":"tidewire-async","family":"tidewire","server":"tidewire reference (child JVM)","callers":1,
+               "throughput":9000,"latencyMs":{"p99":0.3},"errorCount":0,"clientCpuUsPerCall":10,
+               "min":{"throughput":8000,"p99Ms":0.2,"clientCpuUsPerCall":9},
+               "max":{"throughput":9500,"p99Ms":0.4,"clientCpuUsPerCall":12},"rounds":[{},{}]},
+              {"system":"tidewire-async","family":"tidewire","server":"tidewire reference (child JVM)","callers":16,
+               "throughput":40000,"latencyMs":{"p99":1.2},"errorCount":0,"clientCpuUsPerCall":5,
+               "min":{"throughput":39000,"p99Ms":1,"clientCpuUsPerCall":4},
+               "max":{"throughput":41000,"p99Ms":1.5,"clientCpuUsPerCall":6},"rounds":[{},{}]},
+              {"system":"lettuce-async","family":"redis","server":"redis-server","callers":1,
+               "throughput":7000,"latencyMs":{"p99":0.5},"errorCount":0,"clientCpuUsPerCall":30,
+               "min":{"throughput":6000,"p99Ms":0.4,"clientCpuUsPerCall":25},
+               "max":{"throughput":8000,"p99Ms":0.6,"clientCpuUsPerCall":35},"rounds":[{},{}]},
+              {"system":"lettuce-async","family":"redis","server":"redis-server","callers":16,
+               "throughput":30000,"latencyMs":{"p99":2},"errorCount":0,"clientCpuUsPerCall":20,
+               "min":{"throughput":29000,"p99Ms":1.9,"clientCpuUsPerCall":18},
+               "max":{"throughput":31000,"p99Ms":2.5,"clientCpuUsPerCall":22},"rounds":[{},{}]}]}
+            """;
+
     @TempDir
     Path dir;
+
+    @Test
+    void compareWithRoundsChartsClientCpuWithWhiskersAndMarksAnotherServer() throws Exception {
+        Map<String, String> charts = ChartCommand.charts(new ObjectMapper().readTree(COMPARE_ROUNDS));
+        assertEquals(List.of("throughput", "p99", "client-cpu"), List.copyOf(charts.keySet()));
+        for (String svg : charts.values()) {
+            Document d = parse(svg);
+            assertEquals(2, d.getElementsByTagName("polyline").getLength());
+            assertEquals(4, d.getElementsByTagName("path").getLength(), "a min-max whisker at each point");
+            assertTrue(svg.contains("tidewire-async [tw]"), svg);
+            assertTrue(svg.contains("lettuce-async [redis-server]"), svg);
+            assertTrue(svg.contains("median of 2 rounds, whiskers min-max"), svg);
+            // the Redis line and its legend sample are dashed, Tidewire's are not
+            assertEquals(2, svg.split("stroke-dasharray", -1).length - 1, svg);
+        }
+        assertTrue(charts.get("client-cpu").contains("Client CPU per call"));
+    }
+
+    @Test
+    void compareWithoutCpuFiguresHasNoCpuChart() throws Exception {
+        assertEquals(List.of("throughput", "p99"), List.copyOf(ChartCommand.charts(new ObjectMapper()
+                .readTree(COMPARE)).keySet()));
+    }
 
     @Test
     void matrixOpenAndCompareReportsBecomeWellFormedSvg() throws Exception {

@@ -70,8 +70,10 @@ class CompareCommandTest {
                     + " virtual threads need JDK 21"), out);
         }
         assertEquals(expected, systems);
-        report.path("systems").forEach(s -> assertEquals(s.path("family").asText().equals("redis")
-                ? "Redis: redis-server" : "child JVM", s.path("server").asText().replaceAll(" [0-9].*", ""), s::toString));
+        report.path("systems").forEach(s -> assertTrue(s.path("server").asText()
+                .startsWith(ServerKind.of(s.path("family").asText()).label(false)), s::toString));
+        report.path("systems").forEach(s -> assertTrue(!s.path("family").asText().matches("tidewire|pool|grpc")
+                || s.path("server").asText().endsWith(" (child JVM)"), s::toString));
         assertEquals(systems.size(), report.path("results").size(), report::toString);
         for (JsonNode r : report.path("results")) {
             assertEquals(2, r.path("callers").asInt(), r::toString);
@@ -103,14 +105,81 @@ class CompareCommandTest {
 
     @Test
     @Timeout(120)
-    void inProcessServersStillWork() {
+    void inProcessServersStillWork() throws IOException {
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        Path json = dir.resolve("in-process.json");
         int code = CompareCommand.main(List.of("--callers", "2", "--seconds", "1", "--warmup-seconds", "0",
-                "--in-process", "--systems", "tidewire-async-tls,grpc-async-direct-1ch"),
+                "--in-process", "--systems", "tidewire-async-tls,grpc-async-direct-1ch", "--json", json.toString()),
                 new PrintStream(stdout, true, StandardCharsets.UTF_8), System.err, false);
         String out = stdout.toString(StandardCharsets.UTF_8);
         assertEquals(0, code, out);
         assertTrue(out.contains("servers: in this JVM"), out);
+        assertEquals(0L, ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).count());
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        for (JsonNode r : report.path("results")) {
+            assertTrue(r.path("server").asText().endsWith("(in-process)"), r::toString);
+            assertTrue(r.path("clientCpuUsPerCall").asDouble() > 0, r::toString);
+            assertTrue(r.path("serverCpuUsPerCall").isNull(), () -> "n/a in-process: " + r);
+        }
+    }
+
+    @Test
+    @Timeout(180)
+    void roundsReportEachRoundTheirMediansAndCpuPerCallOfClientAndServer() throws IOException {
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        Path json = dir.resolve("rounds.json");
+        List<String> systems = List.of("tidewire-async", "grpc-async-direct-1ch");
+        int code = CompareCommand.main(List.of("--callers", "4", "--seconds", "1", "--warmup-seconds", "1",
+                "--rounds", "2", "--systems", String.join(",", systems), "--json", json.toString()),
+                new PrintStream(stdout, true, StandardCharsets.UTF_8), System.err, false);
+        String out = stdout.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, out);
+
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        assertEquals(2, report.path("config").path("rounds").asInt(), report::toString);
+        assertTrue(report.path("config").path("cpu").asText().contains("load generator"), report::toString);
+        assertEquals(systems.size(), report.path("results").size(), report::toString);
+        for (JsonNode r : report.path("results")) {
+            assertTrue(r.path("server").asText().endsWith("(child JVM)"), r::toString);
+            JsonNode rounds = r.path("rounds");
+            assertEquals(2, rounds.size(), r::toString);
+            long calls = 0;
+            for (int i = 0; i < 2; i++) {
+                JsonNode round = rounds.get(i);
+                assertEquals(i + 1, round.path("round").asInt(), r::toString);
+                assertTrue(round.path("calls").asLong() > 0, r::toString);
+                assertTrue(round.path("clientCpuSeconds").asDouble() > 0, r::toString);
+                assertTrue(round.path("serverCpuSeconds").asDouble() > 0, r::toString);
+                // the per-call figure is the window's CPU time over the window's calls
+                assertEquals(round.path("clientCpuSeconds").asDouble() * 1e6 / round.path("calls").asLong(),
+                        round.path("clientCpuUsPerCall").asDouble(), 0.01, r::toString);
+                calls += round.path("calls").asLong();
+            }
+            assertEquals(calls, r.path("calls").asLong(), r::toString);
+            for (String f : List.of("throughput", "p50Ms", "p99Ms", "clientCpuUsPerCall", "serverCpuUsPerCall")) {
+                double lo = r.path("min").path(f).asDouble();
+                double mid = r.path("median").path(f).asDouble();
+                double hi = r.path("max").path(f).asDouble();
+                assertTrue(lo > 0 && lo <= mid && mid <= hi, () -> f + ": " + r);
+            }
+            assertTrue(r.path("clientCpuUsPerCall").asDouble() > 0, r::toString);
+            assertTrue(r.path("serverCpuUsPerCall").asDouble() > 0, r::toString);
+            assertEquals(r.path("median").path("throughput").asDouble(), r.path("throughput").asDouble(), r::toString);
+        }
+        // the targets: those whose systems did not run are "not measured"
+        JsonNode targets = report.path("issue15Targets");
+        assertEquals(Issue15Targets.TARGETS.size(), targets.size(), targets::toString); // one line each at C = 4
+        for (JsonNode t : targets) {
+            boolean grpcBest = t.path("check").asText().contains("gRPC best");
+            assertEquals(grpcBest ? "measured" : "not measured", t.path("status").asText().startsWith("not")
+                    ? "not measured" : "measured", t::toString);
+        }
+        assertTrue(out.contains("results: medians of 2 rounds"), out);
+        assertTrue(out.contains("spread over 2 rounds"), out);
+        assertTrue(out.contains("[round 2/2] grpc-async-direct-1ch"), out);
+        assertTrue(out.contains("server: grpc = grpc echo (child JVM); tw = tidewire reference (child JVM)")
+                || out.contains("server: tw = tidewire reference (child JVM); grpc = grpc echo (child JVM)"), out);
+        assertTrue(out.contains("not measured: lettuce-async did not run"), out);
         assertEquals(0L, ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).count());
     }
 

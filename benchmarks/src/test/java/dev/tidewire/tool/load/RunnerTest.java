@@ -102,6 +102,47 @@ class RunnerTest {
         assertTrue(r.windowNanos() >= TimeUnit.MILLISECONDS.toNanos(1000), () -> "window " + r.windowNanos());
     }
 
+    @Test
+    void theWindowHookBracketsTheMeasurementWindowOnceWithAndWithoutWarmUp() throws InterruptedException {
+        // completions on another thread, so the supervisor runs (and switches to the window) meanwhile
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            hookedRuns((slot, seq, done) -> pool.execute(() -> done.complete(null)));
+        } finally {
+            pool.shutdownNow();
+            assertTrue(pool.awaitTermination(5, TimeUnit.SECONDS));
+        }
+    }
+
+    private static void hookedRuns(AsyncTarget target) {
+        for (Duration warmup : List.of(Duration.ZERO, Duration.ofMillis(100))) {
+            List<String> events = new CopyOnWriteArrayList<>();
+            long[] at = new long[2];
+            Runner.WindowHook hook = new Runner.WindowHook() {
+                @Override
+                public void windowStarted() {
+                    events.add("started");
+                    at[0] = System.nanoTime();
+                }
+
+                @Override
+                public void windowEnded() {
+                    events.add("ended");
+                    at[1] = System.nanoTime();
+                }
+            };
+            Result async = Runner.closedAsync("hooked", target, 2, warmup, WINDOW, TIMEOUT, Progress.NONE, hook);
+            assertEquals(List.of("started", "ended"), events, () -> "warm-up " + warmup);
+            if (!warmup.isZero()) { // the window's clock is read before the start hook and after the end hook
+                assertTrue(at[1] - at[0] <= async.windowNanos(), () -> (at[1] - at[0]) + " > " + async.windowNanos());
+            }
+            events.clear();
+            Runner.closedBlocking("hooked", (caller, seq) -> { }, 2, warmup, WINDOW, TIMEOUT, Progress.NONE,
+                    Thread::new, hook);
+            assertEquals(List.of("started", "ended"), events, () -> "warm-up " + warmup);
+        }
+    }
+
     /** A progress sink that keeps every line. */
     private static final class Lines implements Progress {
         final List<String> all = new CopyOnWriteArrayList<>();
