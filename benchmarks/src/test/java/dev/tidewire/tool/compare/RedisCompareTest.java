@@ -152,7 +152,7 @@ class RedisCompareTest {
         for (JsonNode s : report.path("systems")) {
             names.add(s.path("name").asText());
             assertEquals("redis", s.path("family").asText(), s::toString);
-            assertTrue(s.path("server").asText().startsWith("Redis: redis-server "), s::toString);
+            assertTrue(s.path("server").asText().startsWith("redis-server "), s::toString);
             assertTrue(s.path("description").asText().contains("not Tidewire's echo server"), s::toString);
         }
         assertEquals(List.of("lettuce-async", "lettuce-sync", "jedis-pool"), names);
