@@ -381,10 +381,7 @@ final class RedisServer implements AutoCloseable {
     public void close() {
         try {
             if (process.isAlive()) {
-                process.destroy();
-                if (!process.waitFor(STOP_STEP.toMillis(), TimeUnit.MILLISECONDS)) {
-                    process.destroyForcibly().waitFor(STOP_STEP.toMillis(), TimeUnit.MILLISECONDS);
-                }
+                ServerProcess.terminate(process, STOP_STEP);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -164,6 +164,18 @@ final class ServerProcess implements EchoServers.Running {
         return java.util.Optional.of(process.toHandle());
     }
 
+    /**
+     * Stops {@code process} by its pid: SIGTERM ({@code destroy}) and a wait of {@code step}, then,
+     * if it is still alive, SIGKILL ({@code destroyForcibly}) and another wait. Shared by every
+     * child process the tool starts (server JVMs, redis-server).
+     */
+    static void terminate(Process process, Duration step) throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(step.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly().waitFor(step.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
     long pid() {
         return process.pid();
     }
@@ -186,10 +198,7 @@ final class ServerProcess implements EchoServers.Running {
         }
         try {
             if (!process.waitFor(STOP_STEP.toMillis(), TimeUnit.MILLISECONDS)) {
-                process.destroy();
-                if (!process.waitFor(STOP_STEP.toMillis(), TimeUnit.MILLISECONDS)) {
-                    process.destroyForcibly().waitFor(STOP_STEP.toMillis(), TimeUnit.MILLISECONDS);
-                }
+                terminate(process, STOP_STEP);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
