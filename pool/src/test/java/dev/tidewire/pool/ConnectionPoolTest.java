@@ -255,11 +255,13 @@ class ConnectionPoolTest {
             });
             long start = System.nanoTime();
             long firstSuccess = -1;
+            long attemptsBeforeSuccess = -1;
             int failed = 0;
             for (int i = 0; i < 500 && firstSuccess < 0 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(4); i++) {
                 try {
                     p.call("echo", utf8("{}"), in(Duration.ofMillis(100)), null).get(2, TimeUnit.SECONDS);
                     firstSuccess = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                    attemptsBeforeSuccess = p.connectAttempts();
                 } catch (ExecutionException e) {
                     // waiting for the connect; or, once connected, a reply slower than 100 ms (the
                     // scripted peer is one thread doing blocking I/O)
@@ -270,7 +272,10 @@ class ConnectionPoolTest {
             }
             assertTrue(firstSuccess >= 0, "no call succeeded in 4 s (" + failed + " failed)");
             assertTrue(firstSuccess < 1500, "first success after " + firstSuccess + " ms; HELLO came after 400 ms");
-            assertEquals(1, p.connectAttempts(), "one attempt, given its full connect timeout");
+            // counted at the first success: a connection the pool opens after it (to grow, or to
+            // replace the first, which the single-threaded scripted peer may answer too slowly) is
+            // not what this test is about (it made the count 2 once in CI)
+            assertEquals(1, attemptsBeforeSuccess, "one attempt, given its full connect timeout");
             p.closeNow();
             peer.get(10, TimeUnit.SECONDS);
         }
