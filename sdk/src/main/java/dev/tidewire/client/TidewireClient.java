@@ -34,6 +34,7 @@ import dev.tidewire.transport.ConnectionOptions;
 import dev.tidewire.transport.Deadline;
 import dev.tidewire.transport.TlsConfig;
 import dev.tidewire.transport.TransportResources;
+import dev.tidewire.transport.internal.BlockingWait;
 import dev.tidewire.transport.internal.Completions;
 import dev.tidewire.transport.internal.NettyRuntime;
 import dev.tidewire.transport.internal.RuntimeRequirements;
@@ -705,7 +706,10 @@ public final class TidewireClient implements AutoCloseable {
         ConnectionPool.beforeBlocking();
         try {
             // The transport ends every call by its deadline; the extra second only guards against a bug.
-            return reply.get(Math.max(0, deadline.remainingNanos()) + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS);
+            // BlockingWait is CompletableFuture.get for callers: a reply decoded on an event loop wakes
+            // this thread at the end of the loop's read, and this thread then wakes up to two more
+            // callers of that read before it goes on (no other thread ever parks here).
+            return BlockingWait.get(reply, Math.max(0, deadline.remainingNanos()) + TimeUnit.SECONDS.toNanos(1));
         } catch (ExecutionException e) {
             Throwable cause = unwrap(e.getCause());
             if (cause instanceof RuntimeException re) {

@@ -48,9 +48,18 @@ final class CallReader extends ChannelInboundHandlerAdapter {
         this.decoder = decoder;
     }
 
+    /**
+     * Decodes one buffer. The blocking callers whose calls it completes are woken once all of it
+     * has been decoded, by this loop with the help of the callers it wakes first
+     * ({@link BlockingWait}); the {@code finally} makes sure none is left unwoken.
+     */
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf buf = (ByteBuf) msg;
+        BlockingWait.Relay relay = NettyRuntime.currentRelay(); // null only off Tidewire's loops
+        if (relay != null) {
+            relay.begin();
+        }
         long now = System.nanoTime();
         lastReadNanos = now;
         readNanos = now;
@@ -68,6 +77,9 @@ final class CallReader extends ChannelInboundHandlerAdapter {
             c.readFailed(e);
         } finally {
             buf.release();
+            if (relay != null) {
+                relay.end();
+            }
         }
         if (decoder.framesDecoded() != framesBefore) {
             lastFrameNanos = now;

@@ -88,8 +88,19 @@ public final class NettyRuntime {
         t.start();
     }
 
+    /**
+     * The {@link BlockingWait.Relay} of the event loop running this code, or null off the loops.
+     * Confined to that loop.
+     */
+    static BlockingWait.Relay currentRelay() {
+        return Thread.currentThread() instanceof LoopThread loop ? loop.relay : null;
+    }
+
     /** The threads of Tidewire's event loops. */
     private static final class LoopThread extends FastThreadLocalThread {
+        /** The callers this loop's current read completes (this thread only). */
+        final BlockingWait.Relay relay = new BlockingWait.Relay();
+
         LoopThread(ThreadGroup group, Runnable task, String name) {
             super(group, task, name);
         }
