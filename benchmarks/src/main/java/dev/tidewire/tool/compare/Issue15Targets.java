@@ -12,7 +12,8 @@ import java.util.function.Predicate;
 /**
  * Issue 15's targets, checked at every C from the cells' medians: Tidewire's client CPU per call
  * against Lettuce, gRPC and Jedis, and its throughput against Jedis and gRPC's blocking stubs,
- * from platform and from virtual threads. A target whose systems did not run (or whose CPU time
+ * from platform and from virtual threads, and its async client CPU over TLS against gRPC's over TLS
+ * (Lettuce has no TLS row: the Redis rows run plaintext). A target whose systems did not run (or whose CPU time
  * could not be read) is reported as "not measured", once.
  */
 final class Issue15Targets {
@@ -58,7 +59,9 @@ final class Issue15Targets {
             new Target("throughput >= 2x grpc-blocking-vt", "tidewire-blocking-vt", Figure.THROUGHPUT, 2,
                     "grpc-blocking-vt", null),
             new Target("throughput >= lettuce-sync-vt", "tidewire-blocking-vt", Figure.THROUGHPUT, 1,
-                    "lettuce-sync-vt", null));
+                    "lettuce-sync-vt", null),
+            new Target("TLS: client CPU/call <= 0.12x the lowest grpc-*-tls", "tidewire-async-tls", Figure.CLIENT_CPU,
+                    0.12, "a grpc-*-tls system", s -> s.family().equals("grpc") && s.tls()));
 
     private Issue15Targets() {
     }

@@ -36,8 +36,10 @@ class Issue15TargetsTest {
         ran("grpc-blocking-4ch", "grpc", false, false, 5000, 150);              // best blocking throughput
         ran("grpc-async-default-1ch", "grpc", true, false, 10_000, 300);        // 30 us
         ran("grpc-async-direct-1ch", "grpc", true, false, 10_000, 200);         // 20 us: lowest plaintext
-        ran("grpc-async-direct-1ch-tls", "grpc", true, true, 10_000, 10);       // 1 us, but TLS: not a like peer
+        ran("grpc-async-direct-1ch-tls", "grpc", true, true, 10_000, 10);       // 1 us: TLS, the peer of tidewire-async-tls only
         ran("lettuce-async", "redis", true, false, 5000, 50);                   // 10 us
+        ran("tidewire-async-tls", "tidewire", true, true, 10_000, 3);           // 0.3 us
+        ran("grpc-async-direct-4ch-tls", "grpc", true, true, 10_000, 30);       // 3 us: not the lowest over TLS
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ArrayNode a = Issue15Targets.check(table, systems, List.of(16), 1, new PrintStream(bytes, true,
                 StandardCharsets.UTF_8));
@@ -51,6 +53,7 @@ class Issue15TargetsTest {
         assertTarget(a.get(4), "grpc-blocking-4ch", "NOT met", 1.6);
         assertTarget(a.get(5), "grpc-blocking-vt", "not measured", Double.NaN);
         assertTarget(a.get(6), "lettuce-sync-vt", "not measured", Double.NaN);
+        assertTarget(a.get(7), "grpc-async-direct-1ch-tls", "NOT met", 0.3); // TLS against TLS only
         assertEquals("jedis-pool did not run", a.get(2).path("reason").asText());
         assertEquals("tidewire-blocking-vt and grpc-blocking-vt did not run", a.get(5).path("reason").asText());
         assertTrue(a.get(2).path("callers").isNull() && a.get(2).path("met").isNull(), a.get(2)::toString);
@@ -75,6 +78,7 @@ class Issue15TargetsTest {
         a.forEach(t -> assertEquals("not measured", t.path("status").asText(), t::toString));
         assertEquals("a plaintext grpc-* system did not run", a.get(1).path("reason").asText());
         assertEquals("tidewire-blocking and jedis-pool did not run", a.get(2).path("reason").asText());
+        assertEquals("tidewire-async-tls and a grpc-*-tls system did not run", a.get(7).path("reason").asText());
     }
 
     private static void assertTarget(JsonNode t, String peer, String status, double value) {
