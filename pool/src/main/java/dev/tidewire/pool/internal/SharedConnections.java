@@ -1,5 +1,6 @@
 package dev.tidewire.pool.internal;
 
+import dev.tidewire.transport.internal.NettyRuntime;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -12,11 +13,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Invariants: the snapshot is an immutable array replaced whole; it is rebuilt when the
  * factory's generation (a count of connections made and destroyed) differs from the one it was
  * built at, and says whether it holds exactly {@code maxConnections} of them (full).
- * Any thread may pick; none blocks. The pick of two random connections ("power of two choices")
- * keeps a slow connection, or one whose server has stopped reading, from collecting calls: the
- * one within its outbound byte budget wins, then, on an event loop, the one that loop serves (its
- * request goes out in the same loop iteration, with no wake-up of another loop), then the one with
- * fewer calls in flight.
+ * Any thread may pick; none blocks. On an event loop, a connection that loop serves is taken
+ * first ({@link #localTo}): its request goes out in the same loop iteration, with no hand-off to
+ * and no wake-up of another loop. Otherwise the pick of two random connections ("power of two
+ * choices") keeps a slow connection, or one whose server has stopped reading, from collecting
+ * calls: the one within its outbound byte budget wins, then the one with fewer calls in flight.
  */
 public final class SharedConnections {
     private static final PooledConnection[] NONE = new PooledConnection[0];
@@ -57,8 +58,14 @@ public final class SharedConnections {
             return null;
         }
         ThreadLocalRandom random = ThreadLocalRandom.current();
-        PooledConnection a = all[random.nextInt(n)];
         PooledConnection b = all[random.nextInt(n)];
+        if (n > 1 && !b.connection().inEventLoop() && NettyRuntime.onEventLoop()) {
+            PooledConnection local = localTo(all, b);
+            if (local != null) {
+                return local;
+            }
+        }
+        PooledConnection a = all[random.nextInt(n)];
         boolean aWritable = a.connection().isWritable();
         if (aWritable != b.connection().isWritable()) {
             return aWritable ? a : b; // the other has a full outbound budget: its calls would wait
@@ -68,6 +75,33 @@ public final class SharedConnections {
             return aLocal ? a : b; // on an event loop: its own connection needs no hand-off
         }
         return b.connection().inFlight() < a.connection().inFlight() ? b : a;
+    }
+
+    /**
+     * On an event loop: the least-loaded writable connection that loop serves, unless it has more
+     * than twice the calls in flight of {@code other} (plus a margin), or null (not on a loop, or
+     * the loop serves none). A call made on the loop that serves its connection is written in the
+     * same loop iteration, with no queue hand-off to, and no wake-up of, another loop; calls that
+     * chain from a reply (an async continuation on the direct executor) stay with the loop that
+     * read it. The margin keeps the loops from piling calls on their own connections while
+     * another loop's sit idle. A scan of at most {@code maxConnections}.
+     */
+    private static PooledConnection localTo(PooledConnection[] all, PooledConnection other) {
+        PooledConnection best = null;
+        int bestInFlight = Integer.MAX_VALUE;
+        for (PooledConnection p : all) {
+            if (p.connection().inEventLoop() && p.connection().isWritable()) {
+                int f = p.connection().inFlight();
+                if (f < bestInFlight) {
+                    best = p;
+                    bestInFlight = f;
+                }
+            }
+        }
+        if (best == null || (other.connection().isWritable() && bestInFlight > 2 * other.connection().inFlight() + 16)) {
+            return null;
+        }
+        return best;
     }
 
     /**
