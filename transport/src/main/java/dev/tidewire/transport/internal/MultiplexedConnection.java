@@ -172,12 +172,33 @@ public final class MultiplexedConnection implements Connection {
         }
     }
 
+    /** The last op sent and its UTF-8 bytes (never written to: they are only copied into frames). */
+    private record EncodedOp(String op, byte[] bytes) {
+    }
+
+    /** Written by any submitting thread, a whole record at a time: a stale read only costs an encode. */
+    private volatile EncodedOp lastOp;
+
+    /**
+     * The op's bytes ({@link RequestPayload#opBytes}, which checks them): most connections carry
+     * one or a few ops, so the last one is kept and a call with the same op skips the encode.
+     */
+    private byte[] opBytes(String op) {
+        EncodedOp last = lastOp;
+        if (last != null && last.op.equals(op)) {
+            return last.bytes;
+        }
+        byte[] bytes = RequestPayload.opBytes(op);
+        lastOp = new EncodedOp(op, bytes);
+        return bytes;
+    }
+
     private CompletableFuture<byte[]> submit(String op, byte[] body, Metadata metadata, Deadline deadline,
             Executor completion, boolean flush) {
         Objects.requireNonNull(body, "body");
         Objects.requireNonNull(metadata, "metadata");
         Objects.requireNonNull(deadline, "deadline");
-        byte[] opBytes = RequestPayload.opBytes(op);
+        byte[] opBytes = opBytes(op);
         TidewireException refusal = refusalOfNewCall(op);
         if (refusal != null) {
             return CompletableFuture.failedFuture(refusal);
