@@ -241,6 +241,9 @@ public final class CompareCommand {
         s.add(new SystemUnderTest("tidewire-async-tls", TIDEWIRE, true, true,
                 "Tidewire client.callAsync over TLS (the transport's TLS), C outstanding, direct callback executor, " + k,
                 c -> c.tidewire(true, false, true)));
+        s.add(new SystemUnderTest("tidewire-async-raw-tls", TIDEWIRE, true, true,
+                "Tidewire client.callRawAsync over TLS (the transport's TLS; bytes, like the peers), C outstanding,"
+                        + " direct callback executor, " + k, c -> c.tidewire(true, true, true)));
         for (int n : grpcChannels) {
             s.add(new SystemUnderTest("grpc-blocking-" + n + "ch", "grpc", false, false,
                     "gRPC blockingUnaryCall, C caller threads, " + n + " channel(s), default executors",

@@ -39,6 +39,7 @@ class Issue15TargetsTest {
         ran("grpc-async-direct-1ch-tls", "grpc", true, true, 10_000, 10);       // 1 us: TLS, the peer of tidewire-async-tls only
         ran("lettuce-async", "redis", true, false, 5000, 50);                   // 10 us
         ran("tidewire-async-tls", "tidewire", true, true, 10_000, 3);           // 0.3 us
+        ran("tidewire-async-raw", "tidewire", true, false, 10_000, 10);         // 1 us
         ran("grpc-async-direct-4ch-tls", "grpc", true, true, 10_000, 30);       // 3 us: not the lowest over TLS
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ArrayNode a = Issue15Targets.check(table, systems, List.of(16), 1, new PrintStream(bytes, true,
@@ -54,6 +55,10 @@ class Issue15TargetsTest {
         assertTarget(a.get(5), "grpc-blocking-vt", "not measured", Double.NaN);
         assertTarget(a.get(6), "lettuce-sync-vt", "not measured", Double.NaN);
         assertTarget(a.get(7), "grpc-async-direct-1ch-tls", "NOT met", 0.3); // TLS against TLS only
+        assertTarget(a.get(8), "lettuce-async", "met", 0.1);                  // the raw row, checked too
+        assertTarget(a.get(9), "grpc-async-direct-1ch", "met", 0.05);
+        assertTarget(a.get(10), "jedis-pool", "not measured", Double.NaN);
+        assertEquals("tidewire-async-raw", a.get(8).path("tidewire").asText());
         assertEquals("jedis-pool did not run", a.get(2).path("reason").asText());
         assertEquals("tidewire-blocking-vt and grpc-blocking-vt did not run", a.get(5).path("reason").asText());
         assertTrue(a.get(2).path("callers").isNull() && a.get(2).path("met").isNull(), a.get(2)::toString);
@@ -64,7 +69,7 @@ class Issue15TargetsTest {
         assertEquals("throughput", a.get(4).path("figure").asText());
 
         assertTrue(out.contains("issue 15 targets"), out);
-        assertEquals(4, out.lines().filter(l -> l.contains("not measured: ")).count(), out);
+        assertEquals(6, out.lines().filter(l -> l.contains("not measured: ")).count(), out);
         assertTrue(out.lines().anyMatch(l -> l.contains("throughput >= 2x gRPC blocking best")
                 && l.contains("grpc-blocking-4ch") && l.contains("1.60x") && l.endsWith("NOT met")), out);
     }
