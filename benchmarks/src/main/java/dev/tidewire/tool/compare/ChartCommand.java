@@ -166,13 +166,14 @@ public final class ChartCommand {
         String note = "echo ~" + cfg.path("payloadBytes").asInt() + " B, closed loop, " + cfg.path("seconds").asInt()
                 + " s per cell" + (rounds > 1 ? ", median of " + rounds + " rounds, whiskers min-max" : "") + "; "
                 + machine;
+        // log scales: the rows span two orders of magnitude (gRPC's blocking stub to Tidewire async)
         out.put("throughput", Svg.lineChart("Throughput against callers", note, "callers (C)", "calls per second",
-                series(thr, legend, dashed), true, false));
+                series(thr, legend, dashed), true, true));
         out.put("p99", Svg.lineChart("p99 latency against callers", note, "callers (C)", "p99 latency, ms",
                 series(p99, legend, dashed), true, true));
         if (!cpu.isEmpty()) {
             out.put("client-cpu", Svg.lineChart("Client CPU per call against callers (incl. the load generator)",
-                    note, "callers (C)", "client CPU per call, us", series(cpu, legend, dashed), true, false));
+                    note, "callers (C)", "client CPU per call, us", series(cpu, legend, dashed), true, true));
         }
     }
 

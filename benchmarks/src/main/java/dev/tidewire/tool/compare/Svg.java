@@ -61,7 +61,10 @@ public final class Svg {
     }
 
     private static final String[] COLORS = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-        "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+        "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+        // a second set, darker, so that up to 20 series (a full compare run) keep distinct colours
+        "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
+        "#000000"};
     private static final int WIDTH = 760;
     private static final int HEIGHT = 460;
     /** Approximate width of one legend character at font size 12, for widening the legend column. */
