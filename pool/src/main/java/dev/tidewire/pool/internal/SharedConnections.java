@@ -78,7 +78,8 @@ public final class SharedConnections {
     }
 
     /**
-     * On an event loop: the least-loaded writable connection that loop serves, unless it has more
+     * On an event loop: the least-loaded writable OPEN connection that loop serves (a draining one
+     * would send every call it is picked for to the slow path), unless it has more
      * than twice the calls in flight of {@code other} (plus a margin), or null (not on a loop, or
      * the loop serves none). A call made on the loop that serves its connection is written in the
      * same loop iteration, with no queue hand-off to, and no wake-up of, another loop; calls that
@@ -90,7 +91,8 @@ public final class SharedConnections {
         PooledConnection best = null;
         int bestInFlight = Integer.MAX_VALUE;
         for (PooledConnection p : all) {
-            if (p.connection().inEventLoop() && p.connection().isWritable()) {
+            if (p.connection().inEventLoop() && p.connection().isWritable()
+                    && p.connection().state() == dev.tidewire.transport.Connection.State.OPEN) {
                 int f = p.connection().inFlight();
                 if (f < bestInFlight) {
                     best = p;
