@@ -51,7 +51,10 @@ class ClientMetricsTest {
             assertEquals(1, timer(registry, "sleep", "timeout").count());
             assertEquals(address, timer(registry, "echo", "success").getId().getTag("address"));
             assertTrue(registry.get("tidewire.connections.opened").counter().count() >= 1);
-            assertTrue(registry.get("tidewire.pool.borrow").timer().count() >= 7);
+            // at least the first call borrowed; once the pool holds maxConnections (2: the minIdle
+            // prefill and the first call's borrow can race into two connects), calls take the
+            // shared path without a lease (architecture.md §6), so not every call borrows
+            assertTrue(registry.get("tidewire.pool.borrow").timer().count() >= 1);
             assertEquals(0, registry.get("tidewire.requests.active").gauge().value());
             assertNotNull(registry.get("tidewire.pool.idle").gauge());
             assertNotNull(registry.get("tidewire.pool.waiting").gauge());
