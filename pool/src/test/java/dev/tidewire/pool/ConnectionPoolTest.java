@@ -239,7 +239,8 @@ class ConnectionPoolTest {
     @Test
     void aConnectGetsItsFullTimeoutWhateverTheDeadlineOfTheCallThatStartedIt() throws Exception {
         try (ScriptedPeer slow = new ScriptedPeer()) {
-            ConnectionPool p = pool(slow.address(), PoolOptions.defaults(), PoolListener.NONE);
+            CountingListener events = new CountingListener();
+            ConnectionPool p = pool(slow.address(), PoolOptions.defaults(), events);
             CompletableFuture<Void> peer = CompletableFuture.runAsync(() -> {
                 try {
                     TimeUnit.MILLISECONDS.sleep(400); // the slow server's pace, not a wait for a condition
@@ -255,13 +256,13 @@ class ConnectionPoolTest {
             });
             long start = System.nanoTime();
             long firstSuccess = -1;
-            long attemptsBeforeSuccess = -1;
+            long failedBeforeSuccess = -1;
             int failed = 0;
             for (int i = 0; i < 500 && firstSuccess < 0 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(4); i++) {
                 try {
                     p.call("echo", utf8("{}"), in(Duration.ofMillis(100)), null).get(2, TimeUnit.SECONDS);
                     firstSuccess = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-                    attemptsBeforeSuccess = p.connectAttempts();
+                    failedBeforeSuccess = events.connectFailed.get();
                 } catch (ExecutionException e) {
                     // waiting for the connect; or, once connected, a reply slower than 100 ms (the
                     // scripted peer is one thread doing blocking I/O)
@@ -272,10 +273,11 @@ class ConnectionPoolTest {
             }
             assertTrue(firstSuccess >= 0, "no call succeeded in 4 s (" + failed + " failed)");
             assertTrue(firstSuccess < 1500, "first success after " + firstSuccess + " ms; HELLO came after 400 ms");
-            // counted at the first success: a connection the pool opens after it (to grow, or to
-            // replace the first, which the single-threaded scripted peer may answer too slowly) is
-            // not what this test is about (it made the count 2 once in CI)
-            assertEquals(1, attemptsBeforeSuccess, "one attempt, given its full connect timeout");
+            // no attempt was cut short before the first success: the one under way got its full
+            // connect timeout. (Counting attempts instead made this flaky: the pool may start a
+            // second connect, to grow, before the first success; it made the count 2 twice in CI.)
+            assertTrue(p.connectAttempts() >= 1);
+            assertEquals(0, failedBeforeSuccess, "no connect attempt failed before the first success");
             p.closeNow();
             peer.get(10, TimeUnit.SECONDS);
         }
